@@ -1,0 +1,40 @@
+"""Inkgraph's runtime: node specs, validation, scheduling, caching, events.
+
+Plugin authors import the node-authoring API from here (``from engine import node, Image, Int``).
+Nothing in the engine core imports torch; nodes import it when they run.
+"""
+
+from .api import (
+    ANY,
+    Boolean,
+    CachePolicy,
+    Clip,
+    Combo,
+    Conditioning,
+    Context,
+    ExecutionBlocker,
+    Float,
+    Hidden,
+    Image,
+    Int,
+    Latent,
+    Mask,
+    Model,
+    NodeOutput,
+    Output,
+    Socket,
+    String,
+    UpscaleModel,
+    Vae,
+    node,
+    spec_of,
+)
+from .context import Interrupted
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ANY", "Boolean", "CachePolicy", "Clip", "Combo", "Conditioning", "Context", "ExecutionBlocker",
+    "Float", "Hidden", "Image", "Int", "Interrupted", "Latent", "Mask", "Model", "NodeOutput", "Output",
+    "Socket", "String", "UpscaleModel", "Vae", "__version__", "node", "spec_of",
+]

@@ -1,0 +1,336 @@
+"""``inkgraph``: run, validate and inspect workflows from the command line.
+
+Start-up is kept cheap: argparse first, then only the modules a command needs (``--help`` imports
+nothing else; ``validate`` and ``nodes`` never import torch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import threading
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .events import Event
+    from .executor import ExecutionOutcome
+    from .runtime import Runtime
+    from .validation import ValidationResult
+
+EXIT_OK, EXIT_INVALID, EXIT_FAILED = 0, 1, 2
+
+
+class CliError(Exception):
+    """A user-facing problem with the command line or its files (exit code 1)."""
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="inkgraph", description="Node-graph workflow engine for diffusion "
+                                     "image generation, compatible with ComfyUI workflows.")
+    parser.add_argument("--version", action="version", version=f"inkgraph {_version()}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log engine details to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_base(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--base-dir", help="folder holding input/, output/, temp/, models/, user/ "
+                       "(default: $INKGRAPH_BASE_DIR or ~/.local/share/inkgraph)")
+
+    run = sub.add_parser("run", help="run a workflow (API-format JSON)")
+    run.add_argument("workflow", help="workflow JSON file, or - for stdin")
+    run.add_argument("--set", action="append", default=[], metavar="NODE_ID.INPUT=VALUE",
+                     help="override an input; VALUE is parsed as JSON when it can be (repeatable)")
+    run.add_argument("--events", metavar="FILE", help="write every event as a JSON line to FILE (- for stdout)")
+    run.add_argument("--cache", choices=["lru", "classic", "none"], default="lru")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_base(run)
+
+    validate = sub.add_parser("validate", help="check a workflow without running it")
+    validate.add_argument("workflow")
+    validate.add_argument("--set", action="append", default=[], metavar="NODE_ID.INPUT=VALUE")
+    validate.add_argument("--json", action="store_true", help="print the POST /prompt response body")
+    add_base(validate)
+
+    nodes = sub.add_parser("nodes", help="list node types, or describe one")
+    nodes.add_argument("class_type", nargs="?")
+    nodes.add_argument("--json", action="store_true", help="print object_info")
+    add_base(nodes)
+    return parser
+
+
+# -- workflow files ---------------------------------------------------------------------------------
+
+def load_workflow(path: str) -> dict[str, Any]:
+    """Read an API-format prompt from a file (or stdin); also accepts a POST /prompt body."""
+    from .workflow import unwrap_prompt
+
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{path} is not valid JSON: {exc}") from exc
+    data = unwrap_prompt(data)
+    if isinstance(data, dict) and isinstance(data.get("nodes"), list) and "links" in data:
+        raise CliError(f"{path} is a UI-format workflow (the canvas's save format); this version runs "
+                       "API-format workflows: in ComfyUI use 'Export (API)'")
+    if not isinstance(data, dict):
+        raise CliError(f"{path} must hold a JSON object of nodes")
+    return data
+
+
+def apply_overrides(prompt: dict[str, Any], assignments: list[str]) -> None:
+    """``--set 3.seed=42``: node ids may contain dots or colons, so the longest matching id wins."""
+    for assignment in assignments:
+        target, sep, raw = assignment.partition("=")
+        if not sep:
+            raise CliError(f"--set {assignment!r}: expected NODE_ID.INPUT=VALUE")
+        matches = [n for n in prompt if target.startswith(f"{n}.") and len(target) > len(n) + 1]
+        if not matches:
+            raise CliError(f"--set {assignment!r}: no node id in the workflow matches {target!r}")
+        node_id = max(matches, key=len)
+        name = target[len(node_id) + 1:]
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        prompt[node_id].setdefault("inputs", {})[name] = value
+
+
+# -- reporting --------------------------------------------------------------------------------------
+
+def format_validation_errors(result: ValidationResult, prompt: dict[str, Any]) -> str:
+    lines = []
+    if result.error is not None:
+        lines.append(f"Workflow is invalid: {result.error.message}")
+        if not result.node_errors and result.error.details:
+            lines.append(f"  {result.error.details}")
+    for node_id, entry in result.node_errors.items():
+        title = ((prompt.get(node_id) or {}).get("_meta") or {}).get("title")
+        label = f"node {node_id} ({entry.class_type}{', ' + repr(title) if title and title != entry.class_type else ''})"
+        for error in entry.errors:
+            name = error.extra_info.get("input_name")
+            where = f"{label} input '{name}'" if name else label
+            lines.append(f"  {where}: {error.message}" + (f" — {error.details}" if error.details else ""))
+    return "\n".join(lines)
+
+
+def output_paths(runtime: Runtime, outcome: ExecutionOutcome) -> list[Path]:
+    from .paths import PathEscapeError
+
+    paths = []
+    for ui in outcome.outputs.values():
+        for item in ui.get("images", []) if isinstance(ui, dict) else []:
+            if isinstance(item, dict) and item.get("type") in ("output", "temp", "input"):
+                try:
+                    paths.append(runtime.folders.resolve(item["type"], item["filename"], item.get("subfolder", "")))
+                except (PathEscapeError, KeyError):
+                    continue
+    return paths
+
+
+class ProgressView:
+    """tqdm bars driven by events: one for nodes, one for the steps of the node that reports progress."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.nodes_bar: Any = None
+        self.step_bar: Any = None
+        self.step_node: str | None = None
+        self.total = 0
+
+    def set_total(self, total: int) -> None:
+        self.total = total
+
+    def __call__(self, event: Event, target: str | None) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        if event.type == "executing" and getattr(event, "node", None):
+            if self.nodes_bar is None:
+                self.nodes_bar = tqdm(total=self.total, desc="nodes", unit="node", leave=True, file=sys.stderr)
+            self.nodes_bar.set_postfix_str(f"{event.node}")  # type: ignore[attr-defined]
+        elif event.type == "progress_state":
+            for state in event.nodes.values():  # type: ignore[attr-defined]
+                if state.state == "finished" and self.nodes_bar is not None:
+                    self.nodes_bar.update(1)
+                    self._close_steps()
+        elif event.type == "progress":
+            node, value, maximum = event.node, event.value, event.max  # type: ignore[attr-defined]
+            if self.step_node != node:
+                self._close_steps()
+                self.step_bar = tqdm(total=maximum, desc=f"  node {node}", unit="step", leave=False,
+                                     file=sys.stderr)
+                self.step_node = node
+            self.step_bar.total = maximum
+            self.step_bar.n = value
+            self.step_bar.refresh()
+
+    def _close_steps(self) -> None:
+        if self.step_bar is not None:
+            self.step_bar.close()
+            self.step_bar, self.step_node = None, None
+
+    def close(self) -> None:
+        self._close_steps()
+        if self.nodes_bar is not None:
+            self.nodes_bar.close()
+
+
+def event_writer(stream: IO[str]) -> Any:
+    lock = threading.Lock()
+
+    def write(event: Event, target: str | None) -> None:
+        if event.type == "preview_image":
+            return
+        line = json.dumps(event.message())
+        with lock:
+            stream.write(line + "\n")
+            stream.flush()
+
+    return write
+
+
+# -- commands ---------------------------------------------------------------------------------------
+
+def _runtime(args: argparse.Namespace, cache: str = "lru") -> Runtime:
+    from .runtime import Runtime
+
+    return Runtime.create(args.base_dir, cache=cache)  # type: ignore[arg-type]
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    prompt = load_workflow(args.workflow)
+    apply_overrides(prompt, args.set)
+    runtime = _runtime(args)
+    result = runtime.validate(prompt)
+    if args.json:
+        body = result.error_body() if not result.ok else {
+            "outputs": result.plan.outputs if result.plan else [],
+            "node_errors": {k: v.model_dump() for k, v in result.node_errors.items()}}
+        print(json.dumps(body, indent=2))
+    elif result.ok:
+        assert result.plan is not None
+        print(f"valid: {len(result.plan.nodes)} nodes to run for outputs {', '.join(result.plan.outputs)}")
+        if result.node_errors:
+            print(format_validation_errors(result, prompt), file=sys.stderr)
+    else:
+        print(format_validation_errors(result, prompt), file=sys.stderr)
+    return EXIT_OK if result.ok else EXIT_INVALID
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    prompt = load_workflow(args.workflow)
+    apply_overrides(prompt, args.set)
+    runtime = _runtime(args, cache=args.cache)
+    result = runtime.validate(prompt)
+    if not result.ok or result.plan is None:
+        print(format_validation_errors(result, prompt), file=sys.stderr)
+        return EXIT_INVALID
+    if result.node_errors:
+        print(format_validation_errors(result, prompt), file=sys.stderr)
+    plan = result.plan
+    view = ProgressView(enabled=not args.no_progress and args.events != "-")
+    view.set_total(len(plan.nodes))
+    runtime.bus.subscribe(view)
+    events_file: IO[str] | None = None
+    if args.events:
+        events_file = sys.stdout if args.events == "-" else open(args.events, "w", encoding="utf-8")  # noqa: SIM115
+        runtime.bus.subscribe(event_writer(events_file))
+    outcome_box: list[ExecutionOutcome] = []
+    worker = threading.Thread(target=lambda: outcome_box.append(runtime.executor.execute(plan)), daemon=True,
+                              name="inkgraph-executor")
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        runtime.executor.interrupt()
+        worker.join()
+    finally:
+        view.close()
+        if events_file is not None and events_file is not sys.stdout:
+            events_file.close()
+    outcome = outcome_box[0]
+    paths = output_paths(runtime, outcome)
+    out = sys.stderr if args.events == "-" else sys.stdout
+    for path in paths:
+        print(path, file=out)
+    out.flush()
+    if outcome.interrupted:
+        print("interrupted", file=sys.stderr)
+        return EXIT_FAILED
+    if outcome.error is not None:
+        err = outcome.error
+        print(f"Error in node {err['node_id']} ({err['node_type']}): {err['exception_type']}: "
+              f"{err['exception_message'].strip()}", file=sys.stderr)
+        return EXIT_FAILED
+    cached = len(outcome.cached)
+    print(f"done: {len(outcome.executed)} nodes ran, {cached} cached", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_nodes(args: argparse.Namespace) -> int:
+    from .object_info import node_info, object_info
+    from .paths import Folders
+    from .registry import NodeRegistry
+
+    registry = NodeRegistry.default()
+    folders = Folders.at(args.base_dir)
+    if args.class_type:
+        spec = registry.get(args.class_type)
+        if spec is None:
+            raise CliError(f"no node type {args.class_type!r} (see: inkgraph nodes)")
+        info = node_info(spec, folders)
+        if args.json:
+            print(json.dumps({spec.class_type: info}, indent=2))
+            return EXIT_OK
+        print(f"{spec.class_type} — {spec.display_name}  [{spec.category}]  v{spec.version}")
+        if spec.description:
+            print(f"  {spec.description}")
+        for inp in spec.inputs:
+            config = inp.input_config(folders)
+            kind = "optional" if inp.optional else "required"
+            shown = config[0] if not isinstance(config[0], list) else f"one of {config[0]}"
+            opts = config[1] if len(config) > 1 else {}
+            print(f"  in  {inp.name}: {shown} ({kind}){' ' + json.dumps(opts) if opts else ''}")
+        for out in spec.outputs:
+            print(f"  out {out.name}: {out.type}{' (list)' if out.is_list else ''}")
+        return EXIT_OK
+    if args.json:
+        print(json.dumps(object_info(registry, folders), indent=2))
+        return EXIT_OK
+    for spec in sorted(registry, key=lambda s: (s.category, s.class_type)):
+        print(f"{spec.class_type:32} {spec.category:24} {spec.display_name}")
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "nodes": cmd_nodes}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:  # the CLI reports validation and node errors itself, readably
+        logging.getLogger("engine").setLevel(logging.CRITICAL)
+    try:
+        return COMMANDS[args.command](args)
+    except CliError as exc:
+        print(f"inkgraph: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""The object a node receives to talk to the engine while it runs.
+
+Progress, previews and cancellation go through here rather than through globals, so two executors (two
+workers, two tests) never see each other's interrupt flag or progress bar.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from .paths import Folders
+
+
+class Interrupted(Exception):
+    """Raised inside a node when the user interrupted the prompt (ComfyUI's InterruptProcessingException)."""
+
+
+class Reporter(Protocol):
+    """The executor's side of a context: where progress goes and whether to stop."""
+
+    def interrupted(self) -> bool: ...
+
+    def report_progress(self, node_id: str, value: float, maximum: float, preview: Any, fmt: str) -> None: ...
+
+    def report_text(self, node_id: str, text: str) -> None: ...
+
+
+class NodeContext:
+    """Per-call context: identity of the node, the prompt it runs in, folders, device, progress."""
+
+    __slots__ = (
+        "_reporter",
+        "node_id",
+        "display_node_id",
+        "class_type",
+        "prompt_id",
+        "prompt",
+        "extra_data",
+        "folders",
+        "device",
+    )
+
+    def __init__(
+        self,
+        reporter: Reporter,
+        *,
+        node_id: str,
+        display_node_id: str,
+        class_type: str,
+        prompt_id: str,
+        prompt: dict[str, Any],
+        extra_data: dict[str, Any],
+        folders: Folders,
+        device: str,
+    ) -> None:
+        self._reporter = reporter
+        self.node_id = node_id
+        self.display_node_id = display_node_id
+        self.class_type = class_type
+        self.prompt_id = prompt_id
+        self.prompt = prompt
+        self.extra_data = extra_data
+        self.folders = folders
+        self.device = device
+
+    def check_interrupted(self) -> None:
+        """Raise :class:`Interrupted` if the prompt was interrupted; call it in long loops."""
+        if self._reporter.interrupted():
+            raise Interrupted("interrupted by the user")
+
+    def progress(
+        self,
+        value: float,
+        maximum: float,
+        preview: Any = None,
+        preview_format: Literal["JPEG", "PNG"] = "JPEG",
+    ) -> None:
+        """Report ``value`` of ``maximum`` steps done, optionally with a preview image (PIL).
+
+        Also a cancellation point: raises :class:`Interrupted` when the prompt was interrupted.
+        """
+        self.check_interrupted()
+        self._reporter.report_progress(self.node_id, value, maximum, preview, preview_format)
+
+    def text(self, text: str) -> None:
+        """Show a line of text under the node in the canvas (ComfyUI's progress text)."""
+        self._reporter.report_text(self.node_id, text)

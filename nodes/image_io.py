@@ -1,0 +1,206 @@
+"""Reading images from input/, writing them to output/ and temp/ (ComfyUI's LoadImage, SaveImage,
+PreviewImage), with the prompt and workflow embedded in each PNG so it can be loaded again."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+import os
+import random
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+from engine import Combo, Context, Hidden, Image, Mask, NodeOutput, Socket, String, node
+from engine.paths import Folders, PathEscapeError, safe_join, split_annotation
+
+_IMAGE_EXTENSIONS = {".webp"}  # mimetypes misses webp on some systems
+_listing_cache: dict[Path, tuple[float, list[str]]] = {}
+
+
+def is_image_name(name: str) -> bool:
+    kind, _ = mimetypes.guess_type(name, strict=False)
+    return (kind or "").startswith("image/") or Path(name).suffix.lower() in _IMAGE_EXTENSIONS
+
+
+def list_input_images(folders: Folders) -> list[str]:
+    """Image files directly in input/, sorted; re-listed only when the folder changes."""
+    folder = folders.input
+    try:
+        mtime = folder.stat().st_mtime
+    except FileNotFoundError:
+        return []
+    cached = _listing_cache.get(folder)
+    if cached is not None and cached[0] == mtime:
+        return cached[1]
+    names = sorted(e.name for e in os.scandir(folder) if e.is_file() and is_image_name(e.name))
+    _listing_cache[folder] = (mtime, names)
+    return names
+
+
+def _input_path(folders: Folders, image: str) -> Path:
+    name, folder = split_annotation(image, "input")
+    return folders.resolve(folder, name)
+
+
+def _load_frames(path: Path) -> tuple[Any, Any]:
+    import numpy as np
+    import torch
+    from PIL import Image as PILImage
+    from PIL import ImageOps, ImageSequence
+
+    images, masks = [], []
+    size = None
+    with PILImage.open(path) as source:
+        for frame in ImageSequence.Iterator(source):
+            frame = ImageOps.exif_transpose(frame)
+            if frame.mode.startswith("I"):  # 16-bit and 32-bit integer greyscale: scale to 0..1 exactly
+                data = np.asarray(frame, dtype=np.float32)
+                peak = 65535.0 if frame.mode.startswith("I;16") or data.max() > 255 else 255.0
+                grey = torch.from_numpy(np.clip(data / peak, 0, 1))
+                rgb = grey[:, :, None].expand(-1, -1, 3)
+            else:
+                rgb = torch.from_numpy(np.asarray(frame.convert("RGB"), dtype=np.float32) / 255.0)
+            if size is None:
+                size = rgb.shape[:2]
+            elif rgb.shape[:2] != size:
+                continue  # ComfyUI skips frames whose size differs from the first
+            if "A" in frame.getbands():
+                alpha = np.asarray(frame.getchannel("A"), dtype=np.float32) / 255.0
+                mask = 1.0 - torch.from_numpy(alpha)
+            elif frame.mode == "P" and "transparency" in frame.info:
+                alpha = np.asarray(frame.convert("RGBA").getchannel("A"), dtype=np.float32) / 255.0
+                mask = 1.0 - torch.from_numpy(alpha)
+            else:
+                mask = torch.zeros(size, dtype=torch.float32)
+            images.append(rgb.contiguous()[None])
+            masks.append(mask[None])
+            if source.format == "MPO":
+                break
+    return torch.cat(images), torch.cat(masks)
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@node(display_name="Load Image", category="image")
+class LoadImage:
+    """Loads an image from the input folder (every frame of an animation, as a batch).
+
+    The mask is 1 where the image is transparent (inverted alpha), as in ComfyUI; an image without
+    alpha gets an all-zero mask of its own size.
+    """
+
+    def execute(self, ctx: Context, image: Annotated[str, Combo(options=list_input_images, image_upload=True)]
+                ) -> tuple[Image, Mask]:
+        return _load_frames(_input_path(ctx.folders, image))
+
+    @staticmethod
+    def fingerprint(image: str, folders: Folders) -> str:
+        """The file's sha256: replacing the file under the same name re-runs the node."""
+        return _file_hash(_input_path(folders, image))
+
+    @staticmethod
+    def validate(image: str, folders: Folders) -> bool | str:
+        """Any existing image in input/ (or ``name [output]``) is accepted, not only listed ones."""
+        try:
+            path = _input_path(folders, image)
+        except PathEscapeError:
+            return f"Invalid image file: {image}"
+        return True if path.is_file() else f"Invalid image file: {image}"
+
+
+def save_images(images: Any, folders: Folders, folder: str, filename_prefix: str, prompt: Any,
+                extra_pnginfo: Any, compress_level: int) -> list[dict[str, str]]:
+    """Write a batch as ``<prefix>_00001_.png`` … with ``prompt``/``workflow`` tEXt chunks."""
+    from PIL.PngImagePlugin import PngInfo
+
+    from .image_utils import to_pil
+
+    root = folders.directory(folder)  # type: ignore[arg-type]
+    height, width = int(images[0].shape[0]), int(images[0].shape[1])
+    prefix = expand_prefix(filename_prefix, width, height)
+    subfolder, _, base = os.path.normpath(prefix).replace("\\", "/").rpartition("/")
+    try:
+        target = safe_join(root, subfolder) if subfolder else root.resolve()
+    except PathEscapeError as exc:
+        raise ValueError(f"Saving image outside the {folder} folder is not allowed "
+                         f"(filename_prefix {filename_prefix!r})") from exc
+    target.mkdir(parents=True, exist_ok=True)
+    counter = next_counter(target, base)
+    results = []
+    for index, image in enumerate(images):
+        info = PngInfo()
+        if prompt is not None:
+            info.add_text("prompt", json.dumps(prompt))
+        if isinstance(extra_pnginfo, dict):
+            for key, value in extra_pnginfo.items():
+                info.add_text(key, json.dumps(value))
+        name = f"{base.replace('%batch_num%', str(index))}_{counter:05}_.png"
+        to_pil(image).save(target / name, pnginfo=info, compress_level=compress_level)
+        results.append({"filename": name, "subfolder": subfolder, "type": folder})
+        counter += 1
+    return results
+
+
+def expand_prefix(prefix: str, width: int, height: int) -> str:
+    """ComfyUI's server-side prefix variables: %width% %height% %year% %month% %day% %hour% …"""
+    if "%" not in prefix:
+        return prefix
+    now = time.localtime()
+    for key, value in (("%width%", str(width)), ("%height%", str(height)), ("%year%", str(now.tm_year)),
+                       ("%month%", f"{now.tm_mon:02}"), ("%day%", f"{now.tm_mday:02}"),
+                       ("%hour%", f"{now.tm_hour:02}"), ("%minute%", f"{now.tm_min:02}"),
+                       ("%second%", f"{now.tm_sec:02}")):
+        prefix = prefix.replace(key, value)
+    return prefix
+
+
+def next_counter(folder: Path, base: str) -> int:
+    """1 + the highest ``<base>_NNNNN_`` number already in ``folder`` (so nothing is overwritten)."""
+    highest = 0
+    start = f"{base}_"
+    for name in os.listdir(folder):
+        if name.startswith(start):
+            digits = name[len(start):].split("_")[0]
+            if digits.isdigit():
+                highest = max(highest, int(digits))
+    return highest + 1
+
+
+@node(display_name="Save Image", category="image", output_node=True, outputs=[],
+      description="Saves the input images to your ComfyUI output directory.")
+def SaveImage(
+    ctx: Context,
+    images: Annotated[Any, Socket(type="IMAGE", tooltip="The images to save.")],
+    filename_prefix: Annotated[str, String(tooltip=(
+        "The prefix for the file to save. This may include formatting information such as "
+        "%date:yyyy-MM-dd% or %Empty Latent Image.width% to include values from nodes."))] = "ComfyUI",
+    prompt: Annotated[Any, Hidden("PROMPT")] = None,
+    extra_pnginfo: Annotated[Any, Hidden("EXTRA_PNGINFO")] = None,
+) -> NodeOutput:
+    results = save_images(images, ctx.folders, "output", filename_prefix, prompt, extra_pnginfo, compress_level=4)
+    return NodeOutput(ui={"images": results})
+
+
+_TEMP_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
+
+
+@node(display_name="Preview Image", category="image", output_node=True, outputs=[],
+      description="Saves the input images to your ComfyUI temp directory for previewing.")
+class PreviewImage:
+    def __init__(self) -> None:
+        self.suffix = "_temp_" + "".join(random.choice(_TEMP_ALPHABET) for _ in range(5))  # noqa: S311
+
+    def execute(self, ctx: Context, images: Image, prompt: Annotated[Any, Hidden("PROMPT")] = None,
+                extra_pnginfo: Annotated[Any, Hidden("EXTRA_PNGINFO")] = None) -> NodeOutput:
+        results = save_images(images, ctx.folders, "temp", "ComfyUI" + self.suffix, prompt, extra_pnginfo,
+                              compress_level=1)
+        return NodeOutput(ui={"images": results})
+NODES = [LoadImage, SaveImage, PreviewImage]
