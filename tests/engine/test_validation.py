@@ -222,3 +222,28 @@ def test_very_deep_chain_validates_without_recursion(length: int) -> None:
     g.node("StubOutput", value=prev.out(), label="")
     result = validate(g.finalize())
     assert result.ok and len(result.plan.order) == length + 2
+
+
+def test_exception_in_custom_validation_is_reported() -> None:
+    from engine import node
+    from engine.registry import NodeRegistry
+
+    def explode(value: int) -> bool:
+        raise KeyError("no such thing")
+
+    @node(validate=explode)
+    def Exploding(value: int = 0) -> int:
+        return value
+
+    @node(output_node=True)
+    def Sink(value: int = 0) -> None:
+        return None
+
+    registry = NodeRegistry()
+    registry.load_pack("t", "test", lambda: [Exploding, Sink])
+    prompt = {"1": {"class_type": "Exploding", "inputs": {"value": 1}},
+              "2": {"class_type": "Sink", "inputs": {"value": ["1", 0]}}}
+    result = validate_prompt(prompt, registry)
+    error = result.error_body()["node_errors"]["1"]["errors"][0]
+    assert error["type"] == "exception_during_validation" and error["message"] == "Exception when validating node"
+    assert error["extra_info"]["exception_type"] == "KeyError" and error["extra_info"]["traceback"]
