@@ -8,7 +8,8 @@ Node kinds: ``noop`` (a pass-through stub, so the time is all engine) and ``inve
 64×64 image). For each: cold ms per node (validate + execute, empty cache), a fully cached re-run, a
 changed tail (only the output re-runs) and a changed head (everything re-runs).
 
-The event bus has one subscriber that turns every event into its websocket JSON, as the server does.
+By default the event bus has one subscriber that turns every event into its websocket message, as the
+server does; ``--no-subscriber`` measures the engine alone. Figures are medians of ``--repeat`` runs.
 
 Run: ``python benchmarks/engine_overhead.py [--sizes 10 100 1000 10000] [--kinds noop invert]``
 Targets on the 2-core development machine: ≤ 30 µs per no-op node cold; cached 1,000-node chain re-run
@@ -102,19 +103,20 @@ def timed(runtime: Runtime, prompt: dict[str, Any]) -> tuple[float, int]:
     return elapsed, len(result.plan.nodes) if result.plan else 0
 
 
-def measure(shape: str, n: int, kind: str, repeat: int) -> dict[str, float]:
+def measure(shape: str, n: int, kind: str, repeat: int, subscriber: bool) -> dict[str, float]:
     cold, cached, tail, head = [], [], [], []
     nodes = 0
     for r in range(repeat):
         with tempfile.TemporaryDirectory() as base:
             runtime = Runtime.create(base, registry=REGISTRY)
-            runtime.bus.subscribe(lambda event, target: event.message())
+            if subscriber:
+                runtime.bus.subscribe(lambda event, target: event.message_json())
             t, nodes = timed(runtime, build(shape, n, kind, head=r))
             cold.append(t)
             cached.append(timed(runtime, build(shape, n, kind, head=r))[0])
             tail.append(timed(runtime, build(shape, n, kind, head=r, tail=1))[0])
             head.append(timed(runtime, build(shape, n, kind, head=r + 1000))[0])
-    return {"nodes": nodes, "cold_us_per_node": statistics.median(cold) / nodes * 1e6,
+    return {"nodes": nodes, "cold_us_per_node": statistics.median(cold) / nodes * 1e6,  # validate + execute
             "cold_ms": statistics.median(cold) * 1e3, "cached_ms": statistics.median(cached) * 1e3,
             "tail_ms": statistics.median(tail) * 1e3, "head_ms": statistics.median(head) * 1e3}
 
@@ -128,18 +130,22 @@ def main() -> None:
     parser.add_argument("--shapes", nargs="+", default=["chain", "fan", "fanx"])
     parser.add_argument("--kinds", nargs="+", default=["noop", "invert"])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-subscriber", dest="subscriber", action="store_false",
+                        help="measure the engine alone, with nobody listening to events")
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(1)
     timed(Runtime.create(tempfile.mkdtemp(), registry=REGISTRY), build("chain", 2, "invert"))  # warm imports
+    gc.freeze()  # as `inkgraph serve` does once started: imported modules never need collecting
+    print(f"event subscriber: {'JSON (as the server)' if args.subscriber else 'none'}")
     print(f"{'kind':6} {'shape':5} {'N':>6} {'nodes':>6} {'cold µs/node':>12} {'cold ms':>9} "
           f"{'cached ms':>9} {'tail ms':>9} {'head ms':>9}")
     for kind in args.kinds:
         for shape in args.shapes:
             for n in args.sizes:
                 repeat = args.repeat if n < 10000 else 1
-                m = measure(shape, n, kind, repeat)
+                m = measure(shape, n, kind, repeat, args.subscriber)
                 print(f"{kind:6} {shape:5} {n:>6} {m['nodes']:>6} {m['cold_us_per_node']:>12.1f} "
                       f"{m['cold_ms']:>9.1f} {m['cached_ms']:>9.1f} {m['tail_ms']:>9.1f} {m['head_ms']:>9.1f}",
                       flush=True)

@@ -163,7 +163,7 @@ class ProgressView:
             self.nodes_bar.set_postfix_str(f"{event.node}")  # type: ignore[attr-defined]
         elif event.type == "progress_state":
             for state in event.nodes.values():  # type: ignore[attr-defined]
-                if state.state == "finished" and self.nodes_bar is not None:
+                if state["state"] == "finished" and self.nodes_bar is not None:
                     self.nodes_bar.update(1)
                     self._close_steps()
         elif event.type == "progress":

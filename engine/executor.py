@@ -170,9 +170,9 @@ class _Run:
     def _state(self, node_id: str, state: Literal["running", "finished"], value: float, maximum: float) -> None:
         if not self.ex.bus.has_subscribers:  # per-node chatter nobody would read
             return
-        progress = ev.NodeProgress(
-            value=value, max=maximum, state=state, node_id=node_id, prompt_id=self.prompt_id,
-            display_node_id=node_id, parent_node_id=None, real_node_id=node_id)
+        progress = {"value": value, "max": maximum, "state": state, "node_id": node_id,
+                    "prompt_id": self.prompt_id, "display_node_id": node_id, "parent_node_id": None,
+                    "real_node_id": node_id}
         self.publish(ev.ProgressState(prompt_id=self.prompt_id, nodes={node_id: progress}))
 
     # -- Reporter (called from node contexts) ---------------------------------------------------

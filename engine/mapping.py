@@ -63,7 +63,7 @@ def map_over_lists(
 
 def merge_results(spec: NodeSpec, results: list[NodeOutput]) -> tuple[tuple[list[Any], ...], dict[str, Any] | None]:
     """Per-call results → one list per output socket, plus the UI dicts merged key by key."""
-    if len(results) == 1 and not any(o.is_list for o in spec.outputs):  # the common case: one call
+    if len(results) == 1 and not spec.has_list_outputs:  # the common case: one call
         only = results[0]
         if only.result is None:
             return tuple([] for _ in spec.outputs), _merge_ui([only.ui] if only.ui else [])

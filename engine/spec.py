@@ -195,11 +195,12 @@ class NodeSpec(BaseModel):
     wants_input_types: bool = False
     impl: Any = Field(default=None, exclude=True, repr=False)
     @cached_property
-    def input_index(self) -> tuple[tuple[InputSpec, ...], dict[str, InputSpec], frozenset[str]]:
-        """(inputs, by name, lazy names), built once: validation and scheduling ask for every node."""
-        return self.inputs, {i.name: i for i in self.inputs}, frozenset(i.name for i in self.inputs if i.lazy)
+    def input_index(self) -> tuple[tuple[InputSpec, ...], dict[str, InputSpec], frozenset[str], bool]:
+        """(inputs, by name, lazy names, any list output), built once: asked for every node of a prompt."""
+        return (self.inputs, {i.name: i for i in self.inputs}, frozenset(i.name for i in self.inputs if i.lazy),
+                any(o.is_list for o in self.outputs))
 
-    def _index(self) -> tuple[tuple[InputSpec, ...], dict[str, InputSpec], frozenset[str]]:
+    def _index(self) -> tuple[tuple[InputSpec, ...], dict[str, InputSpec], frozenset[str], bool]:
         index = self.input_index
         if index[0] is not self.inputs:  # model_copy(update=...) carried over a stale cache
             del self.__dict__["input_index"]
@@ -212,6 +213,10 @@ class NodeSpec(BaseModel):
     @property
     def lazy_inputs(self) -> frozenset[str]:
         return self._index()[2]
+
+    @property
+    def has_list_outputs(self) -> bool:
+        return self._index()[3]
 
     @property
     def keyed_by_node_id(self) -> bool:

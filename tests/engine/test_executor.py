@@ -236,7 +236,7 @@ def test_progress_events_and_progress_state_carry_only_changed_nodes(engine: Stu
     assert progress == [(1, 3, "2"), (2, 3, "2"), (3, 3, "2")]
     states = engine.recorder.of("progress_state")
     assert all(len(e.nodes) == 1 for e in states)
-    assert [(next(iter(e.nodes)), next(iter(e.nodes.values())).state) for e in states][:2] == [
+    assert [(next(iter(e.nodes)), next(iter(e.nodes.values()))["state"]) for e in states][:2] == [
         ("1", "running"), ("1", "finished")]
 
 

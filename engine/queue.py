@@ -1,0 +1,258 @@
+"""The prompt queue and history, persisted in SQLite so nothing a user queued is lost.
+
+Every change is committed before it is acknowledged (WAL journal, synchronous=NORMAL: a committed
+transaction survives the process being killed). On start, pending prompts are loaded back in their
+order, and a prompt that was running when the process died is moved to history as failed, with a
+reason. ComfyUI keeps both in memory and loses them on every restart.
+
+Order is ComfyUI's: the smallest ``number`` first, ties broken by prompt id. Secrets a client sent
+(``auth_token_comfy_org``, ``api_key_comfy_org``) are kept in memory only, never written to disk.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MAX_HISTORY = 10_000
+SENSITIVE_KEYS = ("auth_token_comfy_org", "api_key_comfy_org")
+STOPPED_MESSAGE = ("The server stopped while this prompt was running (it crashed or was killed); "
+                   "the prompt was not run to the end. Queue it again to retry.")
+
+
+@dataclass(slots=True)
+class QueueItem:
+    """One queued prompt; ``as_list()`` is ComfyUI's 5-element queue item."""
+
+    number: float
+    prompt_id: str
+    prompt: dict[str, Any]
+    extra_data: dict[str, Any]
+    outputs_to_execute: list[str]
+    sensitive: dict[str, Any] = field(default_factory=dict)
+
+    def as_list(self) -> list[Any]:
+        return [as_number(self.number), self.prompt_id, self.prompt, self.extra_data, self.outputs_to_execute]
+
+    def sort_key(self) -> tuple[float, str]:
+        return (self.number, self.prompt_id)
+
+
+def as_number(value: float) -> int | float:
+    """Numbers travel as ints when they are whole, as ComfyUI's clients expect (``"number": 3``)."""
+    return int(value) if float(value).is_integer() else value
+
+
+class PromptQueue:
+    """Thread-safe persistent queue. The server thread puts; the worker thread gets and completes."""
+
+    def __init__(self, path: Path, max_history: int = MAX_HISTORY) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.max_history = max_history
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS queue (
+                prompt_id TEXT PRIMARY KEY, number REAL NOT NULL, item TEXT NOT NULL,
+                state TEXT NOT NULL DEFAULT 'pending', started_at INTEGER);
+            CREATE TABLE IF NOT EXISTS history (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, prompt_id TEXT UNIQUE NOT NULL, entry TEXT NOT NULL);
+            """
+        )
+        self._lock = threading.RLock()
+        self._not_empty = threading.Condition(self._lock)
+        self._pending: dict[str, QueueItem] = {}
+        self._heap: list[tuple[float, str]] = []
+        self._running: dict[int, QueueItem] = {}
+        self._task_counter = 0
+        self.flags: dict[str, Any] = {}
+        self.listeners: list[Any] = []  # called with no arguments after every queue change
+        self.recovered_failures = self._recover()
+
+    # -- persistence ------------------------------------------------------------------------------
+    def _recover(self) -> list[str]:
+        """Load pending prompts; turn prompts that were running into failed history entries."""
+        failed = []
+        with self._lock:
+            rows = self._db.execute("SELECT prompt_id, item, state, started_at FROM queue").fetchall()
+            for prompt_id, raw, state, started_at in rows:
+                item = QueueItem(**json.loads(raw))
+                if state == "running":
+                    self._write_history(item, {}, _stopped_status(prompt_id, started_at), {})
+                    self._db.execute("DELETE FROM queue WHERE prompt_id = ?", (prompt_id,))
+                    failed.append(prompt_id)
+                else:
+                    self._pending[prompt_id] = item
+                    heapq.heappush(self._heap, item.sort_key())
+        return failed
+
+    def _write_history(self, item: QueueItem, outputs: dict[str, Any], status: dict[str, Any],
+                       meta: dict[str, Any]) -> None:
+        entry = {"prompt": item.as_list(), "outputs": outputs, "status": status, "meta": meta}
+        self._db.execute("INSERT OR REPLACE INTO history (prompt_id, entry) VALUES (?, ?)",
+                         (item.prompt_id, json.dumps(entry)))
+        self._db.execute("DELETE FROM history WHERE seq <= (SELECT seq FROM history ORDER BY seq DESC "
+                         "LIMIT 1 OFFSET ?)", (self.max_history,))
+
+    def _changed(self) -> None:
+        for listener in list(self.listeners):
+            listener()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- queue --------------------------------------------------------------------------------------
+    def next_number(self) -> float:
+        """One more than any number queued so far (ComfyUI's counter, continued across restarts)."""
+        with self._lock:
+            numbers = [i.number for i in self._pending.values()] + [i.number for i in self._running.values()]
+            return max([n for n in numbers if n >= 0], default=-1) + 1
+
+    def put(self, item: QueueItem) -> None:
+        record = {"number": item.number, "prompt_id": item.prompt_id, "prompt": item.prompt,
+                  "extra_data": item.extra_data, "outputs_to_execute": item.outputs_to_execute}
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO queue (prompt_id, number, item) VALUES (?, ?, ?)",
+                             (item.prompt_id, item.number, json.dumps(record)))
+            self._pending[item.prompt_id] = item
+            heapq.heappush(self._heap, item.sort_key())
+            self._not_empty.notify()
+        self._changed()
+
+    def get(self, timeout: float | None = None) -> tuple[int, QueueItem] | None:
+        """The next prompt to run, marked running; None if the timeout passed first."""
+        with self._not_empty:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                while self._heap and self._heap[0][1] not in self._pending:
+                    heapq.heappop(self._heap)  # deleted while waiting
+                if self._heap:
+                    break
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return None
+                self._not_empty.wait(remaining)
+            _, prompt_id = heapq.heappop(self._heap)
+            item = self._pending.pop(prompt_id)
+            self._db.execute("UPDATE queue SET state = 'running', started_at = ? WHERE prompt_id = ?",
+                             (int(time.time() * 1000), prompt_id))
+            task_id = self._task_counter
+            self._task_counter += 1
+            self._running[task_id] = item
+        self._changed()
+        return task_id, item
+
+    def task_done(self, task_id: int, outputs: dict[str, Any], status: dict[str, Any],
+                  meta: dict[str, Any]) -> None:
+        """Move a finished prompt to history (one transaction: it is never in both or neither)."""
+        with self._lock:
+            item = self._running.pop(task_id)
+            self._db.execute("BEGIN")
+            try:
+                self._db.execute("DELETE FROM queue WHERE prompt_id = ?", (item.prompt_id,))
+                self._write_history(item, outputs, status, meta)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        self._changed()
+
+    def running(self) -> list[QueueItem]:
+        with self._lock:
+            return list(self._running.values())
+
+    def pending(self) -> list[QueueItem]:
+        """Pending prompts in the order they will run."""
+        with self._lock:
+            return sorted(self._pending.values(), key=QueueItem.sort_key)
+
+    def tasks_remaining(self) -> int:
+        with self._lock:
+            return len(self._pending) + len(self._running)
+
+    def wipe(self) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM queue WHERE state = 'pending'")
+            self._pending.clear()
+            self._heap.clear()
+        self._changed()
+
+    def delete(self, prompt_id: str) -> bool:
+        """Remove a pending prompt; running prompts are not touched (as ComfyUI)."""
+        with self._lock:
+            if prompt_id not in self._pending:
+                return False
+            del self._pending[prompt_id]
+            self._db.execute("DELETE FROM queue WHERE prompt_id = ? AND state = 'pending'", (prompt_id,))
+        self._changed()
+        return True
+
+    # -- history ------------------------------------------------------------------------------------
+    def history(self, prompt_id: str | None = None, max_items: int | None = None,
+                offset: int = -1) -> dict[str, Any]:
+        """ComfyUI's get_history: oldest → newest; a negative offset with max_items means the last N."""
+        with self._lock:
+            if prompt_id is not None:
+                row = self._db.execute("SELECT entry FROM history WHERE prompt_id = ?", (prompt_id,)).fetchone()
+                return {prompt_id: json.loads(row[0])} if row else {}
+            if offset < 0 and max_items is not None:
+                total = self._db.execute("SELECT COUNT(*) FROM history").fetchone()[0]
+                offset = max(0, total - max_items)
+            offset = max(offset, 0)
+            limit = -1 if max_items is None else max_items
+            rows = self._db.execute("SELECT prompt_id, entry FROM history ORDER BY seq LIMIT ? OFFSET ?",
+                                    (limit, offset)).fetchall()
+        return {pid: json.loads(entry) for pid, entry in rows}
+
+    def history_count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM history").fetchone()[0])
+
+    def delete_history(self, prompt_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM history WHERE prompt_id = ?", (prompt_id,))
+
+    def wipe_history(self) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM history")
+
+    # -- flags (POST /free) -------------------------------------------------------------------------
+    def set_flag(self, name: str, value: Any) -> None:
+        with self._lock:
+            self.flags[name] = value
+            self._not_empty.notify()
+
+    def take_flags(self) -> dict[str, Any]:
+        with self._lock:
+            flags, self.flags = self.flags, {}
+            return flags
+
+
+def _stopped_status(prompt_id: str, started_at: int | None) -> dict[str, Any]:
+    now = int(time.time() * 1000)
+    messages: list[Any] = []
+    if started_at:
+        messages.append(["execution_start", {"prompt_id": prompt_id, "timestamp": started_at}])
+    messages.append(["execution_error", {
+        "prompt_id": prompt_id, "node_id": "", "node_type": "", "executed": [],
+        "exception_message": STOPPED_MESSAGE, "exception_type": "ServerStopped", "traceback": [],
+        "current_inputs": {}, "current_outputs": [], "timestamp": now}])
+    return {"status_str": "error", "completed": False, "messages": messages}
+
+
+def split_sensitive(extra_data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Move secrets out of extra_data (they are passed to nodes, never stored or echoed)."""
+    public = {k: v for k, v in extra_data.items() if k not in SENSITIVE_KEYS}
+    secret = {k: v for k, v in extra_data.items() if k in SENSITIVE_KEYS}
+    return public, secret
+
+
