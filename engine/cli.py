@@ -59,6 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--json", action="store_true", help="print the POST /prompt response body")
     add_base(validate)
 
+    serve = sub.add_parser("serve", help="run the HTTP/websocket server (ComfyUI-compatible API)")
+    serve.add_argument("--listen", default="127.0.0.1",
+                       help="address to bind (default 127.0.0.1; anything else requires an access token)")
+    serve.add_argument("--port", type=int, default=8188)
+    serve.add_argument("--auth-token", help="access token (generated and printed when binding beyond loopback)")
+    serve.add_argument("--max-upload-size", type=int, default=100, metavar="MB")
+    serve.add_argument("--cache", choices=["lru", "classic", "none"], default="lru")
+    serve.add_argument("--cache-ram", type=float, default=4.0, metavar="GB", help="byte budget of the lru cache")
+    serve.add_argument("--preview-method", choices=["none", "auto", "latent2rgb", "taesd"], default="none")
+    add_base(serve)
+
     nodes = sub.add_parser("nodes", help="list node types, or describe one")
     nodes.add_argument("class_type", nargs="?")
     nodes.add_argument("--json", action="store_true", help="print object_info")
@@ -286,8 +297,8 @@ def cmd_nodes(args: argparse.Namespace) -> int:
     from .paths import Folders
     from .registry import NodeRegistry
 
-    registry = NodeRegistry.default()
     folders = Folders.at(args.base_dir)
+    registry = NodeRegistry.default(custom_nodes=folders.base / "custom_nodes")
     if args.class_type:
         spec = registry.get(args.class_type)
         if spec is None:
@@ -316,7 +327,16 @@ def cmd_nodes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "nodes": cmd_nodes}
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .server.app import ServerConfig, serve
+
+    serve(ServerConfig(base_dir=args.base_dir, listen=args.listen, port=args.port, auth_token=args.auth_token,
+                       max_upload_mb=args.max_upload_size, cache=args.cache,
+                       cache_budget_bytes=int(args.cache_ram * 1024**3), preview_method=args.preview_method))
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "nodes": cmd_nodes, "serve": cmd_serve}
 
 
 def main(argv: list[str] | None = None) -> int:

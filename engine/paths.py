@@ -7,6 +7,7 @@ caller.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from dataclasses import dataclass
@@ -106,7 +107,45 @@ class Folders:
         parts = [p for p in (subfolder, filename) if p]
         return safe_join(self.directory(folder), *parts)
 
+    def model_files(self, folder: str) -> list[str]:
+        """Model files in ``models/<folder>`` (subfolders included), as ComfyUI lists them."""
+        return list_files(self.models / folder, MODEL_EXTENSIONS)
+
     def annotated(self, name: str, default: FolderType = "input") -> Path:
         """Resolve a possibly annotated filename (``"a.png [output]"``)."""
         filename, folder = split_annotation(name, default)
         return self.resolve(folder, filename)
+
+
+# ComfyUI's model folder names (folder_paths.folder_names_and_paths), in its order.
+MODEL_FOLDERS = (
+    "checkpoints", "configs", "loras", "vae", "text_encoders", "diffusion_models", "clip_vision",
+    "style_models", "embeddings", "diffusers", "vae_approx", "controlnet", "gligen", "upscale_models",
+    "latent_upscale_models", "hypernetworks", "photomaker", "classifiers", "model_patches", "audio_encoders",
+)
+MODEL_EXTENSIONS = frozenset({".ckpt", ".pt", ".pt2", ".bin", ".pth", ".safetensors", ".pkl", ".sft"})
+
+
+def list_files(root: Path, extensions: frozenset[str] | None = None) -> list[str]:
+    """Relative paths (``sub/name.ext``) of the files under ``root``, sorted; hidden entries skipped."""
+    if not root.is_dir():
+        return []
+    names = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for filename in filenames:
+            if filename.startswith("."):
+                continue
+            if extensions is not None and Path(filename).suffix.lower() not in extensions:
+                continue
+            names.append(os.path.relpath(os.path.join(dirpath, filename), root).replace(os.sep, "/"))
+    return sorted(names)
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks (upload dedupe, LoadImage's fingerprint)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

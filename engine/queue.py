@@ -131,16 +131,14 @@ class PromptQueue:
     def get(self, timeout: float | None = None) -> tuple[int, QueueItem] | None:
         """The next prompt to run, marked running; None if the timeout passed first."""
         with self._not_empty:
-            deadline = None if timeout is None else time.monotonic() + timeout
-            while True:
+            for attempt in range(2):  # look, wait once (put, wake, flags or timeout), look again
                 while self._heap and self._heap[0][1] not in self._pending:
                     heapq.heappop(self._heap)  # deleted while waiting
                 if self._heap:
                     break
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
+                if attempt == 1 or self.flags:
                     return None
-                self._not_empty.wait(remaining)
+                self._not_empty.wait(timeout)
             _, prompt_id = heapq.heappop(self._heap)
             item = self._pending.pop(prompt_id)
             self._db.execute("UPDATE queue SET state = 'running', started_at = ? WHERE prompt_id = ?",
@@ -230,6 +228,11 @@ class PromptQueue:
         with self._lock:
             self.flags[name] = value
             self._not_empty.notify()
+
+    def wake(self) -> None:
+        """Wake a worker waiting in get() (it returns None if nothing is queued)."""
+        with self._lock:
+            self._not_empty.notify_all()
 
     def take_flags(self) -> dict[str, Any]:
         with self._lock:

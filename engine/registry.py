@@ -13,6 +13,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -130,11 +131,60 @@ class NodeRegistry:
             statuses.append(self.load_pack(ep.name, f"entry point {ep.value}", load))
         return statuses
 
+    def load_folder(self, folder: Path) -> list[PackStatus]:
+        """Native packs in a ``custom_nodes/`` folder: each ``name.py`` or ``name/__init__.py`` exposing
+        ``NODES`` (a list) or ``node_list()``. Entries ending in ``.disabled`` are skipped."""
+        statuses: list[PackStatus] = []
+        if not folder.is_dir():
+            return statuses
+        for entry in sorted(folder.iterdir()):
+            name = entry.stem if entry.suffix == ".py" else entry.name
+            if name.startswith((".", "_")) or entry.name.endswith(".disabled"):
+                continue
+            init = entry / "__init__.py" if entry.is_dir() else entry
+            if (entry.is_dir() and not init.is_file()) or (entry.is_file() and entry.suffix != ".py"):
+                continue
+
+            def load(init: Path = init, name: str = name) -> Iterable[Any]:
+                module = _import_file(f"custom_nodes.{name}", init)
+                if hasattr(module, "node_list"):
+                    return list(module.node_list())
+                if hasattr(module, "NODES"):
+                    return list(module.NODES)
+                if hasattr(module, "NODE_CLASS_MAPPINGS"):
+                    raise ImportError("this is a ComfyUI V1 pack (NODE_CLASS_MAPPINGS); V1 packs are not "
+                                      "supported by this version")
+                raise ImportError("the pack exposes neither NODES nor node_list()")
+
+            statuses.append(self.load_pack(name, str(entry), load))
+        return statuses
+
     @classmethod
-    def default(cls, *, entry_points: bool = True) -> NodeRegistry:
-        """The built-in nodes plus installed node packs."""
+    def default(cls, *, entry_points: bool = True, custom_nodes: Path | None = None) -> NodeRegistry:
+        """The built-in nodes plus installed node packs (and those in ``custom_nodes``, if given)."""
         registry = cls()
         registry.load_builtins()
         if entry_points:
             registry.load_entry_points()
+        if custom_nodes is not None:
+            registry.load_folder(custom_nodes)
         return registry
+
+
+def _import_file(module_name: str, path: Path) -> Any:
+    """Import a file as ``module_name`` (packages keep relative imports working)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(
+        module_name, path, submodule_search_locations=[str(path.parent)] if path.name == "__init__.py" else None)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module

@@ -38,7 +38,9 @@ class Runtime:
         folders = Folders.at(base_dir).ensure()
         bus = EventBus()
         executor = Executor(make_cache(cache, cache_budget_bytes), bus, folders, device=device)
-        return cls(registry=registry or NodeRegistry.default(), folders=folders, bus=bus, executor=executor)
+        if registry is None:
+            registry = NodeRegistry.default(custom_nodes=folders.base / "custom_nodes")
+        return cls(registry=registry, folders=folders, bus=bus, executor=executor)
 
     def validate(self, prompt: Any, partial_execution_targets: list[str] | None = None) -> ValidationResult:
         return validate_prompt(prompt, self.registry, self.folders, partial_execution_targets)

@@ -3,7 +3,6 @@ PreviewImage), with the prompt and workflow embedded in each PNG so it can be lo
 
 from __future__ import annotations
 
-import hashlib
 import json
 import mimetypes
 import os
@@ -13,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from engine import Combo, Context, Hidden, Image, Mask, NodeOutput, Socket, String, node
-from engine.paths import Folders, PathEscapeError, safe_join, split_annotation
+from engine.paths import Folders, PathEscapeError, file_sha256, safe_join, split_annotation
 
 _IMAGE_EXTENSIONS = {".webp"}  # mimetypes misses webp on some systems
 _listing_cache: dict[Path, tuple[float, list[str]]] = {}
@@ -81,14 +80,6 @@ def _load_frames(path: Path) -> tuple[Any, Any]:
     return torch.cat(images), torch.cat(masks)
 
 
-def _file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @node(display_name="Load Image", category="image")
 class LoadImage:
     """Loads an image from the input folder (every frame of an animation, as a batch).
@@ -104,7 +95,7 @@ class LoadImage:
     @staticmethod
     def fingerprint(image: str, folders: Folders) -> str:
         """The file's sha256: replacing the file under the same name re-runs the node."""
-        return _file_hash(_input_path(folders, image))
+        return file_sha256(_input_path(folders, image))
 
     @staticmethod
     def validate(image: str, folders: Folders) -> bool | str:

@@ -109,6 +109,17 @@ def StubSlow(ctx: Context, value: Number, steps: Annotated[int, Int(min=1, max=1
 
 
 @node(category="stub")
+def StubPreview(ctx: Context, value: Number, steps: Annotated[int, Int(min=1, max=100)] = 2) -> Number:
+    """Reports progress with a small preview image each step."""
+    from PIL import Image
+
+    LOG.add(ctx.node_id)
+    for step in range(steps):
+        ctx.progress(step + 1, steps, preview=Image.new("RGB", (16, 8), (255, 0, 0)))
+    return value
+
+
+@node(category="stub")
 def StubRange(ctx: Context, count: Annotated[int, Int(min=0, max=100)] = 3,
               ) -> Annotated[Any, Socket(type="NUMBER"), Output(is_list=True)]:
     """Outputs the list 0..count-1 (an OUTPUT_IS_LIST node)."""
@@ -201,7 +212,7 @@ class StubCounter:
 
 
 STUB_NODES = [
-    StubConst, StubAdd, StubScale, StubNoop, StubOutput, StubPrompt, StubChoose, StubFail, StubSlow,
+    StubConst, StubAdd, StubScale, StubNoop, StubOutput, StubPrompt, StubChoose, StubFail, StubSlow, StubPreview,
     StubRange, StubSum, StubVolatile, StubUncached, StubLazyMix, StubBlock, StubEven, StubFingerprint,
     StubCounter,
 ]

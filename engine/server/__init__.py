@@ -1,0 +1,1 @@
+"""The HTTP and websocket server: ComfyUI's protocol over Inkgraph's engine."""

@@ -1,0 +1,190 @@
+"""The server: one runtime, one persistent queue, one worker thread, websocket clients, and the routes.
+
+``PromptServer`` owns the pieces and the cross-thread plumbing (the executor publishes events on the
+worker thread; websocket sends happen on the event loop). Routes live in the ``routes_*`` modules, one
+concern each, and are registered under both ``/PATH`` and ``/api/PATH`` as ComfyUI does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import secrets
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from ..cache import DEFAULT_RAM_BUDGET, CachePolicyName
+from ..events import Event, ProgressText
+from ..events import PreviewImage as PreviewEvent
+from ..queue import PromptQueue
+from ..runtime import Runtime
+from . import routes_files, routes_info, routes_jobs, routes_queue
+from .hub import TEXT, Client, Hub, Preview
+from .security import is_loopback, security_middleware
+
+log = logging.getLogger(__name__)
+
+# Sent to a client only when its prompt carried a client_id, as ComfyUI does (others are broadcast).
+CLIENT_ONLY = frozenset({"executing", "executed", "execution_start", "execution_cached", "execution_success",
+                         "execution_error"})
+WEB_ROOT = Path(__file__).resolve().parents[2] / "web"
+
+
+@dataclass
+class ServerConfig:
+    base_dir: str | None = None
+    listen: str = "127.0.0.1"
+    port: int = 8188
+    auth_token: str | None = None
+    max_upload_mb: int = 100
+    cache: CachePolicyName = "lru"
+    cache_budget_bytes: int = DEFAULT_RAM_BUDGET
+    preview_method: str = "none"
+    preview_size: int = 512
+    max_history: int = 10_000
+    web_root: Path | None = field(default_factory=lambda: WEB_ROOT if WEB_ROOT.is_dir() else None)
+    generated_token: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        """Binding beyond loopback without a token would expose the machine: make one up and say so."""
+        if not is_loopback(self.listen) and not self.auth_token:
+            self.auth_token = secrets.token_urlsafe(24)
+            self.generated_token = True
+
+
+class PromptServer:
+    def __init__(self, config: ServerConfig, runtime: Runtime | None = None) -> None:
+        from .worker import Worker
+
+        self.config = config
+        self.runtime = runtime or Runtime.create(config.base_dir, cache=config.cache,
+                                                 cache_budget_bytes=config.cache_budget_bytes)
+        self.queue = PromptQueue(self.runtime.folders.user / "inkgraph.db", max_history=config.max_history)
+        self.hub = Hub(self.feature_flags, self._on_connect)
+        self.worker = Worker(self)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.last_node_id: str | None = None
+        self.unload_hooks: list[Callable[[], None]] = []
+        self.number = self.queue.next_number()
+        self.runtime.bus.subscribe(self._on_event)
+        self.queue.listeners.append(lambda: self.call_in_loop(self.broadcast_status))
+
+    # -- threads → loop -----------------------------------------------------------------------------
+    def call_in_loop(self, fn: Callable[..., Any], *args: Any) -> None:
+        loop = self.loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(fn, *args)
+
+    def _on_event(self, event: Event, target: str | None) -> None:
+        """Executor thread: apply ComfyUI's routing, encode previews here, hand the rest to the loop."""
+        if event.type == "executing":
+            self.last_node_id = getattr(event, "node", None)
+        if target is None and event.type in CLIENT_ONLY:
+            return
+        if not self.hub.clients:
+            return
+        if isinstance(event, PreviewEvent):
+            preview = self._encode_preview(event)
+            if preview is not None:
+                self.call_in_loop(self.hub.send_preview, preview, target)
+        elif isinstance(event, ProgressText):
+            node = event.node_id.encode()
+            frame = struct.pack(">II", TEXT, len(node)) + node + event.text.encode()
+            self.call_in_loop(self.hub.send_bytes, frame, target, False)
+        else:
+            self.call_in_loop(self.hub.send_text, event.message_json(), target)
+
+    def _encode_preview(self, event: PreviewEvent) -> Preview | None:
+        from PIL import Image, ImageOps
+
+        image = event.image
+        if not isinstance(image, Image.Image):
+            log.warning("preview from node %s is not a PIL image; skipped", event.node_id)
+            return None
+        size = event.max_size or self.config.preview_size
+        image = ImageOps.contain(image, (size, size))
+        buffer = io.BytesIO()
+        if event.image_format == "PNG":
+            image.save(buffer, format="PNG", compress_level=1)
+        else:
+            image.convert("RGB").save(buffer, format="JPEG", quality=95)
+        metadata = {"node_id": event.node_id, "prompt_id": event.prompt_id,
+                    "display_node_id": event.display_node_id, "parent_node_id": None,
+                    "real_node_id": event.node_id}
+        return Preview(buffer.getvalue(), event.image_format, metadata)
+
+    # -- status -------------------------------------------------------------------------------------
+    def status_data(self, sid: str | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {"status": {"exec_info": {"queue_remaining": self.queue.tasks_remaining()}}}
+        if sid is not None:
+            data["sid"] = sid
+        return data
+
+    def broadcast_status(self) -> None:
+        self.hub.send_json("status", self.status_data())
+
+    def _on_connect(self, client: Client) -> None:
+        self.hub.send_json("status", self.status_data(client.sid), client.sid)
+        current = self.worker.current
+        if current is not None and current.extra_data.get("client_id") == client.sid and self.last_node_id:
+            self.hub.send_json("executing", {"node": self.last_node_id}, client.sid)
+
+    def feature_flags(self) -> dict[str, Any]:
+        return {"supports_preview_metadata": True, "max_upload_size": self.config.max_upload_mb * 1024 * 1024}
+
+    # -- application --------------------------------------------------------------------------------
+    def make_app(self) -> web.Application:
+        app = web.Application(middlewares=[security_middleware(self.config)],
+                              client_max_size=self.config.max_upload_mb * 1024 * 1024)
+        routes = web.RouteTableDef()
+        routes.get("/ws")(self.hub.handle)
+        for module in (routes_queue, routes_jobs, routes_files, routes_info):
+            module.add_routes(routes, self)
+        for route in routes:
+            assert isinstance(route, web.RouteDef)
+            app.router.add_route(route.method, route.path, route.handler, **route.kwargs)
+            if not route.path.startswith("/api/"):
+                app.router.add_route(route.method, "/api" + route.path, route.handler, **route.kwargs)
+        routes_info.add_static(app, self)
+        app.on_startup.append(self._on_startup)
+        app.on_shutdown.append(self._on_shutdown)
+        return app
+
+    async def _on_startup(self, app: web.Application) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.worker.start()
+
+    async def _on_shutdown(self, app: web.Application) -> None:
+        for client in list(self.hub.clients.values()):
+            await client.ws.close()
+        await asyncio.get_running_loop().run_in_executor(None, self.worker.stop)
+        self.queue.close()
+
+    def next_number(self, front: bool) -> float:
+        number = self.number
+        self.number += 1
+        return -number if front else number
+
+
+def serve(config: ServerConfig) -> None:
+    """Run until interrupted (``inkgraph serve``)."""
+    import gc
+
+    server = PromptServer(config)
+    app = server.make_app()
+    gc.freeze()  # everything imported so far lives as long as the process: keep it out of collections
+    host = config.listen
+    shown = f"[{host}]" if ":" in host else host
+    print(f"Inkgraph listening on http://{shown}:{config.port}", flush=True)  # noqa: T201
+    if config.generated_token:
+        print(f"Access token (send as 'Authorization: Bearer <token>' or ?token=): {config.auth_token}",  # noqa: T201
+              flush=True)
+    for prompt_id in server.queue.recovered_failures:
+        log.warning("prompt %s was running when the server stopped; recorded as failed", prompt_id)
+    web.run_app(app, host=host, port=config.port, print=None, access_log=None)

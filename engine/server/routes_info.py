@@ -1,0 +1,156 @@
+"""What the server knows about itself: node types, system, features, model folders, extensions, canvas.
+
+None of these import torch: ``/system_stats`` must answer right after start, and torch takes seconds
+to import. Device details appear once a node has loaded torch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from .. import __version__
+from ..object_info import node_info, object_info
+from ..paths import MODEL_FOLDERS
+
+if TYPE_CHECKING:
+    from .app import PromptServer
+
+COMFYUI_API_VERSION = "0.8.0"  # the ComfyUI release whose protocol this server speaks
+
+
+def _memory() -> tuple[int, int]:
+    """(total, available) RAM in bytes, without psutil."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 0
+    free = 0
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    free = int(line.split()[1]) * 1024
+                    break
+    except OSError:
+        free = 0
+    return total, free
+
+
+def _version_of(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
+def _devices() -> list[dict[str, Any]]:
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        devices = []
+        for index in range(torch.cuda.device_count()):
+            free, total = torch.cuda.mem_get_info(index)
+            reserved = torch.cuda.memory_reserved(index)
+            allocated = torch.cuda.memory_allocated(index)
+            devices.append({"name": f"cuda:{index} {torch.cuda.get_device_name(index)}", "type": "cuda",
+                            "index": index, "vram_total": total, "vram_free": free,
+                            "torch_vram_total": reserved, "torch_vram_free": reserved - allocated})
+        return devices
+    total, free = _memory()
+    return [{"name": "cpu", "type": "cpu", "index": None, "vram_total": total, "vram_free": free,
+             "torch_vram_total": total, "torch_vram_free": free}]
+
+
+def system_stats() -> dict[str, Any]:
+    total, free = _memory()
+    return {
+        "system": {
+            "os": os.name if sys.platform != "linux" else "posix",
+            "ram_total": total,
+            "ram_free": free,
+            "comfyui_version": COMFYUI_API_VERSION,
+            "inkgraph_version": __version__,
+            "required_frontend_version": "",
+            "python_version": sys.version,
+            "pytorch_version": _version_of("torch"),
+            "embedded_python": False,
+            "argv": sys.argv,
+            "platform": platform.platform(),
+        },
+        "devices": _devices(),
+    }
+
+
+def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
+    runtime = server.runtime
+
+    @routes.get("/object_info")
+    async def get_object_info(request: web.Request) -> web.Response:
+        loop = asyncio.get_running_loop()  # choice lists read folders: keep that off the event loop
+        info = await loop.run_in_executor(None, object_info, runtime.registry, runtime.folders)
+        return web.json_response(info)
+
+    @routes.get("/object_info/{node_class}")
+    async def get_node_info(request: web.Request) -> web.Response:
+        spec = runtime.registry.get(request.match_info["node_class"])
+        if spec is None:
+            return web.json_response({})
+        loop = asyncio.get_running_loop()
+        info = await loop.run_in_executor(None, node_info, spec, runtime.folders)
+        return web.json_response({spec.class_type: info})
+
+    @routes.get("/system_stats")
+    async def get_system_stats(request: web.Request) -> web.Response:
+        return web.json_response(system_stats())
+
+    @routes.get("/features")
+    async def get_features(request: web.Request) -> web.Response:
+        return web.json_response(server.feature_flags())
+
+    @routes.get("/embeddings")
+    async def get_embeddings(request: web.Request) -> web.Response:
+        return web.json_response([os.path.splitext(n)[0] for n in runtime.folders.model_files("embeddings")])
+
+    @routes.get("/models")
+    async def get_model_folders(request: web.Request) -> web.Response:
+        return web.json_response(list(MODEL_FOLDERS))
+
+    @routes.get("/models/{folder}")
+    async def get_models(request: web.Request) -> web.Response:
+        folder = request.match_info["folder"]
+        if folder not in MODEL_FOLDERS:
+            return web.json_response({"error": f"unknown model folder {folder!r}"}, status=404)
+        return web.json_response(runtime.folders.model_files(folder))
+
+    @routes.get("/extensions")
+    async def get_extensions(request: web.Request) -> web.Response:
+        root = server.config.web_root
+        scripts: list[str] = []
+        if root is not None and (root / "extensions").is_dir():
+            scripts = sorted("/" + p.relative_to(root).as_posix() for p in (root / "extensions").rglob("*.js"))
+        return web.json_response(scripts)
+
+    @routes.get("/packs")
+    async def get_packs(request: web.Request) -> web.Response:
+        """Every node pack with its status, load time, node count and error (Inkgraph's own route)."""
+        return web.json_response([p.model_dump() for p in runtime.registry.packs.values()])
+
+
+def add_static(app: web.Application, server: PromptServer) -> None:
+    """The canvas at ``/``: files served as they are, from web/ only."""
+    root: Path | None = server.config.web_root
+    if root is None:
+        return
+
+    async def index(request: web.Request) -> web.StreamResponse:
+        page = root / "index.html"
+        if not page.is_file():
+            raise web.HTTPNotFound(text="The canvas is not installed (web/index.html is missing).")
+        return web.FileResponse(page, headers={"Cache-Control": "no-cache"})
+
+    app.router.add_get("/", index)
+    app.router.add_static("/", root, follow_symlinks=False, append_version=False)

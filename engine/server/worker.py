@@ -1,0 +1,98 @@
+"""The one worker thread: takes prompts from the queue, runs them, records history.
+
+Exactly one prompt runs at a time, as in ComfyUI. The prompt is validated again just before it runs
+(after a restart, or when files changed since it was queued), so what runs is always checked.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from typing import TYPE_CHECKING, Any
+
+from ..events import now_ms
+from ..queue import QueueItem
+
+if TYPE_CHECKING:
+    from .app import PromptServer
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(self, server: PromptServer) -> None:
+        self.server = server
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.current: QueueItem | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="inkgraph-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self.server.runtime.executor.interrupt()
+        self.server.queue.wake()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        queue = self.server.queue
+        while not self._stop.is_set():
+            self._apply_flags()
+            got = queue.get(timeout=0.5)
+            if got is None:
+                continue
+            task_id, item = got
+            try:
+                self._run(task_id, item)
+            except Exception:  # never let one prompt take the worker down
+                log.exception("worker failed on prompt %s", item.prompt_id)
+                queue.task_done(task_id, {}, _error_status(item.prompt_id, "the server failed while running "
+                                                           "this prompt; see its log"), {})
+
+    def _apply_flags(self) -> None:
+        flags = self.server.queue.take_flags()
+        if flags.get("free_memory"):
+            self.server.runtime.executor.reset()
+        if flags.get("unload_models") or flags.get("free_memory"):
+            for hook in self.server.unload_hooks:
+                hook()
+
+    def _run(self, task_id: int, item: QueueItem) -> None:
+        server = self.server
+        client_id = item.extra_data.get("client_id")
+        self.current = item
+        started = time.perf_counter()
+        try:
+            result = server.runtime.validate(item.prompt, partial_execution_targets=item.outputs_to_execute)
+            if not result.ok or result.plan is None:
+                body = result.error_body()
+                message = f"{body['error']['message']}: {body['error']['details']}" if body["error"] else ""
+                server.queue.task_done(task_id, {}, _error_status(item.prompt_id, message), {})
+                return
+            extra = {**item.extra_data, **item.sensitive}
+            extra.setdefault("preview_method", server.config.preview_method)
+            if extra.get("preview_method") == "default":
+                extra["preview_method"] = server.config.preview_method
+            outcome = server.runtime.executor.execute(result.plan, item.prompt_id, extra, client_id)
+            status = {"status_str": outcome.status_str, "completed": outcome.completed,
+                      "messages": [[name, data] for name, data in outcome.messages]}
+            server.queue.task_done(task_id, outcome.outputs, status, outcome.meta)
+            log.info("prompt %s: %s in %.2f s", item.prompt_id, outcome.status_str, time.perf_counter() - started)
+        finally:
+            self.current = None
+            server.last_node_id = None
+            if client_id:
+                server.call_in_loop(server.hub.send_json, "executing", {"node": None, "prompt_id": item.prompt_id},
+                                    client_id)
+
+
+def _error_status(prompt_id: str, message: str) -> dict[str, Any]:
+    return {"status_str": "error", "completed": False, "messages": [["execution_error", {
+        "prompt_id": prompt_id, "node_id": "", "node_type": "", "executed": [], "exception_message": message,
+        "exception_type": "ValidationError", "traceback": traceback.format_stack(limit=0), "current_inputs": {},
+        "current_outputs": [], "timestamp": now_ms()}]]}
