@@ -7,6 +7,7 @@ import json
 import mimetypes
 import os
 import random
+import re
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -108,7 +109,7 @@ class LoadImage:
 
 
 def save_images(images: Any, folders: Folders, folder: str, filename_prefix: str, prompt: Any,
-                extra_pnginfo: Any, compress_level: int) -> list[dict[str, str]]:
+                extra_pnginfo: Any, compress_level: int, run_id: str) -> list[dict[str, str]]:
     """Write a batch as ``<prefix>_00001_.png`` … with ``prompt``/``workflow`` tEXt chunks."""
     from PIL.PngImagePlugin import PngInfo
 
@@ -129,15 +130,34 @@ def save_images(images: Any, folders: Folders, folder: str, filename_prefix: str
     for index, image in enumerate(images):
         info = PngInfo()
         if prompt is not None:
-            info.add_text("prompt", json.dumps(prompt))
+            info.add_text("prompt", _dumps_once(prompt, run_id))
         if isinstance(extra_pnginfo, dict):
             for key, value in extra_pnginfo.items():
-                info.add_text(key, json.dumps(value))
+                info.add_text(key, _dumps_once(value, run_id))
         name = f"{base.replace('%batch_num%', str(index))}_{counter:05}_.png"
         to_pil(image).save(target / name, pnginfo=info, compress_level=compress_level)
         results.append({"filename": name, "subfolder": subfolder, "type": folder})
         counter += 1
+    _last_counter[(target.resolve(), base)] = counter - 1
     return results
+
+
+_dumped: dict[tuple[str, int], tuple[Any, str]] = {}
+
+
+def _dumps_once(value: Any, run_id: str) -> str:
+    """json.dumps, remembered within one prompt run: every save node of a prompt embeds the same
+    prompt and workflow, and a graph with a thousand outputs would otherwise serialise them a thousand
+    times (quadratic in the graph's size). Keyed by run, so a dict edited between runs is re-read."""
+    key = (run_id, id(value))
+    cached = _dumped.get(key)
+    if cached is not None and cached[0] is value:
+        return cached[1]
+    text = json.dumps(value)
+    if len(_dumped) >= 8:
+        _dumped.clear()
+    _dumped[key] = (value, text)
+    return text
 
 
 def expand_prefix(prefix: str, width: int, height: int) -> str:
@@ -153,15 +173,26 @@ def expand_prefix(prefix: str, width: int, height: int) -> str:
     return prefix
 
 
+_last_counter: dict[tuple[Path, str], int] = {}
+
+
 def next_counter(folder: Path, base: str) -> int:
-    """1 + the highest ``<base>_NNNNN_`` number already in ``folder`` (so nothing is overwritten)."""
+    """1 + the highest ``<base>_NNNNN_`` number already in ``folder`` (so nothing is overwritten).
+
+    The folder is scanned once per (folder, prefix) and process; afterwards only the next name is
+    checked, so a thousand saves into a busy folder cost a thousand lookups, not a million. A
+    ``%batch_num%`` in the prefix matches any number (ComfyUI overwrote those files on every run).
+    """
+    key = (folder.resolve(), base)
+    last = _last_counter.get(key)
+    if last is not None and "%batch_num%" not in base and not (folder / f"{base}_{last + 1:05}_.png").exists():
+        return last + 1
+    pattern = re.compile(re.escape(base).replace(re.escape("%batch_num%"), r"\d+") + r"_(\d+)_")
     highest = 0
-    start = f"{base}_"
     for name in os.listdir(folder):
-        if name.startswith(start):
-            digits = name[len(start):].split("_")[0]
-            if digits.isdigit():
-                highest = max(highest, int(digits))
+        match = pattern.match(name)
+        if match:
+            highest = max(highest, int(match.group(1)))
     return highest + 1
 
 
@@ -176,7 +207,8 @@ def SaveImage(
     prompt: Annotated[Any, Hidden("PROMPT")] = None,
     extra_pnginfo: Annotated[Any, Hidden("EXTRA_PNGINFO")] = None,
 ) -> NodeOutput:
-    results = save_images(images, ctx.folders, "output", filename_prefix, prompt, extra_pnginfo, compress_level=4)
+    results = save_images(images, ctx.folders, "output", filename_prefix, prompt, extra_pnginfo, compress_level=4,
+                          run_id=ctx.prompt_id)
     return NodeOutput(ui={"images": results})
 
 
@@ -192,6 +224,6 @@ class PreviewImage:
     def execute(self, ctx: Context, images: Image, prompt: Annotated[Any, Hidden("PROMPT")] = None,
                 extra_pnginfo: Annotated[Any, Hidden("EXTRA_PNGINFO")] = None) -> NodeOutput:
         results = save_images(images, ctx.folders, "temp", "ComfyUI" + self.suffix, prompt, extra_pnginfo,
-                              compress_level=1)
+                              compress_level=1, run_id=ctx.prompt_id)
         return NodeOutput(ui={"images": results})
 NODES = [LoadImage, SaveImage, PreviewImage]

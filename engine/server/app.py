@@ -12,6 +12,8 @@ import io
 import logging
 import secrets
 import struct
+import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,14 +74,40 @@ class PromptServer:
         self.last_node_id: str | None = None
         self.unload_hooks: list[Callable[[], None]] = []
         self.number = self.queue.next_number()
+        self._outbox: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        self._outbox_lock = threading.Lock()
+        self._outbox_scheduled = False
         self.runtime.bus.subscribe(self._on_event)
         self.queue.listeners.append(lambda: self.call_in_loop(self.broadcast_status))
 
     # -- threads → loop -----------------------------------------------------------------------------
     def call_in_loop(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` on the event loop, from any thread.
+
+        Calls are batched: only the first call into an empty outbox wakes the loop, which then runs
+        everything queued so far. A prompt publishes several events per node; waking the loop (and
+        trading the GIL) for each one cost more than running the nodes.
+        """
         loop = self.loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(fn, *args)
+        if loop is None or loop.is_closed():
+            return
+        with self._outbox_lock:
+            self._outbox.append((fn, args))
+            if self._outbox_scheduled:
+                return
+            self._outbox_scheduled = True
+        loop.call_soon_threadsafe(self._drain_outbox)
+
+    def _drain_outbox(self) -> None:
+        with self._outbox_lock:
+            calls = list(self._outbox)
+            self._outbox.clear()
+            self._outbox_scheduled = False
+        for fn, args in calls:
+            try:
+                fn(*args)
+            except Exception:
+                log.exception("delivering %r failed", fn)
 
     def _on_event(self, event: Event, target: str | None) -> None:
         """Executor thread: apply ComfyUI's routing, encode previews here, hand the rest to the loop."""

@@ -234,3 +234,18 @@ def test_load_image_reruns_when_file_changes(tmp_path: Path) -> None:
     PILImage.new("RGB", (2, 2), (200, 2, 3)).save(runtime.folders.input / "x.png")
     _, third = runtime.run(load_prompt("x.png"))
     assert "1" in third.executed
+
+
+def test_save_counter_survives_external_files_and_batch_num(runtime: Runtime) -> None:
+    from nodes.image_io import next_counter
+
+    folder = runtime.folders.output
+    _, outcome = runtime.run(save_prompt("ext"))
+    assert outcome.outputs["2"]["images"][-1]["filename"] == "ext_00002_.png"
+    (folder / "ext_00003_.png").write_bytes(b"someone else's file")
+    assert next_counter(folder, "ext") == 4
+    _, outcome = runtime.run(save_prompt("b%batch_num%"))
+    names = [i["filename"] for i in outcome.outputs["2"]["images"]]
+    assert names == ["b0_00001_.png", "b1_00002_.png"]
+    _, outcome = runtime.run(save_prompt("b%batch_num%"))
+    assert [i["filename"] for i in outcome.outputs["2"]["images"]] == ["b0_00003_.png", "b1_00004_.png"]
