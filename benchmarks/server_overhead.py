@@ -6,7 +6,7 @@ Starts ``inkgraph serve`` as a subprocess (empty base directory), then:
   fan: one source, N parallel inverts blended back pairwise; fanx: N distinct source → invert → save
   branches) with N = 10, 100, 1,000: the time from POST /prompt to ``executing {node: null}`` on the
   websocket, cold, unchanged (fully cached) and tail-changed (only the save re-runs), and the
-  websocket bytes each run sent.
+  websocket bytes each cold run sent. Times are medians of ``--repeat`` runs, each on new inputs.
 
 Run: ``python benchmarks/server_overhead.py [--sizes 10 100 1000]``
 Targets (issue 4): start ≤ 1.5 s, ≤ 200 MiB when ready, ≥ 5× faster than ComfyUI at 100 and 900
@@ -21,6 +21,7 @@ import asyncio
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -106,7 +107,7 @@ async def run_prompt(session: aiohttp.ClientSession, ws: aiohttp.ClientWebSocket
             raise RuntimeError(f"websocket closed: {msg}")
 
 
-async def bench(sizes: list[int], shapes: list[str]) -> None:
+async def bench(sizes: list[int], shapes: list[str], repeat: int) -> None:
     base = tempfile.mkdtemp(prefix="inkgraph-bench-")
     port = free_port()
     started = time.perf_counter()
@@ -127,11 +128,16 @@ async def bench(sizes: list[int], shapes: list[str]) -> None:
             head = 1
             for shape in shapes:
                 for n in sizes:
-                    head += 1
-                    prompt = build(shape, n, head=head)
-                    cold, cold_bytes = await run_prompt(session, ws, port, client_id, prompt)
-                    cached, _ = await run_prompt(session, ws, port, client_id, prompt)
-                    tail, _ = await run_prompt(session, ws, port, client_id, build(shape, n, tail="b", head=head))
+                    runs = []
+                    for _ in range(repeat if n < 1000 or shape == "chain" else 1):
+                        head += 1
+                        prompt = build(shape, n, head=head)
+                        cold, cold_bytes = await run_prompt(session, ws, port, client_id, prompt)
+                        cached, _ = await run_prompt(session, ws, port, client_id, prompt)
+                        tail, _ = await run_prompt(session, ws, port, client_id,
+                                                   build(shape, n, tail=f"b{head}", head=head))
+                        runs.append((cold, cached, tail))
+                    cold, cached, tail = (statistics.median(r[i] for r in runs) for i in range(3))
                     print(f"{shape:5} {n:>5} {len(prompt):>6} {cold * 1e3:>9.1f} {cached * 1e3:>9.1f} "
                           f"{tail * 1e3:>9.1f} {cold_bytes / 1024:>11.1f} {cold_bytes / len(prompt):>9.0f}",
                           flush=True)
@@ -145,8 +151,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--shapes", nargs="+", default=["chain", "fan", "fanx"])
+    parser.add_argument("--repeat", type=int, default=3, help="median of this many runs per graph")
     args = parser.parse_args()
-    asyncio.run(bench(args.sizes, args.shapes))
+    asyncio.run(bench(args.sizes, args.shapes, args.repeat))
 
 
 if __name__ == "__main__":

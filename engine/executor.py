@@ -160,20 +160,39 @@ class _Run:
         self.keys: dict[str, bytes] = {}
         self.output_ids = set(plan.outputs)
         self.inference_mode_entered = False
+        self.finished_states: dict[str, dict[str, Any]] = {}
+        self.node_max: dict[str, float] = {}
 
     # -- events ---------------------------------------------------------------------------------
     def publish(self, event: ev.Event) -> None:
         if event.type in ev.STATUS_MESSAGE_TYPES:
+            self._flush_states()
             self.messages.append((event.type, event.data()))
         self.ex.bus.publish(event, self.client_id)
 
     def _state(self, node_id: str, state: Literal["running", "finished"], value: float, maximum: float) -> None:
+        """progress_state with only the nodes that changed.
+
+        A node's "finished" is held back and sent together with the next node's "running" (or before
+        the prompt's final message): one message per node instead of two, same information.
+        """
         if not self.ex.bus.has_subscribers:  # per-node chatter nobody would read
             return
+        if state == "running":
+            self.node_max[node_id] = maximum
+        else:  # finished: full bar of whatever scale the node reported
+            value = maximum = self.node_max.pop(node_id, maximum)
         progress = {"value": value, "max": maximum, "state": state, "node_id": node_id,
                     "prompt_id": self.prompt_id, "display_node_id": node_id, "parent_node_id": None,
                     "real_node_id": node_id}
-        self.publish(ev.ProgressState(prompt_id=self.prompt_id, nodes={node_id: progress}))
+        self.finished_states[node_id] = progress
+        if state == "running":
+            self._flush_states()
+
+    def _flush_states(self) -> None:
+        if self.finished_states:
+            nodes, self.finished_states = self.finished_states, {}
+            self.ex.bus.publish(ev.ProgressState(prompt_id=self.prompt_id, nodes=nodes), self.client_id)
 
     # -- Reporter (called from node contexts) ---------------------------------------------------
     def interrupted(self) -> bool:

@@ -234,10 +234,16 @@ def test_progress_events_and_progress_state_carry_only_changed_nodes(engine: Stu
     engine.run(g.finalize())
     progress = [(e.value, e.max, e.node) for e in engine.recorder.of("progress")]
     assert progress == [(1, 3, "2"), (2, 3, "2"), (3, 3, "2")]
-    states = engine.recorder.of("progress_state")
-    assert all(len(e.nodes) == 1 for e in states)
-    assert [(next(iter(e.nodes)), next(iter(e.nodes.values()))["state"]) for e in states][:2] == [
-        ("1", "running"), ("1", "finished")]
+    states = [[(n, p["state"], p["value"], p["max"]) for n, p in e.nodes.items()]
+              for e in engine.recorder.of("progress_state")]
+    assert states == [
+        [("1", "running", 0, 1)],
+        [("1", "finished", 1, 1), ("2", "running", 0, 1)],  # a finish travels with the next start
+        [("2", "running", 1, 3)], [("2", "running", 2, 3)], [("2", "running", 3, 3)],
+        [("2", "finished", 3, 3), ("3", "running", 0, 1)],
+        [("3", "finished", 1, 1)],  # sent before execution_success
+    ]
+    assert engine.recorder.types()[-2:] == ["progress_state", "execution_success"]
 
 
 def test_event_sequence_matches_comfyui(engine: StubEngine) -> None:
