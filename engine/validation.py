@@ -30,6 +30,7 @@ _COERCE: dict[str, TypeAdapter[Any]] = {
     "STRING": TypeAdapter(str, config={"coerce_numbers_to_str": True}),
     "BOOLEAN": TypeAdapter(bool),
 }
+_EXACT: dict[str, type] = {"INT": int, "FLOAT": float, "STRING": str, "BOOLEAN": bool}
 _LIST_INFO_LIMIT = 20  # ComfyUI summarises longer choice lists (model folders) instead of echoing them
 
 
@@ -97,7 +98,9 @@ def _check_constant(spec: InputSpec, name: str, raw: Any, folders: Folders | Non
     """Coerce one constant to its input type and check min/max/choices (unless custom-validated)."""
     value = unwrap_constant(raw)
     adapter = _COERCE.get(spec.type)
-    if adapter is not None:
+    if adapter is not None and type(value) is _EXACT.get(spec.type):
+        pass  # already the right type: the common case needs no coercion
+    elif adapter is not None:
         try:
             value = adapter.validate_python(value)
         except PydanticValidationError as exc:

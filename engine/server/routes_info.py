@@ -143,14 +143,14 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
 def add_static(app: web.Application, server: PromptServer) -> None:
     """The canvas at ``/``: files served as they are, from web/ only."""
     root: Path | None = server.config.web_root
-    if root is None:
-        return
 
     async def index(request: web.Request) -> web.StreamResponse:
-        page = root / "index.html"
-        if not page.is_file():
-            raise web.HTTPNotFound(text="The canvas is not installed (web/index.html is missing).")
+        page = root / "index.html" if root is not None else None
+        if page is None or not page.is_file():
+            raise web.HTTPNotFound(text="The canvas is not installed (web/index.html is missing); the API "
+                                        "is served here: POST /prompt, GET /object_info, /ws, /api/jobs …")
         return web.FileResponse(page, headers={"Cache-Control": "no-cache"})
 
     app.router.add_get("/", index)
-    app.router.add_static("/", root, follow_symlinks=False, append_version=False)
+    if root is not None:
+        app.router.add_static("/", root, follow_symlinks=False, append_version=False)
