@@ -14,6 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from .model_paths import (
+    LISTING,
+    MODEL_EXTENSIONS,
+    SHIPPED_MODELS,
+    SUBFOLDERS,
+    ExtraPath,
+    canonical,
+    parse_extra_model_paths,
+)
+
 FolderType = Literal["input", "output", "temp"]
 FOLDER_TYPES: tuple[FolderType, ...] = ("input", "output", "temp")
 
@@ -66,13 +76,22 @@ def split_annotation(name: str, default: FolderType) -> tuple[str, FolderType]:
 
 @dataclass(frozen=True)
 class Folders:
-    """``input/``, ``output/``, ``temp/``, ``models/`` and ``user/`` under one base directory."""
+    """``input/``, ``output/``, ``temp/``, ``models/`` and ``user/`` under one base directory, plus model
+    folders from ``extra_model_paths.yaml`` and the models shipped with Inkgraph."""
 
     base: Path
+    extra_models: tuple[ExtraPath, ...] = ()
 
     @classmethod
-    def at(cls, base: str | os.PathLike[str] | None = None) -> Folders:
-        return cls(Path(base).expanduser().resolve() if base is not None else default_base_dir().resolve())
+    def at(cls, base: str | os.PathLike[str] | None = None,
+           extra_model_paths: list[Path] | None = None) -> Folders:
+        """Folders under ``base``; ``<base>/extra_model_paths.yaml`` is read when present."""
+        root = Path(base).expanduser().resolve() if base is not None else default_base_dir().resolve()
+        extras: list[ExtraPath] = []
+        for yaml_file in [root / "extra_model_paths.yaml", *(extra_model_paths or [])]:
+            if yaml_file.is_file():
+                extras.extend(parse_extra_model_paths(yaml_file))
+        return cls(root, tuple(extras))
 
     @property
     def input(self) -> Path:
@@ -107,39 +126,35 @@ class Folders:
         parts = [p for p in (subfolder, filename) if p]
         return safe_join(self.directory(folder), *parts)
 
-    def model_files(self, folder: str) -> list[str]:
-        """Model files in ``models/<folder>`` (subfolders included), as ComfyUI lists them."""
-        return list_files(self.models / folder, MODEL_EXTENSIONS)
+    def model_dirs(self, folder: str) -> list[Path]:
+        """Where files of a model folder are looked for, in order (``is_default`` extras first)."""
+        folder = canonical(folder)
+        own = [self.models / sub for sub in SUBFOLDERS.get(folder, (folder,))]
+        defaults = [e.path for e in self.extra_models if e.folder == folder and e.is_default]
+        others = [e.path for e in self.extra_models if e.folder == folder and not e.is_default]
+        shipped = [SHIPPED_MODELS / folder] if (SHIPPED_MODELS / folder).is_dir() else []
+        return list(dict.fromkeys(defaults + own + others + shipped))
+
+    def model_files(self, folder: str, extensions: frozenset[str] = MODEL_EXTENSIONS) -> list[str]:
+        """Model files (``sub/name.ext``) across the folder's directories; the first directory wins a name."""
+        names: dict[str, None] = {}
+        for directory in self.model_dirs(folder):
+            names.update(dict.fromkeys(LISTING.files(directory, extensions)))
+        return sorted(names)
+
+    def model_path(self, folder: str, name: str) -> Path:
+        """The file a model name refers to; FileNotFoundError naming the folders searched."""
+        dirs = self.model_dirs(folder)
+        for directory in dirs:
+            candidate = safe_join(directory, name)
+            if candidate.exists():
+                return candidate
+        raise FileNotFoundError(f"{name!r} is not in any {folder} folder ({', '.join(map(str, dirs))})")
 
     def annotated(self, name: str, default: FolderType = "input") -> Path:
         """Resolve a possibly annotated filename (``"a.png [output]"``)."""
         filename, folder = split_annotation(name, default)
         return self.resolve(folder, filename)
-
-
-# ComfyUI's model folder names (folder_paths.folder_names_and_paths), in its order.
-MODEL_FOLDERS = (
-    "checkpoints", "configs", "loras", "vae", "text_encoders", "diffusion_models", "clip_vision",
-    "style_models", "embeddings", "diffusers", "vae_approx", "controlnet", "gligen", "upscale_models",
-    "latent_upscale_models", "hypernetworks", "photomaker", "classifiers", "model_patches", "audio_encoders",
-)
-MODEL_EXTENSIONS = frozenset({".ckpt", ".pt", ".pt2", ".bin", ".pth", ".safetensors", ".pkl", ".sft"})
-
-
-def list_files(root: Path, extensions: frozenset[str] | None = None) -> list[str]:
-    """Relative paths (``sub/name.ext``) of the files under ``root``, sorted; hidden entries skipped."""
-    if not root.is_dir():
-        return []
-    names = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for filename in filenames:
-            if filename.startswith("."):
-                continue
-            if extensions is not None and Path(filename).suffix.lower() not in extensions:
-                continue
-            names.append(os.path.relpath(os.path.join(dirpath, filename), root).replace(os.sep, "/"))
-    return sorted(names)
 
 
 def file_sha256(path: Path) -> str:

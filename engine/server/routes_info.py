@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .. import __version__
+from ..model_paths import MODEL_FOLDERS
 from ..object_info import node_info, object_info
-from ..paths import MODEL_FOLDERS
 
 if TYPE_CHECKING:
     from .app import PromptServer
