@@ -43,6 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
     def add_base(p: argparse.ArgumentParser) -> None:
         p.add_argument("--base-dir", help="folder holding input/, output/, temp/, models/, user/ "
                        "(default: $INKGRAPH_BASE_DIR or ~/.local/share/inkgraph)")
+        p.add_argument("--extra-model-paths-config", nargs="+", default=[], metavar="YAML",
+                       help="ComfyUI-style extra_model_paths.yaml files (<base-dir>/extra_model_paths.yaml "
+                       "is always read)")
+
+    def add_device(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--device", help="compute device: cuda, cuda:1, mps, cpu (default: the best available)")
+        p.add_argument("--dtype", choices=["fp32", "fp16", "bf16"], help="weights dtype (default: fp16 on "
+                       "capable CUDA cards, fp32 on the CPU)")
+        p.add_argument("--vram", choices=["high", "normal", "low", "cpu"], default="normal",
+                       help="high: keep models on the device; low: one model at a time; cpu: compute on CPU")
 
     run = sub.add_parser("run", help="run a workflow (API-format JSON)")
     run.add_argument("workflow", help="workflow JSON file, or - for stdin")
@@ -52,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cache", choices=["lru", "classic", "none"], default="lru")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_base(run)
+    add_device(run)
 
     validate = sub.add_parser("validate", help="check a workflow without running it")
     validate.add_argument("workflow")
@@ -69,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--cache-ram", type=float, default=4.0, metavar="GB", help="byte budget of the lru cache")
     serve.add_argument("--preview-method", choices=["none", "auto", "latent2rgb", "taesd"], default="none")
     add_base(serve)
+    add_device(serve)
 
     nodes = sub.add_parser("nodes", help="list node types, or describe one")
     nodes.add_argument("class_type", nargs="?")
@@ -218,7 +230,10 @@ def event_writer(stream: IO[str]) -> Any:
 def _runtime(args: argparse.Namespace, cache: str = "lru") -> Runtime:
     from .runtime import Runtime
 
-    return Runtime.create(args.base_dir, cache=cache)  # type: ignore[arg-type]
+    return Runtime.create(args.base_dir, cache=cache,  # type: ignore[arg-type]
+                          device=getattr(args, "device", None), dtype=getattr(args, "dtype", None),
+                          vram=getattr(args, "vram", "normal"),
+                          extra_model_paths=[Path(p) for p in args.extra_model_paths_config])
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -297,7 +312,7 @@ def cmd_nodes(args: argparse.Namespace) -> int:
     from .paths import Folders
     from .registry import NodeRegistry
 
-    folders = Folders.at(args.base_dir)
+    folders = Folders.at(args.base_dir, [Path(p) for p in args.extra_model_paths_config])
     registry = NodeRegistry.default(custom_nodes=folders.base / "custom_nodes")
     if args.class_type:
         spec = registry.get(args.class_type)
@@ -332,7 +347,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     serve(ServerConfig(base_dir=args.base_dir, listen=args.listen, port=args.port, auth_token=args.auth_token,
                        max_upload_mb=args.max_upload_size, cache=args.cache,
-                       cache_budget_bytes=int(args.cache_ram * 1024**3), preview_method=args.preview_method))
+                       cache_budget_bytes=int(args.cache_ram * 1024**3), preview_method=args.preview_method,
+                       device=args.device, dtype=args.dtype, vram=args.vram,
+                       extra_model_paths=[Path(p) for p in args.extra_model_paths_config]))
     return EXIT_OK
 
 

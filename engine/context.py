@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
+    from .devices import ModelManager
     from .paths import Folders
 
 
@@ -27,7 +28,8 @@ class Reporter(Protocol):
 
 
 class NodeContext:
-    """Per-call context: identity of the node, the prompt it runs in, folders, device, progress."""
+    """Per-call context: identity of the node, the prompt it runs in, folders, the model manager and
+    compute device, progress."""
 
     __slots__ = (
         "_reporter",
@@ -38,7 +40,7 @@ class NodeContext:
         "prompt",
         "extra_data",
         "folders",
-        "device",
+        "models",
     )
 
     def __init__(
@@ -52,7 +54,7 @@ class NodeContext:
         prompt: dict[str, Any],
         extra_data: dict[str, Any],
         folders: Folders,
-        device: str,
+        models: ModelManager,
     ) -> None:
         self._reporter = reporter
         self.node_id = node_id
@@ -62,7 +64,12 @@ class NodeContext:
         self.prompt = prompt
         self.extra_data = extra_data
         self.folders = folders
-        self.device = device
+        self.models = models
+
+    @property
+    def device(self) -> str:
+        """The compute device ("cuda", "mps", "cpu"); resolving it the first time imports torch."""
+        return self.models.policy.device
 
     def check_interrupted(self) -> None:
         """Raise :class:`Interrupted` if the prompt was interrupted; call it in long loops."""

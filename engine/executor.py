@@ -21,6 +21,7 @@ from typing import Any, Literal
 from . import events as ev
 from .cache import CacheEntry, NullCache, OutputCache
 from .context import Interrupted, NodeContext
+from .devices import ModelManager
 from .mapping import map_over_lists, merge_results
 from .paths import Folders
 from .results import NodeOutput, ResultError
@@ -71,11 +72,12 @@ def _full_type_name(klass: type) -> str:
 class Executor:
     """Executes plans one at a time; owns node instances and the output cache across prompts."""
 
-    def __init__(self, cache: OutputCache, bus: ev.EventBus, folders: Folders, device: str = "cpu") -> None:
+    def __init__(self, cache: OutputCache, bus: ev.EventBus, folders: Folders,
+                 models: ModelManager | None = None) -> None:
         self.cache = cache
         self.bus = bus
         self.folders = folders
-        self.device = device
+        self.models = models or ModelManager()
         self._instances: dict[tuple[str, str], Any] = {}
         self._interrupt = threading.Event()
         self._running: str | None = None
@@ -292,7 +294,7 @@ class _Run:
     def _context(self, node: PlannedNode) -> NodeContext:
         return NodeContext(self, node_id=node.id, display_node_id=node.id, class_type=node.spec.class_type,
                            prompt_id=self.prompt_id, prompt=self.plan.prompt, extra_data=self.extra_data,
-                           folders=self.ex.folders, device=self.ex.device)
+                           folders=self.ex.folders, models=self.ex.models)
 
     def _lazy_pending(self, node: PlannedNode, instance: Any, ctx: NodeContext,
                       lists: dict[str, list[Any]]) -> list[str]:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .cache import DEFAULT_RAM_BUDGET, CachePolicyName, make_cache
+from .devices import DeviceSettings, ModelManager
 from .events import EventBus
 from .executor import ExecutionOutcome, Executor
 from .paths import Folders
@@ -25,6 +27,10 @@ class Runtime:
     bus: EventBus
     executor: Executor
 
+    @property
+    def models(self) -> ModelManager:
+        return self.executor.models
+
     @classmethod
     def create(
         cls,
@@ -33,11 +39,15 @@ class Runtime:
         cache: CachePolicyName = "lru",
         cache_budget_bytes: int = DEFAULT_RAM_BUDGET,
         registry: NodeRegistry | None = None,
-        device: str = "cpu",
+        device: str | None = None,
+        dtype: str | None = None,
+        vram: str = "normal",
+        extra_model_paths: list[Path] | None = None,
     ) -> Runtime:
-        folders = Folders.at(base_dir).ensure()
+        folders = Folders.at(base_dir, extra_model_paths).ensure()
         bus = EventBus()
-        executor = Executor(make_cache(cache, cache_budget_bytes), bus, folders, device=device)
+        models = ModelManager(DeviceSettings(device=device, dtype=dtype, mode=vram))
+        executor = Executor(make_cache(cache, cache_budget_bytes), bus, folders, models)
         if registry is None:
             registry = NodeRegistry.default(custom_nodes=folders.base / "custom_nodes")
         return cls(registry=registry, folders=folders, bus=bus, executor=executor)

@@ -50,6 +50,10 @@ class ServerConfig:
     preview_method: str = "none"
     preview_size: int = 512
     max_history: int = 10_000
+    device: str | None = None
+    dtype: str | None = None
+    vram: str = "normal"
+    extra_model_paths: list[Path] = field(default_factory=list)
     web_root: Path | None = field(default_factory=lambda: WEB_ROOT if WEB_ROOT.is_dir() else None)
     generated_token: bool = field(default=False, init=False)
 
@@ -65,14 +69,15 @@ class PromptServer:
         from .worker import Worker
 
         self.config = config
-        self.runtime = runtime or Runtime.create(config.base_dir, cache=config.cache,
-                                                 cache_budget_bytes=config.cache_budget_bytes)
+        self.runtime = runtime or Runtime.create(
+            config.base_dir, cache=config.cache, cache_budget_bytes=config.cache_budget_bytes, device=config.device,
+            dtype=config.dtype, vram=config.vram, extra_model_paths=config.extra_model_paths)
         self.queue = PromptQueue(self.runtime.folders.user / "inkgraph.db", max_history=config.max_history)
         self.hub = Hub(self.feature_flags, self._on_connect)
         self.worker = Worker(self)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.last_node_id: str | None = None
-        self.unload_hooks: list[Callable[[], None]] = []
+        self.unload_hooks: list[Callable[[], None]] = [self.runtime.models.unload_all]
         self.number = self.queue.next_number()
         self._outbox: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         self._outbox_lock = threading.Lock()
