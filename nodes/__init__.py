@@ -14,6 +14,7 @@ MAX_RESOLUTION = 16384
 
 def node_list() -> list[Any]:
     """Every built-in node, family by family."""
-    from . import image_filters, image_io, image_ops, mask, primitives
+    from . import conditioning, image_filters, image_io, image_ops, latent, mask, primitives
 
-    return [*image_io.NODES, *image_ops.NODES, *image_filters.NODES, *mask.NODES, *primitives.NODES]
+    return [*image_io.NODES, *image_ops.NODES, *image_filters.NODES, *mask.NODES, *primitives.NODES,
+            *latent.NODES, *conditioning.NODES]

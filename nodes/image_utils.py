@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from PIL import Image as PILImage
 
-UPSCALE_METHODS = ("nearest-exact", "bilinear", "area", "bicubic", "lanczos")
+UPSCALE_METHODS = ("nearest-exact", "bilinear", "area", "bicubic", "lanczos", "bislerp")
 
 
 def to_pil(image: torch.Tensor) -> PILImage.Image:
@@ -40,6 +40,45 @@ def lanczos(samples: torch.Tensor, width: int, height: int) -> torch.Tensor:
     return torch.stack(out).to(samples.device, samples.dtype)
 
 
+def _slerp(a: torch.Tensor, b: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation of vectors [N, C] by ratios [N, 1]; lengths are interpolated linearly."""
+    a_norm = a.norm(dim=-1, keepdim=True)
+    b_norm = b.norm(dim=-1, keepdim=True)
+    a_unit = torch.where(a_norm > 0, a / a_norm.clamp_min(1e-12), torch.zeros_like(a))
+    b_unit = torch.where(b_norm > 0, b / b_norm.clamp_min(1e-12), torch.zeros_like(b))
+    dot = (a_unit * b_unit).sum(-1, keepdim=True).clamp(-1, 1)
+    omega = torch.acos(dot)
+    sin_omega = torch.sin(omega)
+    result = (torch.sin((1 - r) * omega) * a_unit + torch.sin(r * omega) * b_unit) / sin_omega.clamp_min(1e-12)
+    result = result * (a_norm * (1 - r) + b_norm * r)
+    linear = a * (1 - r) + b * r
+    degenerate = (dot > 1 - 1e-5) | (dot < -1 + 1e-5)  # (anti)parallel: slerp is undefined, blend linearly
+    return torch.where(degenerate, linear, result)
+
+
+def _slerp_axis(samples: torch.Tensor, size: int) -> torch.Tensor:
+    """Resize the last axis of NCHW samples by slerping neighbouring channel vectors."""
+    old = samples.shape[-1]
+    position = ((torch.arange(size, dtype=torch.float32) + 0.5) * (old / size) - 0.5).clamp(0, old - 1)
+    low = position.floor().long()
+    high = (low + 1).clamp(max=old - 1)
+    ratio = (position - low.float()).reshape(1, 1, 1, size)
+    n, c, h, _ = samples.shape
+    first = samples[..., low].movedim(1, -1).reshape(-1, c)
+    second = samples[..., high].movedim(1, -1).reshape(-1, c)
+    ratios = ratio.expand(n, 1, h, size).movedim(1, -1).reshape(-1, 1)
+    return _slerp(first, second, ratios).reshape(n, h, size, c).movedim(-1, 1)
+
+
+def bislerp(samples: torch.Tensor, width: int, height: int) -> torch.Tensor:
+    """Resize NCHW latents with spherical interpolation along width, then height (ComfyUI's bislerp):
+    it keeps latent vectors' lengths, which plain bilinear interpolation shrinks."""
+    dtype = samples.dtype
+    out = _slerp_axis(samples.float(), width)
+    out = _slerp_axis(out.transpose(-1, -2), height).transpose(-1, -2)
+    return out.to(dtype)
+
+
 def center_crop(samples: torch.Tensor, width: int, height: int) -> torch.Tensor:
     """Crop NCHW samples to the aspect ratio of width×height, keeping the centre."""
     old_w, old_h = samples.shape[-1], samples.shape[-2]
@@ -60,6 +99,8 @@ def common_upscale(samples: torch.Tensor, width: int, height: int, method: str, 
         samples = center_crop(samples, width, height)
     if method == "lanczos":
         return lanczos(samples, width, height)
+    if method == "bislerp":
+        return bislerp(samples, width, height)
     if method not in UPSCALE_METHODS:
         raise ValueError(f"unknown upscale method {method!r}; choose one of {', '.join(UPSCALE_METHODS)}")
     return F.interpolate(samples, size=(height, width), mode=method)

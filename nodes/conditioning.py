@@ -1,0 +1,97 @@
+"""Conditioning: combining, averaging, zeroing and placing text embeddings (ComfyUI's nodes).
+
+CONDITIONING is a list of ``[embedding [1, tokens, dim], options dict]``. Options carry e.g.
+``pooled_output`` (SDXL), ``area`` (h, w, y, x in latent units) and ``strength``; the sampler reads them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from engine import Conditioning, Float, Int, node
+
+from . import MAX_RESOLUTION
+
+log = logging.getLogger(__name__)
+Area = Annotated[int, Int(min=64, max=MAX_RESOLUTION, step=8)]
+Offset = Annotated[int, Int(min=0, max=MAX_RESOLUTION, step=8)]
+
+
+def with_options(conditioning: Conditioning, **options: Any) -> Conditioning:
+    """A copy of every entry with options set (embeddings are shared, never modified)."""
+    return [[embedding, {**extra, **options}] for embedding, extra in conditioning]
+
+
+@node(display_name="Conditioning (Combine)", category="conditioning")
+def ConditioningCombine(conditioning_1: Conditioning, conditioning_2: Conditioning) -> Conditioning:
+    """Both conditionings guide the sampler; their predictions are averaged."""
+    return list(conditioning_1) + list(conditioning_2)
+
+
+@node(display_name="Conditioning (Average)", category="conditioning")
+def ConditioningAverage(conditioning_to: Conditioning, conditioning_from: Conditioning,
+                        conditioning_to_strength: Annotated[float, Float(min=0.0, max=1.0, step=0.01)] = 1.0,
+                        ) -> Conditioning:
+    """Blends the embeddings: strength 1 is all ``conditioning_to``, 0 all ``conditioning_from``."""
+    import torch
+
+    if len(conditioning_from) > 1:
+        log.warning("ConditioningAverage: conditioning_from has %d entries; only the first is used",
+                    len(conditioning_from))
+    source = conditioning_from[0][0]
+    pooled_from = conditioning_from[0][1].get("pooled_output")
+    out = []
+    for embedding, extra in conditioning_to:
+        blend = source[:, :embedding.shape[1]]
+        if blend.shape[1] < embedding.shape[1]:
+            padding = torch.zeros((1, embedding.shape[1] - blend.shape[1], embedding.shape[2]), dtype=blend.dtype)
+            blend = torch.cat([blend, padding], dim=1)
+        mixed = embedding * conditioning_to_strength + blend * (1.0 - conditioning_to_strength)
+        options = dict(extra)
+        pooled_to = extra.get("pooled_output", pooled_from)
+        if pooled_from is not None and pooled_to is not None:
+            options["pooled_output"] = pooled_to * conditioning_to_strength + pooled_from * (
+                1.0 - conditioning_to_strength)
+        elif pooled_from is not None:
+            options["pooled_output"] = pooled_from
+        out.append([mixed, options])
+    return out
+
+
+@node(display_name="Conditioning (Concat)", category="conditioning")
+def ConditioningConcat(conditioning_to: Conditioning, conditioning_from: Conditioning) -> Conditioning:
+    """Appends the first ``conditioning_from`` embedding's tokens to each ``conditioning_to`` entry."""
+    import torch
+
+    if len(conditioning_from) > 1:
+        log.warning("ConditioningConcat: conditioning_from has %d entries; only the first is used",
+                    len(conditioning_from))
+    tokens = conditioning_from[0][0]
+    return [[torch.cat((embedding, tokens), 1), dict(extra)] for embedding, extra in conditioning_to]
+
+
+@node(display_name="Conditioning (Set Area)", category="conditioning")
+def ConditioningSetArea(conditioning: Conditioning, width: Area = 64, height: Area = 64, x: Offset = 0,
+                        y: Offset = 0, strength: Annotated[float, Float(min=0.0, max=10.0, step=0.01)] = 1.0,
+                        ) -> Conditioning:
+    """Applies the conditioning to a rectangle only (in pixels), with a strength."""
+    return with_options(conditioning, area=(height // 8, width // 8, y // 8, x // 8), strength=strength,
+                        set_area_to_bounds=False)
+
+
+@node(display_name="ConditioningZeroOut", category="advanced/conditioning")
+def ConditioningZeroOut(conditioning: Conditioning) -> Conditioning:
+    """All-zero embeddings (and pooled outputs): a neutral negative for some models."""
+    import torch
+
+    out = []
+    for embedding, extra in conditioning:
+        options = dict(extra)
+        if options.get("pooled_output") is not None:
+            options["pooled_output"] = torch.zeros_like(options["pooled_output"])
+        out.append([torch.zeros_like(embedding), options])
+    return out
+
+
+NODES = [ConditioningCombine, ConditioningAverage, ConditioningConcat, ConditioningSetArea, ConditioningZeroOut]
