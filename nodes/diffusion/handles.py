@@ -1,0 +1,84 @@
+"""MODEL, CLIP and VAE values: cheap handles over weights that the model manager owns.
+
+A loader returns handles; caching a handle costs nothing, and the weights behind it are loaded once per
+(file, component, dtype) by the manager, which moves them to the compute device when a node uses them.
+Derived handles (a different CLIP layer, a LoRA) share the same weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from engine.devices import ModelManager
+
+from .checkpoint import Family
+
+
+@dataclass(frozen=True)
+class Lora:
+    """A LoRA applied to a model or text encoder (weights are patched when the model is used)."""
+
+    key: Hashable
+    strength: float
+
+
+@dataclass(frozen=True)
+class ModelHandle:
+    """A diffusion UNet plus what the sampler needs to drive it."""
+
+    manager: ModelManager = field(repr=False, compare=False)
+    key: Hashable
+    family: Family = field(compare=False)
+    loras: tuple[Lora, ...] = ()
+
+    def cache_nbytes(self) -> int:
+        return 64  # the weights belong to the model manager, not to the result cache
+
+    @contextmanager
+    def use(self) -> Iterator[Any]:
+        with self.manager.use(self.key) as (unet,):
+            yield unet
+
+    def with_lora(self, lora: Lora) -> ModelHandle:
+        return replace(self, loras=(*self.loras, lora))
+
+
+@dataclass(frozen=True)
+class ClipHandle:
+    """One text encoder (SD1/SD2) or two (SDXL), and the layer their output is read from."""
+
+    manager: ModelManager = field(repr=False, compare=False)
+    keys: tuple[Hashable, ...]
+    family: Family = field(compare=False)
+    layer: int = -1
+    loras: tuple[Lora, ...] = ()
+
+    def cache_nbytes(self) -> int:
+        return 64
+
+    @contextmanager
+    def use(self) -> Iterator[list[Any]]:
+        with self.manager.use(*self.keys) as encoders:
+            yield encoders
+
+    def at_layer(self, layer: int) -> ClipHandle:
+        return replace(self, layer=layer)
+
+
+@dataclass(frozen=True)
+class VaeHandle:
+    manager: ModelManager = field(repr=False, compare=False)
+    key: Hashable
+    scale: float = 0.18215
+    shift: float = 0.0
+
+    def cache_nbytes(self) -> int:
+        return 64
+
+    @contextmanager
+    def use(self) -> Iterator[Any]:
+        with self.manager.use(self.key) as (vae,):
+            yield vae
