@@ -180,6 +180,13 @@ class ModelManager:
                 log.info("loaded model %s (%.1f MiB)", key, entry.nbytes / 2**20)
             return entry.model
 
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._entries
+
+    def add(self, key: Hashable, model: Any, nbytes: int | None = None) -> Any:
+        """Register a model loaded elsewhere (one file often yields several models at once)."""
+        return self.get(key, lambda: model, nbytes)
+
     def loaded(self) -> list[dict[str, Any]]:
         with self._lock:
             return [{"key": str(e.key), "bytes": e.nbytes, "on_device": e.on_device} for e in self._entries.values()]

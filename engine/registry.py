@@ -116,7 +116,8 @@ class NodeRegistry:
         def load() -> Iterable[Any]:
             import nodes
 
-            return nodes.node_list()
+            items: list[Any] = list(nodes.node_list())
+            return items
 
         return self.load_pack(BUILTIN_PACK, "built-in", load)
 

@@ -14,7 +14,18 @@ MAX_RESOLUTION = 16384
 
 def node_list() -> list[Any]:
     """Every built-in node, family by family."""
-    from . import conditioning, image_filters, image_io, image_ops, latent, mask, primitives
+    from . import (
+        conditioning,
+        image_filters,
+        image_io,
+        image_ops,
+        latent,
+        loaders,
+        mask,
+        primitives,
+        sampling,
+        vae,
+    )
 
-    return [*image_io.NODES, *image_ops.NODES, *image_filters.NODES, *mask.NODES, *primitives.NODES,
-            *latent.NODES, *conditioning.NODES]
+    return [*loaders.NODES, *conditioning.NODES, *sampling.NODES, *latent.NODES, *vae.NODES, *image_io.NODES,
+            *image_ops.NODES, *image_filters.NODES, *mask.NODES, *primitives.NODES]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from engine import Conditioning, Float, Int, node
+from engine import Conditioning, Context, Float, Int, Output, Socket, String, node
 
 from . import MAX_RESOLUTION
 
@@ -21,6 +21,26 @@ Offset = Annotated[int, Int(min=0, max=MAX_RESOLUTION, step=8)]
 def with_options(conditioning: Conditioning, **options: Any) -> Conditioning:
     """A copy of every entry with options set (embeddings are shared, never modified)."""
     return [[embedding, {**extra, **options}] for embedding, extra in conditioning]
+
+
+@node(display_name="CLIP Text Encode (Prompt)", category="conditioning",
+      description="Encodes a text prompt using a CLIP model into an embedding that can be used to guide the "
+                  "diffusion model towards generating specific images.")
+def CLIPTextEncode(
+    ctx: Context,
+    *,
+    text: Annotated[str, String(multiline=True, dynamic_prompts=True, tooltip="The text to be encoded.")],
+    clip: Annotated[Any, Socket(type="CLIP", tooltip="The CLIP model used for encoding the text.")],
+) -> Annotated[list[Any], Socket(type="CONDITIONING"), Output(
+        tooltip="A conditioning containing the embedded text used to guide the diffusion model.")]:
+    import torch
+
+    from .diffusion.text import encode_prompt
+
+    if clip is None:
+        raise RuntimeError("clip input is invalid: None (the checkpoint loader found no text encoder)")
+    with clip.use() as encoders, torch.inference_mode():
+        return encode_prompt(encoders, clip.family.kind, clip.layer, text)
 
 
 @node(display_name="Conditioning (Combine)", category="conditioning")
@@ -94,4 +114,4 @@ def ConditioningZeroOut(conditioning: Conditioning) -> Conditioning:
     return out
 
 
-NODES = [ConditioningCombine, ConditioningAverage, ConditioningConcat, ConditioningSetArea, ConditioningZeroOut]
+NODES = [CLIPTextEncode, ConditioningCombine, ConditioningAverage, ConditioningConcat, ConditioningSetArea, ConditioningZeroOut]

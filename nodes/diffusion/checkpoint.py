@@ -24,6 +24,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # read by huggingface_hub at impor
 
 log = logging.getLogger(__name__)
 
+
+def _quiet_libraries() -> None:
+    """diffusers and transformers warn about accelerate and dtype casts on every load; we check weights
+    ourselves and log what matters."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.set_verbosity_error()
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+
 CONFIGS = Path(__file__).resolve().parent / "configs"
 METADATA_KEY = "inkgraph.configs"  # safetensors metadata: JSON of {component: diffusers config, ...}
 
@@ -164,6 +175,7 @@ def load_single_file(path: Path, dtype: torch.dtype, cache_root: Path) -> Compon
     )
     from transformers import CLIPTextModel, CLIPTextModelWithProjection
 
+    _quiet_libraries()
     sd, metadata = read_state_dict(path)
     family = detect_family(sd, metadata)
     unet_config = dict(family.configs["unet"])
@@ -193,6 +205,7 @@ def load_diffusers_folder(path: Path, dtype: torch.dtype) -> Components:
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextModel, CLIPTextModelWithProjection
 
+    _quiet_libraries()
     index = _load_json(path / "model_index.json")
     kind = "sdxl" if "text_encoder_2" in index else "sd1"
     configs = {name: _load_json(next((path / name).glob("*config.json")))

@@ -53,7 +53,7 @@ class ClipHandle:
     manager: ModelManager = field(repr=False, compare=False)
     keys: tuple[Hashable, ...]
     family: Family = field(compare=False)
-    layer: int = -1
+    layer: int | None = None  # CLIPSetLastLayer's value; None: the family's default reading
     loras: tuple[Lora, ...] = ()
 
     def cache_nbytes(self) -> int:
@@ -70,10 +70,10 @@ class ClipHandle:
 
 @dataclass(frozen=True)
 class VaeHandle:
+    """An autoencoder; it works on raw latents (the MODEL's family knows the latent scale factor)."""
+
     manager: ModelManager = field(repr=False, compare=False)
     key: Hashable
-    scale: float = 0.18215
-    shift: float = 0.0
 
     def cache_nbytes(self) -> int:
         return 64
