@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from engine import Clip, Combo, Context, Int, Model, Output, Socket, Vae, node
+from engine import Clip, Combo, Context, Float, Int, Model, Output, Socket, Vae, node
 from engine.paths import Folders
 
 MODEL_OUT = Annotated[Any, Socket(type="MODEL"), Output(tooltip="The model used for denoising latents.")]
@@ -116,3 +116,63 @@ def CLIPSetLastLayer(clip: Clip, stop_at_clip_layer: Annotated[int, Int(min=-24,
 
 
 NODES = [CheckpointLoaderSimple, DiffusersLoader, VAELoader, CLIPSetLastLayer]
+
+
+def _loras(folders: Folders) -> list[str]:
+    return folders.model_files("loras")
+
+
+_LORA_FILES: dict[tuple[Any, ...], Any] = {}
+
+
+def _lora_file(ctx: Context, lora_name: str) -> tuple[tuple[Any, ...], Any]:
+    from .diffusion import lora
+
+    path = ctx.folders.model_path("loras", lora_name)
+    key = ("lora", str(path), path.stat().st_mtime_ns)
+    if key not in _LORA_FILES:
+        if len(_LORA_FILES) > 32:
+            _LORA_FILES.clear()
+        _LORA_FILES[key] = lora.load(path)
+    return key, _LORA_FILES[key]
+
+
+STRENGTH = Float(min=-100.0, max=100.0, step=0.01)
+
+
+@node(display_name="Load LoRA", category="loaders",
+      description="LoRAs are used to modify diffusion and CLIP models, altering the way in which latents are "
+                  "denoised such as applying styles. Multiple LoRA nodes can be linked together.")
+def LoraLoader(
+    ctx: Context,
+    model: Annotated[Any, Socket(type="MODEL", tooltip="The diffusion model the LoRA will be applied to.")],
+    clip: Annotated[Any, Socket(type="CLIP", tooltip="The CLIP model the LoRA will be applied to.")],
+    lora_name: Annotated[str, Combo(options=_loras, tooltip="The name of the LoRA.")],
+    strength_model: Annotated[float, Float(min=-100.0, max=100.0, step=0.01, tooltip=(
+        "How strongly to modify the diffusion model. This value can be negative."))] = 1.0,
+    strength_clip: Annotated[float, Float(min=-100.0, max=100.0, step=0.01, tooltip=(
+        "How strongly to modify the CLIP model. This value can be negative."))] = 1.0,
+) -> tuple[Annotated[Any, Socket(type="MODEL"), Output(tooltip="The modified diffusion model.")],
+           Annotated[Any, Socket(type="CLIP"), Output(tooltip="The modified CLIP model.")]]:
+    from .diffusion.handles import Lora
+
+    if strength_model == 0 and strength_clip == 0:
+        return model, clip
+    key, parsed = _lora_file(ctx, lora_name)
+    return (model.with_lora(Lora(parsed, key, strength_model)) if strength_model else model,
+            clip.with_lora(Lora(parsed, key, strength_clip)) if strength_clip else clip)
+
+
+@node(display_name="LoraLoaderModelOnly", category="loaders")
+def LoraLoaderModelOnly(ctx: Context, model: Model, lora_name: Annotated[str, Combo(options=_loras)],
+                        strength_model: Annotated[float, STRENGTH] = 1.0) -> Model:
+    """Applies a LoRA to the diffusion model only."""
+    from .diffusion.handles import Lora
+
+    if strength_model == 0:
+        return model
+    key, parsed = _lora_file(ctx, lora_name)
+    return model.with_lora(Lora(parsed, key, strength_model))
+
+
+NODES += [LoraLoader, LoraLoaderModelOnly]

@@ -21,8 +21,9 @@ from .checkpoint import Family
 class Lora:
     """A LoRA applied to a model or text encoder (weights are patched when the model is used)."""
 
-    key: Hashable
-    strength: float
+    file: Any = field(compare=False)  # lora.LoraFile
+    key: Hashable = None
+    strength: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,10 @@ class ModelHandle:
 
     @contextmanager
     def use(self) -> Iterator[Any]:
+        from .lora import sync
+
         with self.manager.use(self.key) as (unet,):
+            sync(unet, "unet", tuple((lora.file, lora.strength) for lora in self.loras), unet.config)
             yield unet
 
     def with_lora(self, lora: Lora) -> ModelHandle:
@@ -61,11 +65,18 @@ class ClipHandle:
 
     @contextmanager
     def use(self) -> Iterator[list[Any]]:
+        from .lora import sync
+
         with self.manager.use(*self.keys) as encoders:
+            for index, encoder in enumerate(encoders):
+                sync(encoder, f"te{index}", tuple((lora.file, lora.strength) for lora in self.loras))
             yield encoders
 
     def at_layer(self, layer: int) -> ClipHandle:
         return replace(self, layer=layer)
+
+    def with_lora(self, lora: Lora) -> ClipHandle:
+        return replace(self, loras=(*self.loras, lora))
 
 
 @dataclass(frozen=True)
