@@ -24,8 +24,9 @@ def node_list() -> list[Any]:
         mask,
         primitives,
         sampling,
+        upscale,
         vae,
     )
 
     return [*loaders.NODES, *conditioning.NODES, *sampling.NODES, *latent.NODES, *vae.NODES, *image_io.NODES,
-            *image_ops.NODES, *image_filters.NODES, *mask.NODES, *primitives.NODES]
+            *image_ops.NODES, *image_filters.NODES, *upscale.NODES, *mask.NODES, *primitives.NODES]

@@ -36,12 +36,13 @@ def VAEDecodeTiled(ctx: Context, samples: Latent, vae: Vae,
                    tile_size: Annotated[int, Int(min=64, max=4096, step=32)] = 512,
                    overlap: Annotated[int, Int(min=0, max=4096, step=32)] = 64) -> Image:
     """Decodes in overlapping tiles so large images fit in memory."""
-    from .diffusion.vae_ops import decode_tiled
+    from .diffusion.vae_ops import decode_tiled, factor
 
     if tile_size < overlap * 4:
         overlap = tile_size // 4
     with vae.use() as model:
-        return decode_tiled(model, samples["samples"], tile_size // 8, overlap // 8, ctx.check_interrupted)
+        scale = factor(model)
+        return decode_tiled(model, samples["samples"], tile_size // scale, overlap // scale, ctx.check_interrupted)
 
 
 @node(display_name="VAE Encode (Tiled)", category="_for_testing")

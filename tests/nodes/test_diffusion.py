@@ -242,3 +242,25 @@ def test_prompt_chunks() -> None:
     assert len(long) == 2 and all(len(c) == 77 for c in long)
     weighted = tokenize("a (red:1.5) circle")
     assert [w for _, w in weighted[0][:5]] == [1.0, 1.0, 1.5, 1.0, 1.0]
+
+
+def test_tiled_vae_matches_whole_image_decode(runtime: Runtime) -> None:
+    from nodes.diffusion.vae_ops import decode, decode_tiled, encode, encode_tiled
+    from nodes.loaders import load_handles
+
+    class LoaderCtx:
+        models, folders = runtime.models, runtime.folders
+
+        def text(self, _: str) -> None:
+            return None
+
+    _, _, vae = load_handles(LoaderCtx(), runtime.folders.model_path("checkpoints", "tiny_sd1.safetensors"))
+    latents = torch.randn(1, 4, 16, 20)
+    with vae.use() as model, torch.no_grad():
+        whole = decode(model, latents)
+        tiles = decode_tiled(model, latents, 8, 2)
+        assert whole.shape == tiles.shape == (1, 32, 40, 3)  # the tiny VAE scales by 2
+        assert (whole - tiles).abs().mean() < 0.05
+        pixels = torch.rand(1, 101, 67, 3)  # odd sizes: centre-cropped to a multiple of the VAE's factor
+        assert encode(model, pixels).shape == (1, 4, 50, 33)
+        assert encode_tiled(model, pixels, 32, 8).shape == (1, 4, 50, 33)
