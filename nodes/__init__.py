@@ -15,6 +15,7 @@ MAX_RESOLUTION = 16384
 def node_list() -> list[Any]:
     """Every built-in node, family by family."""
     from . import (
+        checkpoint_save,
         conditioning,
         image_filters,
         image_io,
@@ -28,5 +29,5 @@ def node_list() -> list[Any]:
         vae,
     )
 
-    return [*loaders.NODES, *conditioning.NODES, *sampling.NODES, *latent.NODES, *vae.NODES, *image_io.NODES,
+    return [*loaders.NODES, *checkpoint_save.NODES, *conditioning.NODES, *sampling.NODES, *latent.NODES, *vae.NODES, *image_io.NODES,
             *image_ops.NODES, *image_filters.NODES, *upscale.NODES, *mask.NODES, *primitives.NODES]

@@ -118,3 +118,21 @@ def test_sdxl_kohya_names_and_peft_keys_map() -> None:
     assert list(lora_mod.parse(peft, "p").patches["unet"]) == ["down_blocks_1_attentions_0_transformer_blocks_0_attn1_to_q"]
     with pytest.raises(ValueError, match="no LoRA weights"):
         lora_mod.parse({"model.diffusion_model.x": torch.zeros(1)}, "bad")
+
+
+def test_checkpoint_save_round_trips_with_the_lora_baked_in(base: Path) -> None:
+    from nodes.checkpoint_save import CheckpointSave
+    from nodes.loaders import CheckpointLoaderSimple, LoraLoader
+
+    runtime = Runtime.create(base, cache="none")
+    ctx = Ctx(runtime)
+    model, clip, vae = CheckpointLoaderSimple(ctx, ckpt_name="tiny.safetensors")
+    styled = LoraLoader(ctx, model=model, clip=clip, lora_name="style.safetensors", strength_model=1.0,
+                        strength_clip=1.0)
+    expected = sample_with(ctx, *styled)
+    CheckpointSave(ctx, model=styled[0], clip=styled[1], vae=vae, filename_prefix="checkpoints/merged")
+    saved = runtime.folders.output / "checkpoints" / "merged_00001_.safetensors"
+    target = base / "models" / "checkpoints" / "merged.safetensors"
+    target.write_bytes(saved.read_bytes())
+    reloaded, reclip, _ = CheckpointLoaderSimple(ctx, ckpt_name="merged.safetensors")
+    assert torch.allclose(sample_with(ctx, reloaded, reclip), expected, atol=1e-5)
