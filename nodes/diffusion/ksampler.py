@@ -17,15 +17,9 @@ from engine import Context
 
 from .guidance import Denoiser
 from .handles import ModelHandle
+from .previews import previewer
 from .samplers import SAMPLERS
 from .schedules import DiscreteSchedule, sampling_sigmas
-
-LATENT_RGB = {  # rows: latent channels; columns: R, G, B (ComfyUI's factors); bias
-    "sd": ([[0.3512, 0.2297, 0.3227], [0.3250, 0.4974, 0.2350], [-0.2829, 0.1762, 0.2721],
-            [-0.2120, -0.2616, -0.7177]], None),
-    "sdxl": ([[0.3651, 0.4232, 0.4341], [-0.2533, -0.0042, 0.1068], [0.1076, 0.1111, -0.0362],
-              [-0.3165, -0.2492, -0.2188]], [0.1084, -0.0175, -0.0011]),
-}
 
 
 def prepare_noise(latent: torch.Tensor, seed: int, batch_index: list[int] | None = None) -> torch.Tensor:
@@ -48,18 +42,6 @@ def _mask_for(noise_mask: torch.Tensor, shape: torch.Size) -> torch.Tensor:
     if mask.shape[0] < shape[0]:
         mask = mask.repeat(math.ceil(shape[0] / mask.shape[0]), 1, 1, 1)
     return mask[: shape[0]]
-
-
-def latent_preview(x0: torch.Tensor, kind: str) -> Any:
-    """A small RGB preview of the first latent of the batch, by ComfyUI's linear projection."""
-    from PIL import Image
-
-    factors, bias = LATENT_RGB["sdxl" if kind == "sdxl" else "sd"]
-    weight = torch.tensor(factors, dtype=torch.float32)
-    rgb = F.linear(x0[0].float().cpu().movedim(0, -1), weight.t(),
-                   torch.tensor(bias, dtype=torch.float32) if bias is not None else None)
-    array = (((rgb + 1) / 2).clamp(0, 1) * 255).to(torch.uint8).numpy()
-    return Image.fromarray(array)
 
 
 def sample(ctx: Context, model: ModelHandle, seed: int, steps: int, cfg: float, sampler_name: str,
@@ -86,7 +68,7 @@ def sample(ctx: Context, model: ModelHandle, seed: int, steps: int, cfg: float, 
     scaled = latent_image * scale
     max_denoise = math.isclose(float(schedule.sigma_max), float(sigmas[0]), rel_tol=1e-5) or \
         float(sigmas[0]) > float(schedule.sigma_max)
-    preview_method = str(ctx.extra_data.get("preview_method", "none"))
+    preview = previewer(ctx, family.kind, str(ctx.extra_data.get("preview_method", "none")))
     total = len(sigmas) - 1
 
     with model.use() as unet:
@@ -103,9 +85,7 @@ def sample(ctx: Context, model: ModelHandle, seed: int, steps: int, cfg: float, 
                             mask, scaled.to(device), inpaint_noise)
 
         def step(i: int, x_now: torch.Tensor, denoised: torch.Tensor) -> None:
-            preview = latent_preview(denoised, family.kind) if preview_method in ("auto", "latent2rgb", "taesd") \
-                else None
-            ctx.progress(i + 1, total, preview=preview)
+            ctx.progress(i + 1, total, preview=preview(denoised) if preview is not None else None)
 
         result = SAMPLERS[sampler_name](denoiser, x, sigmas.to(device), seed, cb=step)
     out = dict(latent)

@@ -264,3 +264,34 @@ def test_tiled_vae_matches_whole_image_decode(runtime: Runtime) -> None:
         pixels = torch.rand(1, 101, 67, 3)  # odd sizes: centre-cropped to a multiple of the VAE's factor
         assert encode(model, pixels).shape == (1, 4, 50, 33)
         assert encode_tiled(model, pixels, 32, 8).shape == (1, 4, 50, 33)
+
+
+def test_latent_rgb_projection() -> None:
+    from nodes.diffusion.previews import latent_rgb
+
+    x0 = torch.zeros(1, 4, 2, 3)
+    x0[0, 0] = 1.0  # channel 0 alone: R, G, B = its factors
+    pixel = latent_rgb(x0, "sd").getpixel((0, 0))
+    assert pixel == tuple(int(((v + 1) / 2) * 255) for v in (0.3512, 0.2297, 0.3227))
+    assert latent_rgb(x0, "sdxl").size == (3, 2)
+
+
+@pytest.mark.parametrize("method", ["latent2rgb", "taesd"])
+def test_previews_while_sampling(base: Path, method: str) -> None:
+    from diffusers import AutoencoderTiny
+    from safetensors.torch import save_file
+
+    folder = base / "models" / "vae_approx"
+    folder.mkdir(parents=True, exist_ok=True)
+    decoder = {k.removeprefix("decoder.layers."): v for k, v in AutoencoderTiny().state_dict().items()
+               if k.startswith("decoder.layers.")}
+    save_file({f"{int(k.split('.')[0]) + 1}.{k.split('.', 1)[1]}": v.contiguous() for k, v in decoder.items()},
+              str(folder / "taesd_decoder.safetensors"))
+    runtime = Runtime.create(base, cache="none")
+    previews = []
+    runtime.bus.subscribe(lambda event, target: previews.append(event) if event.type == "preview_image" else None)
+    _, outcome = runtime.run(txt2img("tiny_sd1.safetensors", steps=3), extra_data={"preview_method": method})
+    assert outcome.status_str == "success", outcome.error
+    assert len(previews) == 3
+    size = previews[0].image.size
+    assert size == ((8, 8) if method == "latent2rgb" else (64, 64))  # TAESD decodes to pixels (×8)
