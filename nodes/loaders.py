@@ -50,6 +50,8 @@ def load_handles(ctx: Context, path: Path, diffusers_folder: bool = False) -> tu
         ctx.text(f"loading {path.name}")
         components = (ckpt.load_diffusers_folder(path, dtype) if diffusers_folder
                       else ckpt.load_single_file(path, dtype, ctx.folders.temp / "model_configs"))
+        if manager.policy.device.startswith("cuda"):  # convolutions run faster in NHWC on tensor cores
+            components.unet = components.unet.to(memory_format=torch.channels_last)
         manager.add(base + ("unet",), components.unet)
         manager.add(base + ("vae",), components.vae)
         for index, encoder in enumerate(components.text_encoders):

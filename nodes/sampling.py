@@ -79,4 +79,13 @@ def KSamplerAdvanced(
                   force_full_denoise=return_with_leftover_noise == "disable")
 
 
-NODES = [KSampler, KSamplerAdvanced]
+@node(display_name="TorchCompileModel", category="_for_testing", experimental=True)
+def TorchCompileModel(model: Annotated[Any, Socket(type="MODEL")],
+                      backend: Literal["inductor", "cudagraphs"] = "inductor") -> Annotated[Any, Socket(type="MODEL")]:
+    """Compiles the diffusion model with torch.compile (the first sampling run pays the compile time)."""
+    from dataclasses import replace
+
+    return replace(model, compile_backend=backend)
+
+
+NODES = [KSampler, KSamplerAdvanced, TorchCompileModel]

@@ -34,6 +34,7 @@ class ModelHandle:
     key: Hashable
     family: Family = field(compare=False)
     loras: tuple[Lora, ...] = ()
+    compile_backend: str | None = None
 
     def cache_nbytes(self) -> int:
         return 64  # the weights belong to the model manager, not to the result cache
@@ -44,10 +45,24 @@ class ModelHandle:
 
         with self.manager.use(self.key) as (unet,):
             sync(unet, "unet", tuple((lora.file, lora.strength) for lora in self.loras), unet.config)
-            yield unet
+            yield compiled(unet, self.compile_backend) if self.compile_backend else unet
 
     def with_lora(self, lora: Lora) -> ModelHandle:
         return replace(self, loras=(*self.loras, lora))
+
+
+def compiled(module: Any, backend: str) -> Any:
+    """torch.compile of a module, made once per (module, backend) and reused (it compiles on first call).
+
+    The wrapper lives in the module's own __dict__ (not in _modules, so state_dict is untouched): it is freed
+    with the module when the model manager drops it, and a new model at a recycled id never gets a stale one.
+    """
+    import torch
+
+    wrappers: dict[str, Any] = module.__dict__.setdefault("_inkgraph_compiled", {})
+    if backend not in wrappers:
+        wrappers[backend] = torch.compile(module, backend=backend)
+    return wrappers[backend]
 
 
 @dataclass(frozen=True)

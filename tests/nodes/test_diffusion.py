@@ -295,3 +295,23 @@ def test_previews_while_sampling(base: Path, method: str) -> None:
     assert len(previews) == 3
     size = previews[0].image.size
     assert size == ((8, 8) if method == "latent2rgb" else (64, 64))  # TAESD decodes to pixels (×8)
+
+
+def test_torch_compile_model_node_compiles_the_unet_once(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The node routes sampling through torch.compile; a recording stand-in keeps the test free of a C compiler."""
+    calls: list[tuple[str, str]] = []
+
+    def fake_compile(module: torch.nn.Module, backend: str) -> torch.nn.Module:
+        calls.append((type(module).__name__, backend))
+        return module
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    plain = image_of(runtime, runtime.run(txt2img("tiny_sd1.safetensors"))[1])
+    prompt = txt2img("tiny_sd1.safetensors", prefix="c")
+    prompt["20"] = {"class_type": "TorchCompileModel", "inputs": {"model": ["4", 0], "backend": "inductor"}}
+    prompt["3"]["inputs"]["model"] = ["20", 0]
+    first = image_of(runtime, runtime.run(prompt)[1])
+    prompt["3"]["inputs"]["seed"] = 6
+    runtime.run(prompt)
+    assert calls == [("UNet2DConditionModel", "inductor")]  # compiled once, reused on the next run
+    assert torch.equal(plain, first)
