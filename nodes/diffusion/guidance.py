@@ -56,6 +56,7 @@ class Denoiser:
         parameter = next(unet.parameters())
         self.device, self.dtype = parameter.device, parameter.dtype
         self.calls = 0
+        self._contexts: dict[tuple[Any, ...], torch.Tensor] = {}
 
     # -- UNet passes -----------------------------------------------------------------------------------
     def _run(self, x: torch.Tensor, sigma: torch.Tensor, group: list[CondEntry], size: tuple[int, int]
@@ -65,7 +66,7 @@ class Denoiser:
         x_in = self.schedule.model_input(sigma, x).repeat(n, *([1] * (x.ndim - 1)))
         sigmas = sigma.repeat(n)
         timestep = self.schedule.timestep(sigmas).float()
-        context = torch.cat([e.embedding.to(self.device, self.dtype).expand(batch, -1, -1) for e in group])
+        context = self._context(group, batch)
         kwargs: dict[str, Any] = {}
         if self.sdxl:
             height, width = size
@@ -78,6 +79,15 @@ class Denoiser:
         self.calls += 1
         denoised = self.schedule.denoised(sigmas, output.float().to(x.device), x.repeat(n, *([1] * (x.ndim - 1))))
         return list(denoised.chunk(n))
+
+    def _context(self, group: list[CondEntry], batch: int) -> torch.Tensor:
+        """The batched text embeddings of a group, built once per sampling run: they never change per step."""
+        key = (tuple(id(e) for e in group), batch)
+        context = self._contexts.get(key)
+        if context is None:
+            context = torch.cat([e.embedding.to(self.device, self.dtype).expand(batch, -1, -1) for e in group])
+            self._contexts[key] = context
+        return context
 
     def _pooled_width(self) -> int:
         config = self.unet.config
@@ -101,6 +111,10 @@ class Denoiser:
     def _combine(self, x: torch.Tensor, sigma: torch.Tensor, conds: list[CondEntry],
                  predictions: list[torch.Tensor | None]) -> torch.Tensor:
         """Weighted average of each entry's prediction over the area it covers."""
+        if len(conds) == 1 and conds[0].area is None and conds[0].strength == 1.0:
+            prediction = predictions[0]  # the usual case: one prompt over the whole image, nothing to average
+            assert prediction is not None
+            return prediction
         total = torch.zeros_like(x)
         weight = torch.zeros_like(x)
         for entry, prediction in zip(conds, predictions, strict=True):
