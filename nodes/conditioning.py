@@ -10,6 +10,7 @@ import logging
 from typing import Annotated, Any
 
 from engine import Conditioning, Context, Float, Int, Output, Socket, String, node
+from engine.paths import Folders
 
 from . import MAX_RESOLUTION
 
@@ -23,9 +24,17 @@ def with_options(conditioning: Conditioning, **options: Any) -> Conditioning:
     return [[embedding, {**extra, **options}] for embedding, extra in conditioning]
 
 
+def _embedding_files(folders: Folders, text: str | None = None) -> Any:
+    """The embedding files the prompt names, with their mtimes: a new or replaced one re-encodes it."""
+    from .diffusion.embeddings import referenced_files
+
+    return referenced_files(folders, text) if isinstance(text, str) else None
+
+
 @node(display_name="CLIP Text Encode (Prompt)", category="conditioning",
       description="Encodes a text prompt using a CLIP model into an embedding that can be used to guide the "
-                  "diffusion model towards generating specific images.")
+                  "diffusion model towards generating specific images.",
+      fingerprint=_embedding_files)
 def CLIPTextEncode(
     ctx: Context,
     *,
@@ -39,8 +48,14 @@ def CLIPTextEncode(
 
     if clip is None:
         raise RuntimeError("clip input is invalid: None (the checkpoint loader found no text encoder)")
+    warnings: list[str] = []
     with clip.use() as encoders, torch.inference_mode():
-        return encode_prompt(encoders, clip.family.kind, clip.layer, text)
+        conditioning = encode_prompt(encoders, clip.family.kind, clip.layer, text, ctx.folders, warnings)
+    for warning in dict.fromkeys(warnings):  # SDXL's two encoders may both report the same name
+        log.warning("CLIPTextEncode %s: %s", ctx.node_id, warning)
+        ctx.text(warning)
+    return conditioning
+
 
 
 @node(display_name="Conditioning (Combine)", category="conditioning")

@@ -16,6 +16,9 @@ from typing import Any
 
 import torch
 
+from engine.paths import Folders
+
+from .embeddings import PREFIX, Lookup, lookup_for, reference, split_words
 from .prompt_weights import parse_weights
 
 TOKENIZER_DIR = Path(__file__).resolve().parent / "configs" / "clip_tokenizer"
@@ -31,13 +34,42 @@ def tokenizer() -> Any:
     return CLIPTokenizer.from_pretrained(str(TOKENIZER_DIR), local_files_only=True, model_max_length=10**9)
 
 
-Chunk = list[tuple[int, float]]
+Token = int | torch.Tensor  # a vocabulary id, or one textual-inversion vector
+Chunk = list[tuple[Token, float]]
+PLACEHOLDER = 0  # the id given to a vector's position: below END, so the pooled token is still found
 
 
-def tokenize(text: str, pad_id: int = END) -> list[Chunk]:
-    """Weighted token chunks of exactly 77 (start, ≤75 tokens, end, padding)."""
-    groups = [[(t, weight) for t in tokenizer()(fragment, add_special_tokens=False)["input_ids"]]
-              for fragment, weight in parse_weights(text)]
+def _groups(text: str, lookup: Lookup | None, warnings: list[str]) -> list[list[tuple[Token, float]]]:
+    """Weighted token groups (a word's tokens, or an embedding's vectors) in prompt order."""
+    groups: list[list[tuple[Token, float]]] = []
+
+    def words(fragment: str, weight: float) -> None:
+        ids = tokenizer()(fragment, add_special_tokens=False)["input_ids"]
+        if ids:
+            groups.append([(t, weight) for t in ids])
+
+    for fragment, weight in parse_weights(text):
+        for piece in split_words(fragment) if lookup is not None else [fragment]:
+            if lookup is None or not piece.startswith(PREFIX):
+                words(piece, weight)
+                continue
+            vectors, name, leftover = reference(piece, lookup)
+            if vectors is None:
+                warnings.append(f"embedding:{name} does not exist, ignoring")
+            elif len(vectors):
+                groups.append([(vector, weight) for vector in vectors])
+            if leftover:
+                words(leftover, weight)
+    return groups
+
+
+def tokenize(text: str, pad_id: int = END, lookup: Lookup | None = None,
+             warnings: list[str] | None = None) -> list[Chunk]:
+    """Weighted token chunks of exactly 77 (start, ≤75 tokens, end, padding).
+
+    With ``lookup``, ``embedding:NAME`` pieces become that embedding's vectors (one position each).
+    """
+    groups = _groups(text, lookup, warnings if warnings is not None else [])
     chunks: list[Chunk] = []
     chunk: Chunk = [(START, 1.0)]
     room = MAX_LENGTH - 1  # the end token always fits
@@ -75,12 +107,30 @@ class EncoderSpec:
     layer_norm_hidden: bool = True  # apply the final layer norm to an earlier layer's output
     pad_id: int = END
     pooled: bool = False  # this encoder provides the pooled (projected) output
+    embedding_key: str = "clip_l"  # which vectors of a textual-inversion file belong to this encoder
 
 
-def run_encoder(encoder: Any, spec: EncoderSpec, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Hidden states [N, 77, D] of the chosen layer, and the projected pooled output if asked."""
+def run_encoder(encoder: Any, spec: EncoderSpec, ids: torch.Tensor,
+                vectors: dict[tuple[int, int], torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Hidden states [N, 77, D] of the chosen layer, and the projected pooled output if asked.
+
+    ``vectors`` maps (row, position) to an embedding vector that replaces the token embedding there.
+    """
     device = next(encoder.parameters()).device
-    out = encoder(input_ids=ids.to(device), output_hidden_states=True)
+    hook = None
+    if vectors:
+        def replace_rows(module: Any, inputs: Any, output: torch.Tensor) -> torch.Tensor:
+            output = output.clone()
+            for (row, position), vector in vectors.items():
+                output[row, position] = vector.to(output.device, output.dtype)
+            return output
+
+        hook = encoder.get_input_embeddings().register_forward_hook(replace_rows)
+    try:
+        out = encoder(input_ids=ids.to(device), output_hidden_states=True)
+    finally:
+        if hook is not None:
+            hook.remove()
     if spec.layer == -1:
         hidden = out.last_hidden_state
     else:
@@ -95,10 +145,12 @@ def run_encoder(encoder: Any, spec: EncoderSpec, ids: torch.Tensor) -> tuple[tor
 def encode(encoder: Any, spec: EncoderSpec, chunks: list[Chunk]) -> tuple[torch.Tensor, torch.Tensor | None]:
     """[1, 77·chunks, D] embeddings with emphasis applied, and the first chunk's pooled output."""
     weighted = any(w != 1.0 for chunk in chunks for _, w in chunk)
-    batch = [[t for t, _ in chunk] for chunk in chunks]
+    vectors = {(row, position): token for row, chunk in enumerate(chunks)
+               for position, (token, _) in enumerate(chunk) if isinstance(token, torch.Tensor)}
+    batch = [[PLACEHOLDER if isinstance(t, torch.Tensor) else t for t, _ in chunk] for chunk in chunks]
     if weighted:
         batch.append([t for t, _ in empty_chunk(spec.pad_id)])
-    hidden, pooled = run_encoder(encoder, spec, torch.tensor(batch, dtype=torch.long))
+    hidden, pooled = run_encoder(encoder, spec, torch.tensor(batch, dtype=torch.long), vectors)
     parts = []
     for index, chunk in enumerate(chunks):
         z = hidden[index].clone()
@@ -119,19 +171,28 @@ def encoder_specs(kind: str, layer: int | None) -> list[EncoderSpec]:
     """
     if kind == "sdxl":
         index = -2 if layer is None else layer
-        return [EncoderSpec(index, False, END), EncoderSpec(index, False, 0, pooled=True)]
+        return [EncoderSpec(index, False, END, embedding_key="clip_l"),
+                EncoderSpec(index, False, 0, pooled=True, embedding_key="clip_g")]
     if kind == "sd2":
         index = -1 if layer is None or layer >= -2 else layer + 1
-        return [EncoderSpec(index, True, 0)]
+        return [EncoderSpec(index, True, 0, embedding_key="clip_h")]
     return [EncoderSpec(-1 if layer is None else layer, True, END)]
 
 
-def encode_prompt(encoders: list[Any], kind: str, layer: int | None, text: str) -> list[list[Any]]:
-    """CONDITIONING for ``text``: [[embeddings, {"pooled_output": ...}]]."""
+def encode_prompt(encoders: list[Any], kind: str, layer: int | None, text: str,
+                  folders: Folders | None = None, warnings: list[str] | None = None) -> list[list[Any]]:
+    """CONDITIONING for ``text``: [[embeddings, {"pooled_output": ...}]].
+
+    With ``folders``, ``embedding:NAME`` references are resolved in its embeddings folders; what could not
+    be used is described in ``warnings``.
+    """
     specs = encoder_specs(kind, layer)
     parts, pooled = [], None
+    notes = warnings if warnings is not None else []
     for encoder, spec in zip(encoders, specs, strict=True):
-        z, p = encode(encoder, spec, tokenize(text, spec.pad_id))
+        width = int(encoder.get_input_embeddings().weight.shape[-1])
+        lookup = lookup_for(folders, spec.embedding_key, width, notes) if folders is not None else None
+        z, p = encode(encoder, spec, tokenize(text, spec.pad_id, lookup, notes))
         parts.append(z)
         pooled = p if spec.pooled else pooled
     embedding = torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0]
