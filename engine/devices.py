@@ -107,6 +107,16 @@ class DevicePolicy:
         return cls(device=chosen, dtype=pick_dtype(chosen, dtype), mode=VramMode(mode))
 
     @property
+    def vae_dtype(self) -> str:
+        """The VAE's dtype: never fp16 on CUDA, where SDXL's VAE overflows to NaN (a black image); bf16 where
+        the card has it, else fp32, as ComfyUI chooses. Other dtypes and devices keep the model dtype."""
+        if self.dtype != "fp16" or not self.device.startswith("cuda"):
+            return self.dtype
+        import torch
+
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+
+    @property
     def computes_on_cpu(self) -> bool:
         return self.device == "cpu"
 

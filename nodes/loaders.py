@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from engine import Clip, Combo, Context, Float, Int, Model, Output, Socket, Vae, node
+from engine.devices import torch_dtype
 from engine.paths import Folders
 
 MODEL_OUT = Annotated[Any, Socket(type="MODEL"), Output(tooltip="The model used for denoising latents.")]
@@ -46,14 +47,14 @@ def load_handles(ctx: Context, path: Path, diffusers_folder: bool = False) -> tu
     base = ("checkpoint", str(path), path.stat().st_mtime_ns, dtype_name)
     family = _FAMILIES.get(base)
     if family is None or base + ("unet",) not in manager:
-        dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[dtype_name]
+        dtype = torch_dtype(dtype_name)
         ctx.text(f"loading {path.name}")
         components = (ckpt.load_diffusers_folder(path, dtype) if diffusers_folder
                       else ckpt.load_single_file(path, dtype, ctx.folders.temp / "model_configs"))
         if manager.policy.device.startswith("cuda"):  # convolutions run faster in NHWC on tensor cores
             components.unet = components.unet.to(memory_format=torch.channels_last)
         manager.add(base + ("unet",), components.unet)
-        manager.add(base + ("vae",), components.vae)
+        manager.add(base + ("vae",), components.vae.to(torch_dtype(manager.policy.vae_dtype)))
         for index, encoder in enumerate(components.text_encoders):
             manager.add(base + (f"text_encoder_{index}",), encoder)
         family = _FAMILIES[base] = components.family
@@ -84,7 +85,6 @@ def DiffusersLoader(ctx: Context, model_path: Annotated[str, Combo(options=_diff
 @node(display_name="Load VAE", category="loaders")
 def VAELoader(ctx: Context, vae_name: Annotated[str, Combo(options=_vaes)]) -> Vae:
     """Loads a standalone VAE (original layout, a full checkpoint's VAE, or diffusers keys)."""
-    import torch
     from diffusers import AutoencoderKL
     from diffusers.loaders.single_file_utils import convert_ldm_vae_checkpoint
 
@@ -93,7 +93,7 @@ def VAELoader(ctx: Context, vae_name: Annotated[str, Combo(options=_vaes)]) -> V
 
     path = ctx.folders.model_path("vae", vae_name)
     manager = ctx.models
-    key = ("vae", str(path), path.stat().st_mtime_ns, manager.policy.dtype)
+    key = ("vae", str(path), path.stat().st_mtime_ns, manager.policy.vae_dtype)
     if key not in manager:
         state, _ = read_state_dict(path)
         config = shipped_configs("sd15")["vae"]
@@ -106,8 +106,7 @@ def VAELoader(ctx: Context, vae_name: Annotated[str, Combo(options=_vaes)]) -> V
         if missing:
             raise CheckpointError(f"{vae_name} is not a complete SD VAE ({len(missing)} weights missing)")
         vae.load_state_dict(converted, strict=False)
-        dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[manager.policy.dtype]
-        manager.add(key, vae.to(dtype).eval().requires_grad_(False))
+        manager.add(key, vae.to(torch_dtype(manager.policy.vae_dtype)).eval().requires_grad_(False))
     return VaeHandle(manager, key)
 
 

@@ -95,3 +95,19 @@ def test_unknown_key_is_an_error() -> None:
     mm, _ = manager()
     with pytest.raises(KeyError), mm.use("missing"):
         pass
+
+
+@pytest.mark.parametrize(("device", "dtype", "bf16", "expected"), [
+    ("cuda", "fp16", True, "bf16"),  # SDXL's VAE overflows in fp16: ComfyUI's choice is bf16 …
+    ("cuda", "fp16", False, "fp32"),  # … or fp32 on cards without bf16
+    ("cuda", "bf16", True, "bf16"),
+    ("cuda", "fp32", True, "fp32"),
+    ("cpu", "fp32", False, "fp32"),
+    ("mps", "fp16", False, "fp16"),
+])
+def test_vae_is_never_fp16_on_cuda(monkeypatch: pytest.MonkeyPatch, device: str, dtype: str, bf16: bool,
+                                   expected: str) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: bf16)
+    assert DevicePolicy(device=device, dtype=dtype).vae_dtype == expected
