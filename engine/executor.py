@@ -22,10 +22,12 @@ from . import events as ev
 from .cache import CacheEntry, NullCache, OutputCache
 from .context import Interrupted, NodeContext
 from .devices import ModelManager
+from .expansion import DynamicPrompt, PendingExpansion, add_subgraph, resolve, result_links
+from .graph_builder import GraphBuilder
 from .mapping import map_over_lists, merge_results
 from .paths import Folders
 from .results import NodeOutput, ResultError
-from .signature import compute_keys
+from .signature import compute_keys, node_key
 from .spec import CachePolicy
 from .validation import Plan, PlannedNode
 
@@ -164,6 +166,9 @@ class _Run:
         self.inference_mode_entered = False
         self.finished_states: dict[str, dict[str, Any]] = {}
         self.node_max: dict[str, float] = {}
+        self.dynprompt = DynamicPrompt(plan.prompt)
+        self.pending: dict[str, PendingExpansion] = {}  # expanding nodes waiting for their subgraphs
+        self.nonce = uuid.uuid4().hex
 
     # -- events ---------------------------------------------------------------------------------
     def publish(self, event: ev.Event) -> None:
@@ -184,9 +189,10 @@ class _Run:
             self.node_max[node_id] = maximum
         else:  # finished: full bar of whatever scale the node reported
             value = maximum = self.node_max.pop(node_id, maximum)
+        dyn = self.dynprompt
         progress = {"value": value, "max": maximum, "state": state, "node_id": node_id,
-                    "prompt_id": self.prompt_id, "display_node_id": node_id, "parent_node_id": None,
-                    "real_node_id": node_id}
+                    "prompt_id": self.prompt_id, "display_node_id": dyn.get_display_node_id(node_id),
+                    "parent_node_id": dyn.get_parent_node_id(node_id), "real_node_id": dyn.get_real_node_id(node_id)}
         self.finished_states[node_id] = progress
         if state == "running":
             self._flush_states()
@@ -209,7 +215,8 @@ class _Run:
         self._state(node_id, "running", value, maximum)
         if preview is not None:
             self.publish(ev.PreviewImage(
-                prompt_id=self.prompt_id, node_id=node_id, display_node_id=node_id, image=preview,
+                prompt_id=self.prompt_id, node_id=node_id, display_node_id=self.dynprompt.get_display_node_id(node_id),
+                image=preview,
                 image_format=fmt, max_size=512))
 
     def report_text(self, node_id: str, text: str) -> None:
@@ -260,8 +267,8 @@ class _Run:
     def _from_cache(self, node_id: str, entry: CacheEntry) -> None:
         if entry.ui is not None and node_id in self.output_ids:
             self.ui_outputs[node_id] = entry.ui
-            self.publish(ev.Executed(node=node_id, display_node=node_id, output=entry.ui,
-                                                     prompt_id=self.prompt_id))
+            self.publish(ev.Executed(node=node_id, display_node=self.dynprompt.get_display_node_id(node_id),
+                                     output=entry.ui, prompt_id=self.prompt_id))
         self._available(node_id, entry.outputs)
 
     def _next(self) -> str | None:
@@ -286,13 +293,14 @@ class _Run:
             elif kind == "UNIQUE_ID":
                 lists[name] = [node.id]
             elif kind == "DYNPROMPT":
-                lists[name] = [self.plan.prompt]
+                lists[name] = [self.dynprompt]
             elif kind in ("AUTH_TOKEN_COMFY_ORG", "API_KEY_COMFY_ORG"):
                 lists[name] = [self.extra_data.get(kind.lower())]
         return lists
 
     def _context(self, node: PlannedNode) -> NodeContext:
-        return NodeContext(self, node_id=node.id, display_node_id=node.id, class_type=node.spec.class_type,
+        return NodeContext(self, node_id=node.id, display_node_id=self.dynprompt.get_display_node_id(node.id),
+                           class_type=node.spec.class_type,
                            prompt_id=self.prompt_id, prompt=self.plan.prompt, extra_data=self.extra_data,
                            folders=self.ex.folders, models=self.ex.models)
 
@@ -314,9 +322,17 @@ class _Run:
         return sources
 
     def _run_node(self, node_id: str) -> bool:
-        """Run (or re-stage) one node. False when it went back to waiting for lazy inputs."""
+        """Run (or re-stage) one node. False when it went back to waiting (lazy inputs, a subgraph)."""
         node = self.plan.nodes[node_id]
         spec = node.spec
+        if node_id in self.pending:  # its subgraph is done: its result links can be resolved now
+            lists: dict[str, list[Any]] = {}
+            try:
+                outputs, ui = merge_results(spec, resolve(self.pending.pop(node_id).results, self.s.values, spec))
+            except Exception as exc:
+                raise _NodeFailed(node_id, exc, lists) from exc
+            self._complete(node, outputs, ui)
+            return True
         lists = self._input_lists(node)
         ctx = self._context(node) if getattr(spec.impl, "wants_context", True) or spec.has_lazy_check else None
         try:
@@ -330,42 +346,74 @@ class _Run:
                     return False
             self._state(node_id, "running", 0, 1)
             if self.ex.bus.has_subscribers:
-                self.publish(ev.Executing(node=node_id, display_node=node_id, prompt_id=self.prompt_id))
+                self.publish(ev.Executing(node=node_id, display_node=self.dynprompt.get_display_node_id(node_id),
+                                          prompt_id=self.prompt_id))
+            call_index = 0
 
             def call(args: dict[str, Any]) -> NodeOutput:
-                if self.inference_mode_entered:
-                    return spec.impl.execute(instance, ctx, args)  # type: ignore[no-any-return]
-                with _inference_mode():
-                    return spec.impl.execute(instance, ctx, args)  # type: ignore[no-any-return]
+                nonlocal call_index
+                token = GraphBuilder.set_default_prefix(node_id, call_index)  # ids for subgraphs it builds
+                call_index += 1
+                try:
+                    if self.inference_mode_entered:
+                        return spec.impl.execute(instance, ctx, args)  # type: ignore[no-any-return]
+                    with _inference_mode():
+                        return spec.impl.execute(instance, ctx, args)  # type: ignore[no-any-return]
+                finally:
+                    GraphBuilder.clear_default_prefix(token)
 
             results, blocked = map_over_lists(spec, lists, call, self.check_interrupted)
+            for blocker in blocked:
+                if blocker.message is not None:
+                    self._report_blocked(node, blocker.message)
             if any(r.expand is not None for r in results):
-                raise NotImplementedError(f"{spec.class_type} returned a node expansion, which this "
-                                          "version of the executor does not run yet")
+                self._expand(node, results)
+                return False
             outputs, ui = merge_results(spec, results)
         except Interrupted:
             raise
         except Exception as exc:
             raise _NodeFailed(node_id, exc, lists) from exc
-        for blocker in blocked:
-            if blocker.message is not None:
-                self._report_blocked(node, blocker.message)
+        self._complete(node, outputs, ui)
+        return True
+
+    def _complete(self, node: PlannedNode, outputs: tuple[list[Any], ...], ui: dict[str, Any] | None) -> None:
+        node_id = node.id
         self.executed.append(node_id)
         self.executed_set.add(node_id)
-        if spec.cache_policy is not CachePolicy.NEVER_CACHE:
+        if node.spec.cache_policy is not CachePolicy.NEVER_CACHE:
             self.ex.cache.put(self.keys[node_id], CacheEntry(outputs=outputs, ui=ui))
         if ui is not None:
             self.ui_outputs[node_id] = ui
-            self.publish(ev.Executed(node=node_id, display_node=node_id, output=ui,
-                                                     prompt_id=self.prompt_id))
+            self.publish(ev.Executed(node=node_id, display_node=self.dynprompt.get_display_node_id(node_id),
+                                     output=ui, prompt_id=self.prompt_id))
         self._state(node_id, "finished", 1, 1)
         self._available(node_id, outputs)
-        return True
+
+    def _expand(self, node: PlannedNode, results: list[NodeOutput]) -> None:
+        """Add the subgraphs a node returned; it finishes when the outputs its result links to exist."""
+        spec_of = self.plan.spec_of or (lambda class_type: None)
+        new_outputs: list[str] = []
+        for result in results:
+            if result.expand is None:
+                continue
+            order, outputs = add_subgraph(self.plan, self.dynprompt, node.id, result.expand, spec_of)
+            for new_id in order:
+                self.keys[new_id] = node_key(self.plan.nodes[new_id], self.keys, self.nonce, self.ex.folders)
+            new_outputs += outputs
+        self.pending[node.id] = PendingExpansion(results)
+        self.output_ids.update(new_outputs)
+        self._request(new_outputs)  # output nodes inside the subgraph run; the parent does not wait for them
+        self.s.waiting[node.id] = 0
+        self._request(self._depend(node.id, [source for source, _ in result_links(results)]))
+        if self.s.waiting[node.id] == 0:
+            self._enqueue(node.id)
 
     def _report_blocked(self, node: PlannedNode, message: str) -> None:
         self.publish(ev.ExecutionError(
             prompt_id=self.prompt_id, node_id=node.id, node_type=node.spec.class_type,
-            executed=list(self.executed), exception_message=message, exception_type="ExecutionBlocked",
+            executed=list(self.executed), exception_message=f"Execution Blocked: {message}",
+            exception_type="ExecutionBlocked",
             traceback=[], current_inputs=[], current_outputs=[], timestamp=None))
 
     # -- the prompt -----------------------------------------------------------------------------
@@ -376,7 +424,7 @@ class _Run:
         interrupted = False
         current: str | None = None
         try:
-            self.keys = compute_keys(self.plan, nonce=uuid.uuid4().hex, folders=self.ex.folders)
+            self.keys = compute_keys(self.plan, nonce=self.nonce, folders=self.ex.folders)
             self.ex.cache.begin_prompt(self.keys.values())
             cached = [n for n in self.plan.order if self.keys[n] in self.ex.cache]
             self.publish(ev.ExecutionCached(nodes=cached, prompt_id=self.prompt_id,
@@ -402,8 +450,9 @@ class _Run:
             status = "error"
             log.exception("engine failure while running prompt %s", self.prompt_id)
             error = self._report_error(current or "", exc, {})
-        meta = {n: {"node_id": n, "display_node": n, "parent_node": None, "real_node_id": n}
-                for n in self.ui_outputs}
+        dyn = self.dynprompt
+        meta = {n: {"node_id": n, "display_node": dyn.get_display_node_id(n), "parent_node": dyn.get_parent_node_id(n),
+                    "real_node_id": dyn.get_real_node_id(n)} for n in self.ui_outputs}
         return ExecutionOutcome(
             prompt_id=self.prompt_id, status_str=status, completed=status == "success",
             messages=self.messages, outputs=self.ui_outputs, meta=meta, executed=list(self.executed),
@@ -421,8 +470,9 @@ class _Run:
         message = str(exc)
         if isinstance(exc, ResultError):
             message = f"{self._class_of(node_id)} {message}"
-        event = ev.ExecutionError(
-            prompt_id=self.prompt_id, node_id=node_id, node_type=self._class_of(node_id),
+        event = ev.ExecutionError(  # a node made by an expansion is reported as the prompt node behind it
+            prompt_id=self.prompt_id, node_id=self.dynprompt.get_real_node_id(node_id),
+            node_type=self._class_of(node_id),
             executed=list(self.executed), exception_message=f"{message}\n",
             exception_type=_full_type_name(type(exc)), traceback=traceback.format_tb(exc.__traceback__),
             current_inputs={k: [format_value(x) for x in v] for k, v in lists.items()},

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,9 @@ class Plan:
     nodes: dict[str, PlannedNode]
     outputs: list[str]
     order: list[str]
+    folders: Folders | None = None
+    # class_type → spec, for the subgraphs nodes return while the plan runs (node expansion)
+    spec_of: Callable[[str], NodeSpec | None] | None = None
 
 
 @dataclass(slots=True)
@@ -137,10 +141,13 @@ def _check_constant(spec: InputSpec, name: str, raw: Any, folders: Folders | Non
 class _Checker:
     """Per-node checks, producing PlannedNodes and errors; links are followed later, not recursively."""
 
-    def __init__(self, prompt: dict[str, Any], specs: dict[str, NodeSpec], folders: Folders | None) -> None:
+    def __init__(self, prompt: dict[str, Any], specs: dict[str, NodeSpec], folders: Folders | None,
+                 values_on_sockets: bool = False) -> None:
         self.prompt = prompt
         self.specs = specs
         self.folders = folders
+        # Subgraphs made by nodes may set socket inputs to values (a tensor, a loop's state), not only links.
+        self.values_on_sockets = values_on_sockets
 
     def sources_of(self, node_id: str) -> list[str]:
         """Ids of the prompt nodes that the node's spec will read through links."""
@@ -174,8 +181,13 @@ class _Checker:
                 link_error = self._check_link(spec, inp, name, value, received)
                 if link_error is not None:
                     errors.append(link_error)
+                elif inp.raw_link:  # the node receives the link itself and does not wait for its source
+                    constants[name] = [value[0], int(value[1])]
                 else:
                     links[name] = (value[0], int(value[1]))
+                continue
+            if self.values_on_sockets and not inp.is_widget:
+                constants[name] = unwrap_constant(value)
                 continue
             custom = spec.custom_validates_all or name in spec.custom_validated
             coerced, error = _check_constant(inp, name, value, self.folders, custom)
@@ -322,5 +334,29 @@ def validate_prompt(
                              node_errors)
     keep = needed if not bad else graph.upstream(good_outputs, lambda n: edges.get(n, []))
     order = graph.topological_order(keep, edges)
-    plan = Plan(prompt=prompt, nodes={n: planned[n] for n in order}, outputs=good_outputs, order=order)
+    plan = Plan(prompt=prompt, nodes={n: planned[n] for n in order}, outputs=good_outputs, order=order,
+                folders=folders, spec_of=registry.get)
     return ValidationResult(ok=True, node_errors=node_errors, plan=plan)
+
+
+def plan_subgraph(prompt: dict[str, Any], specs: dict[str, NodeSpec], node_ids: list[str],
+                  folders: Folders | None) -> tuple[dict[str, PlannedNode], list[str], dict[str, str]]:
+    """Check the nodes ``node_ids`` of ``prompt`` (their links may also reach nodes outside them).
+
+    Returns (planned nodes, their dependency order, "message: details" per node that failed). Used for the
+    subgraphs nodes add while a prompt runs, which get the same checks as the prompt itself.
+    """
+    checker = _Checker(prompt, specs, folders, values_on_sockets=True)
+    planned: dict[str, PlannedNode] = {}
+    errors: dict[str, str] = {}
+    for node_id in node_ids:
+        planned[node_id], found = checker.check(node_id)
+        if found:
+            errors[node_id] = "; ".join(f"{e.message}: {e.details}" for e in found)
+    inside = set(node_ids)
+    edges = {n: [src for src, _ in p.links.values() if src in inside] for n, p in planned.items()}
+    cycles = list(graph.cycles(edges))
+    if cycles:
+        errors[cycles[0][0]] = f"Dependency cycle detected: {' -> '.join(cycles[0])}"
+        return planned, list(node_ids), errors
+    return planned, graph.topological_order(node_ids, edges), errors

@@ -83,7 +83,9 @@ class PromptServer:
         self._outbox_lock = threading.Lock()
         self._outbox_scheduled = False
         self.runtime.bus.subscribe(self._on_event)
-        self.queue.listeners.append(lambda: self.call_in_loop(self.broadcast_status))
+        # The status is read when the queue changes, not when the loop gets round to sending it: a prompt
+        # that finishes in between must not have its "queue empty" overtake its own progress messages.
+        self.queue.listeners.append(lambda: self.call_in_loop(self.hub.send_json, "status", self.status_data()))
 
     # -- threads → loop -----------------------------------------------------------------------------
     def call_in_loop(self, fn: Callable[..., Any], *args: Any) -> None:
@@ -158,9 +160,6 @@ class PromptServer:
         if sid is not None:
             data["sid"] = sid
         return data
-
-    def broadcast_status(self) -> None:
-        self.hub.send_json("status", self.status_data())
 
     def _on_connect(self, client: Client) -> None:
         self.hub.send_json("status", self.status_data(client.sid), client.sid)

@@ -211,7 +211,29 @@ class StubCounter:
         return self.runs
 
 
-STUB_NODES = [
+@node(category="stub")
+def StubRepeatScale(ctx: Context, value: Number, times: Annotated[int, Int(min=0, max=20)] = 2,
+                    report: bool = False) -> Number:
+    """Expands into ``times`` chained StubScale ×2 nodes (and, with ``report``, an output node showing the
+    result), and outputs the end of the chain."""
+    from engine.graph_builder import GraphBuilder
+
+    LOG.add(ctx.node_id)
+    g = GraphBuilder()
+    current: Any = value
+    for _ in range(times):
+        current = g.node("StubScale", value=current, factor=2.0).out(0)
+    if report:
+        g.node("StubOutput", value=current, label="inner")
+    return NodeOutput(result=(current,), expand=g.finalize())
+
+
+@node(category="stub")
+def StubBadExpand(ctx: Context, value: Number) -> Number:
+    return NodeOutput(result=(["x.1", 0],), expand={"x.1": {"class_type": "NoSuchNode", "inputs": {}}})
+
+
+STUB_NODES = [StubRepeatScale, StubBadExpand,
     StubConst, StubAdd, StubScale, StubNoop, StubOutput, StubPrompt, StubChoose, StubFail, StubSlow, StubPreview,
     StubRange, StubSum, StubVolatile, StubUncached, StubLazyMix, StubBlock, StubEven, StubFingerprint,
     StubCounter,

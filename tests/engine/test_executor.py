@@ -275,7 +275,7 @@ def test_execution_blocker_with_message_reports(engine: StubEngine) -> None:
     outcome, _ = engine.run(g.finalize())
     errors = [e.data() for e in engine.recorder.of("execution_error")]
     assert errors and errors[0]["exception_type"] == "ExecutionBlocked" and "timestamp" not in errors[0]
-    assert errors[0]["exception_message"] == "nope" and errors[0]["node_id"] == "4"
+    assert errors[0]["exception_message"] == "Execution Blocked: nope" and errors[0]["node_id"] == "4"
 
 
 def test_always_run_policy_reruns_node_and_descendants(engine: StubEngine) -> None:
@@ -356,3 +356,56 @@ def test_ten_thousand_node_chain(engine: StubEngine) -> None:
     assert len(outcome.executed) == 10_002
     outcome, _ = engine.run(prompt)
     assert outcome.executed == []
+
+
+def expanding(times: int = 3, report: bool = False, start: int = 5) -> dict:
+    g = GraphBuilder()
+    c = g.node("StubConst", "1", value=start)
+    r = g.node("StubRepeatScale", "2", value=c.out(), times=times, report=report)
+    g.node("StubOutput", "3", value=r.out(), label="end")
+    return g.finalize()
+
+
+def test_node_expansion_runs_the_subgraph_and_resolves_links(engine: StubEngine) -> None:
+    outcome, ran = engine.run(expanding(times=3))
+    assert outcome.status_str == "success", outcome.error
+    assert outcome.outputs["3"] == {"values": [40.0], "label": ["end"]}  # 5 × 2³
+    inner = [n for n in ran if n.startswith("2.")]
+    assert len(inner) == 3 and all(n.startswith("2.0.0.") for n in inner)  # GraphBuilder's prefix per node/call
+    executing = [e for e in engine.recorder.of("executing") if e.node and e.node.startswith("2.")]
+    assert executing and all(e.display_node == "2" for e in executing)  # the canvas highlights the parent
+    states = [e.nodes for e in engine.recorder.of("progress_state")]
+    inner_states = [s for nodes in states for k, s in nodes.items() if k.startswith("2.")]
+    assert inner_states and all(s["parent_node_id"] == "2" and s["real_node_id"] == "2" for s in inner_states)
+
+
+def test_expanded_results_are_cached_with_the_parent(engine: StubEngine) -> None:
+    engine.run(expanding(times=2))
+    outcome, ran = engine.run(expanding(times=2))
+    assert ran == [] and outcome.outputs["3"]["values"] == [20.0]
+    outcome, ran = engine.run(expanding(times=4))  # a changed widget on the expanding node re-expands …
+    assert outcome.outputs["3"]["values"] == [80.0]
+    assert len([n for n in ran if n.startswith("2.")]) == 2  # … and the two steps it shares come from the cache
+
+
+def test_output_nodes_inside_an_expansion_report_with_their_parent(engine: StubEngine) -> None:
+    outcome, _ = engine.run(expanding(times=1, report=True))
+    inner = [n for n in outcome.outputs if n.startswith("2.")]
+    assert len(inner) == 1 and outcome.outputs[inner[0]]["values"] == [10.0]
+    assert outcome.meta[inner[0]] == {"node_id": inner[0], "display_node": "2", "parent_node": "2",
+                                      "real_node_id": "2"}
+
+
+def test_zero_node_expansion_passes_the_input_through(engine: StubEngine) -> None:
+    outcome, _ = engine.run(expanding(times=0))
+    assert outcome.outputs["3"]["values"] == [5]
+
+
+def test_an_invalid_expansion_fails_the_node_that_made_it(engine: StubEngine) -> None:
+    g = GraphBuilder()
+    c = g.node("StubConst", "1", value=1)
+    b = g.node("StubBadExpand", "2", value=c.out())
+    g.node("StubOutput", "3", value=b.out(), label="x")
+    outcome, _ = engine.run(g.finalize())
+    assert outcome.status_str == "error" and outcome.error is not None
+    assert outcome.error["node_id"] == "2" and "unknown type 'NoSuchNode'" in outcome.error["exception_message"]
