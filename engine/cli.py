@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--extra-model-paths-config", nargs="+", default=[], metavar="YAML",
                        help="ComfyUI-style extra_model_paths.yaml files (<base-dir>/extra_model_paths.yaml "
                        "is always read)")
+        p.add_argument("--disable-all-custom-nodes", "--disable-custom-nodes", dest="disable_custom_nodes",
+                       action="store_true", help="load no node packs from custom_nodes/ or entry points")
+        p.add_argument("--whitelist-custom-nodes", nargs="+", default=[], metavar="PACK",
+                       help="with --disable-all-custom-nodes, still load these packs (folder names)")
 
     def add_device(p: argparse.ArgumentParser) -> None:
         p.add_argument("--device", help="compute device: cuda, cuda:1, mps, cpu (default: the best available)")
@@ -81,6 +85,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--preview-method", choices=["none", "auto", "latent2rgb", "taesd"], default="none")
     add_base(serve)
     add_device(serve)
+
+    train = sub.add_parser("train-demo", help="train the embedded demo model from scratch (resumable)")
+    train.add_argument("--minutes", type=float, default=75.0, help="total training time (default 75)")
+    train.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps (default cpu)")
+    train.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--bank-size", type=int, default=8000, help="scenes encoded for the diffusion stage")
+    train.add_argument("--work", default=None, help="checkpoints, resumed from (default <base-dir>/user/train-demo)")
+    train.add_argument("--output", default=None, help="models folder to write into (default: the shipped one, "
+                       "<repository>/models)")
+    add_base(train)
 
     nodes = sub.add_parser("nodes", help="list node types, or describe one")
     nodes.add_argument("class_type", nargs="?")
@@ -233,7 +248,8 @@ def _runtime(args: argparse.Namespace, cache: str = "lru") -> Runtime:
     return Runtime.create(args.base_dir, cache=cache,  # type: ignore[arg-type]
                           device=getattr(args, "device", None), dtype=getattr(args, "dtype", None),
                           vram=getattr(args, "vram", "normal"),
-                          extra_model_paths=[Path(p) for p in args.extra_model_paths_config])
+                          extra_model_paths=[Path(p) for p in args.extra_model_paths_config],
+                          custom_nodes=not args.disable_custom_nodes, whitelist_custom_nodes=args.whitelist_custom_nodes)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -313,7 +329,8 @@ def cmd_nodes(args: argparse.Namespace) -> int:
     from .registry import NodeRegistry
 
     folders = Folders.at(args.base_dir, [Path(p) for p in args.extra_model_paths_config])
-    registry = NodeRegistry.default(custom_nodes=folders.base / "custom_nodes")
+    registry = NodeRegistry.default(custom_nodes=folders.custom_node_dirs(), enabled=not args.disable_custom_nodes,
+                                    whitelist=args.whitelist_custom_nodes, folders=folders)
     if args.class_type:
         spec = registry.get(args.class_type)
         if spec is None:
@@ -349,11 +366,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
                        max_upload_mb=args.max_upload_size, cache=args.cache,
                        cache_budget_bytes=int(args.cache_ram * 1024**3), preview_method=args.preview_method,
                        device=args.device, dtype=args.dtype, vram=args.vram,
-                       extra_model_paths=[Path(p) for p in args.extra_model_paths_config]))
+                       extra_model_paths=[Path(p) for p in args.extra_model_paths_config],
+                       custom_nodes=not args.disable_custom_nodes, whitelist_custom_nodes=args.whitelist_custom_nodes))
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "nodes": cmd_nodes, "serve": cmd_serve}
+def cmd_train_demo(args: argparse.Namespace) -> int:
+    import torch
+
+    from nodes.demo.train import Settings, train
+
+    from .model_paths import SHIPPED_MODELS
+    from .paths import Folders
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    folders = Folders.at(args.base_dir)
+    work = Path(args.work) if args.work else folders.user / "train-demo"
+    output = Path(args.output) if args.output else SHIPPED_MODELS
+    train(Settings(work=work, output=output, minutes=args.minutes, device=args.device, seed=args.seed,
+                   bank_size=args.bank_size,
+                   report=lambda line: print(line, flush=True)))
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "nodes": cmd_nodes, "serve": cmd_serve,
+            "train-demo": cmd_train_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,9 @@ workers, two tests) never see each other's interrupt flag or progress bar.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
@@ -21,6 +24,8 @@ class Reporter(Protocol):
     """The executor's side of a context: where progress goes and whether to stop."""
 
     def interrupted(self) -> bool: ...
+
+    def request_interrupt(self) -> None: ...
 
     def report_progress(self, node_id: str, value: float, maximum: float, preview: Any, fmt: str) -> None: ...
 
@@ -71,6 +76,10 @@ class NodeContext:
         """The compute device ("cuda", "mps", "cpu"); resolving it the first time imports torch."""
         return self.models.policy.device
 
+    def interrupt(self) -> None:
+        """Stop the prompt this node runs in, as the interrupt route would (the next check raises)."""
+        self._reporter.request_interrupt()
+
     def check_interrupted(self) -> None:
         """Raise :class:`Interrupted` if the prompt was interrupted; call it in long loops."""
         if self._reporter.interrupted():
@@ -93,3 +102,21 @@ class NodeContext:
     def text(self, text: str) -> None:
         """Show a line of text under the node in the canvas (ComfyUI's progress text)."""
         self._reporter.report_text(self.node_id, text)
+
+
+# The context of the node running in this thread, for code that has no parameter to receive it: ComfyUI
+# packs call module functions (comfy.utils.ProgressBar, model_management.throw_exception_if_…).
+_CURRENT: ContextVar[NodeContext | None] = ContextVar("inkgraph_node_context", default=None)
+
+
+def current_context() -> NodeContext | None:
+    return _CURRENT.get()
+
+
+@contextmanager
+def running(ctx: NodeContext | None) -> Iterator[None]:
+    token = _CURRENT.set(ctx)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)

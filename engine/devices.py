@@ -13,6 +13,7 @@ Modes follow ComfyUI's flags: ``high`` keeps models on the device, ``normal`` ke
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 from collections import OrderedDict
@@ -261,3 +262,18 @@ class ModelManager:
         torch = sys.modules.get("torch")
         if torch is not None and torch.cuda.is_available():
             torch.cuda.empty_cache()
+
+
+def ram_bytes() -> tuple[int, int]:
+    """(total, available) RAM in bytes, without psutil."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 0
+    free = 0
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    free = int(line.split()[1]) * 1024
+                    break
+    except OSError:
+        free = 0
+    return total, free

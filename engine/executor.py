@@ -206,6 +206,9 @@ class _Run:
     def interrupted(self) -> bool:
         return self.ex._interrupt.is_set()
 
+    def request_interrupt(self) -> None:
+        self.ex._interrupt.set()
+
     def check_interrupted(self) -> None:
         if self.ex._interrupt.is_set():
             raise Interrupted("interrupted by the user")

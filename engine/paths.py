@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -151,6 +153,11 @@ class Folders:
                 return candidate
         raise FileNotFoundError(f"{name!r} is not in any {folder} folder ({', '.join(map(str, dirs))})")
 
+    def custom_node_dirs(self) -> list[Path]:
+        """Where node packs are looked for: ``<base>/custom_nodes`` and extra_model_paths' ``custom_nodes``."""
+        extra = [e.path for e in self.extra_models if e.folder == "custom_nodes"]
+        return list(dict.fromkeys([self.base / "custom_nodes", *extra]))
+
     def annotated(self, name: str, default: FolderType = "input") -> Path:
         """Resolve a possibly annotated filename (``"a.png [output]"``)."""
         filename, folder = split_annotation(name, default)
@@ -164,3 +171,61 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+# -- saving numbered files (SaveImage, CheckpointSave, ComfyUI packs through folder_paths) -----------------
+
+def expand_prefix(prefix: str, width: int, height: int) -> str:
+    """ComfyUI's server-side prefix variables: %width% %height% %year% %month% %day% %hour% …"""
+    if "%" not in prefix:
+        return prefix
+    now = time.localtime()
+    for key, value in (("%width%", str(width)), ("%height%", str(height)), ("%year%", str(now.tm_year)),
+                       ("%month%", f"{now.tm_mon:02}"), ("%day%", f"{now.tm_mday:02}"),
+                       ("%hour%", f"{now.tm_hour:02}"), ("%minute%", f"{now.tm_min:02}"),
+                       ("%second%", f"{now.tm_sec:02}")):
+        prefix = prefix.replace(key, value)
+    return prefix
+
+
+_last_counter: dict[tuple[Path, str], int] = {}
+
+
+def next_counter(folder: Path, base: str) -> int:
+    """1 + the highest ``<base>_NNNNN_`` number already in ``folder`` (so nothing is overwritten).
+
+    The folder is scanned once per (folder, prefix) and process; afterwards only the next name is
+    checked, so a thousand saves into a busy folder cost a thousand lookups, not a million. A
+    ``%batch_num%`` in the prefix matches any number (ComfyUI overwrote those files on every run).
+    """
+    key = (folder.resolve(), base)
+    last = _last_counter.get(key)
+    if last is not None and "%batch_num%" not in base and not (folder / f"{base}_{last + 1:05}_.png").exists():
+        return last + 1
+    pattern = re.compile(re.escape(base).replace(re.escape("%batch_num%"), r"\d+") + r"_(\d+)_")
+    highest = 0
+    for name in os.listdir(folder):
+        match = pattern.match(name)
+        if match:
+            highest = max(highest, int(match.group(1)))
+    return highest + 1
+
+
+def record_counter(folder: Path, base: str, last: int) -> None:
+    """Remember the last number written, so the next save needs no folder scan."""
+    _last_counter[(folder.resolve(), base)] = last
+
+
+def save_target(root: Path, folder_name: str, filename_prefix: str, width: int, height: int
+                ) -> tuple[Path, str, str]:
+    """(directory, file base name, subfolder) for ``filename_prefix`` under ``root``, created if needed;
+    ValueError when the prefix would leave ``root`` (ComfyUI refuses that too)."""
+    prefix = expand_prefix(filename_prefix, width, height)
+    subfolder, _, base = os.path.normpath(prefix).replace("\\", "/").rpartition("/")
+    try:
+        target = safe_join(root, subfolder) if subfolder else root.resolve()
+    except PathEscapeError as exc:
+        raise ValueError(f"Saving image outside the {folder_name} folder is not allowed "
+                         f"(filename_prefix {filename_prefix!r})") from exc
+    target.mkdir(parents=True, exist_ok=True)
+    return target, base, subfolder

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .api import spec_of
+from .paths import Folders
 from .spec import NodeSpec, SpecError, check_spec
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ class PackStatus(BaseModel):
     load_seconds: float = 0.0
     error: str | None = None
     skipped_nodes: list[str] = []
+    kind: str = "native"  # "native" or "comfyui-v1"
+    web_directory: str | None = None
 
 
 def as_spec(item: Any) -> NodeSpec:
@@ -132,44 +135,127 @@ class NodeRegistry:
             statuses.append(self.load_pack(ep.name, f"entry point {ep.value}", load))
         return statuses
 
-    def load_folder(self, folder: Path) -> list[PackStatus]:
-        """Native packs in a ``custom_nodes/`` folder: each ``name.py`` or ``name/__init__.py`` exposing
-        ``NODES`` (a list) or ``node_list()``. Entries ending in ``.disabled`` are skipped."""
+    def load_custom_nodes(self, directories: Iterable[Path], *, enabled: bool = True,
+                          whitelist: Iterable[str] = (), folders: Folders | None = None) -> list[PackStatus]:
+        """Packs in ``custom_nodes`` folders: each ``name.py`` or ``name/__init__.py`` is either a native pack
+        (``NODES`` or ``node_list()``) or a ComfyUI V1 pack (``NODE_CLASS_MAPPINGS``). Entries ending in
+        ``.disabled`` are skipped; with ``enabled=False`` only ``whitelist`` names load (ComfyUI's
+        ``--disable-all-custom-nodes`` / ``--whitelist-custom-nodes``). ComfyUI's module names
+        (``folder_paths``, ``comfy.*``, ``server`` …) are answered while the packs import, and kept only if a
+        V1 pack loaded. Each pack's ``prestartup_script.py`` runs first, as in ComfyUI.
+        """
+        from . import compat
+
+        allowed = set(whitelist)
+        entries = [(entry, init) for directory in directories for entry, init in _pack_entries(directory)
+                   if enabled or _pack_name(entry) in allowed]
+        compat.activate(folders)
         statuses: list[PackStatus] = []
-        if not folder.is_dir():
-            return statuses
-        for entry in sorted(folder.iterdir()):
-            name = entry.stem if entry.suffix == ".py" else entry.name
-            if name.startswith((".", "_")) or entry.name.endswith(".disabled"):
-                continue
-            init = entry / "__init__.py" if entry.is_dir() else entry
-            if (entry.is_dir() and not init.is_file()) or (entry.is_file() and entry.suffix != ".py"):
-                continue
-
-            def load(init: Path = init, name: str = name) -> Iterable[Any]:
-                module = _import_file(f"custom_nodes.{name}", init)
-                if hasattr(module, "node_list"):
-                    return list(module.node_list())
-                if hasattr(module, "NODES"):
-                    return list(module.NODES)
-                if hasattr(module, "NODE_CLASS_MAPPINGS"):
-                    raise ImportError("this is a ComfyUI V1 pack (NODE_CLASS_MAPPINGS); V1 packs are not "
-                                      "supported by this version")
-                raise ImportError("the pack exposes neither NODES nor node_list()")
-
-            statuses.append(self.load_pack(name, str(entry), load))
+        try:
+            for entry, _ in entries:
+                script = entry / "prestartup_script.py"
+                if entry.is_dir() and script.is_file():
+                    try:
+                        _import_file(f"custom_nodes.{_pack_name(entry)}.prestartup_script", script)
+                    except Exception:
+                        log.exception("prestartup script of %s failed", entry.name)
+            for entry, init in entries:
+                statuses.append(self._load_pack_file(entry, init))
+        finally:
+            if not any(status.kind == "comfyui-v1" and status.loaded for status in statuses):
+                compat.deactivate()
         return statuses
 
+    def _load_pack_file(self, entry: Path, init: Path) -> PackStatus:
+        from .comfy_v1 import specs_from_mappings
+
+        name = _pack_name(entry)
+        module_name = f"custom_nodes.{name}"
+        found: dict[str, Any] = {"kind": "native", "web": None, "skipped": []}
+
+        def load() -> Iterable[Any]:
+            module = _import_file(module_name, init)
+            found["web"] = _web_directory(module, entry)
+            if hasattr(module, "node_list"):
+                return list(module.node_list())
+            if hasattr(module, "NODES"):
+                return list(module.NODES)
+            if hasattr(module, "NODE_CLASS_MAPPINGS"):
+                found["kind"] = "comfyui-v1"
+                specs, found["skipped"] = specs_from_mappings(
+                    dict(module.NODE_CLASS_MAPPINGS), getattr(module, "NODE_DISPLAY_NAME_MAPPINGS", None), module_name)
+                return specs
+            if found["web"] is not None:  # a front-end-only extension
+                return []
+            raise ImportError("the pack exposes neither NODES, node_list() nor NODE_CLASS_MAPPINGS")
+
+        status = self.load_pack(name, str(entry), load)
+        status.kind = found["kind"]
+        status.web_directory = str(found["web"]) if found["web"] is not None else None
+        status.skipped_nodes = [*found["skipped"], *status.skipped_nodes]
+        for reason in found["skipped"]:
+            log.error("node pack %r: %s", name, reason)
+        return status
+
+    def load_folder(self, folder: Path) -> list[PackStatus]:
+        """The packs in one ``custom_nodes`` folder (see :meth:`load_custom_nodes`)."""
+        return self.load_custom_nodes([folder])
+
+    def web_directories(self) -> dict[str, Path]:
+        """Pack name → the folder its front-end extension files are served from (``/extensions/<pack>/``)."""
+        return {name: Path(status.web_directory) for name, status in self.packs.items()
+                if status.loaded and status.web_directory}
+
     @classmethod
-    def default(cls, *, entry_points: bool = True, custom_nodes: Path | None = None) -> NodeRegistry:
-        """The built-in nodes plus installed node packs (and those in ``custom_nodes``, if given)."""
+    def default(cls, *, entry_points: bool = True, custom_nodes: Iterable[Path] | Path | None = None,
+                enabled: bool = True, whitelist: Iterable[str] = (), folders: Folders | None = None
+                ) -> NodeRegistry:
+        """The built-in nodes plus installed node packs (and those in the ``custom_nodes`` folders)."""
         registry = cls()
         registry.load_builtins()
-        if entry_points:
+        if entry_points and enabled:
             registry.load_entry_points()
         if custom_nodes is not None:
-            registry.load_folder(custom_nodes)
+            directories = [custom_nodes] if isinstance(custom_nodes, Path) else list(custom_nodes)
+            registry.load_custom_nodes(directories, enabled=enabled, whitelist=whitelist, folders=folders)
         return registry
+
+
+def _pack_name(entry: Path) -> str:
+    return entry.stem if entry.suffix == ".py" else entry.name
+
+
+def _pack_entries(directory: Path) -> list[tuple[Path, Path]]:
+    """(entry, file to import) for each pack in a custom_nodes folder, in name order."""
+    if not directory.is_dir():
+        return []
+    found = []
+    for entry in sorted(directory.iterdir()):
+        name = _pack_name(entry)
+        if name.startswith((".", "_")) or entry.name.endswith(".disabled"):
+            continue
+        init = entry / "__init__.py" if entry.is_dir() else entry
+        if (entry.is_dir() and init.is_file()) or (entry.is_file() and entry.suffix == ".py"):
+            found.append((entry, init))
+    return found
+
+
+def _web_directory(module: Any, entry: Path) -> Path | None:
+    """A pack's front-end folder: ``WEB_DIRECTORY`` (relative to the pack) or pyproject ``[tool.comfy] web``."""
+    root = entry if entry.is_dir() else entry.parent
+    web = getattr(module, "WEB_DIRECTORY", None)
+    if web is None and (root / "pyproject.toml").is_file() and entry.is_dir():
+        import tomllib
+
+        try:
+            web = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8")).get("tool", {}) \
+                .get("comfy", {}).get("web")
+        except (OSError, tomllib.TOMLDecodeError):
+            web = None
+    if not isinstance(web, str):
+        return None
+    path = (root / web).resolve()
+    return path if path.is_dir() else None
 
 
 def _import_file(module_name: str, path: Path) -> Any:

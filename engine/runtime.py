@@ -43,13 +43,18 @@ class Runtime:
         dtype: str | None = None,
         vram: str = "normal",
         extra_model_paths: list[Path] | None = None,
+        custom_nodes: bool = True,
+        whitelist_custom_nodes: list[str] | None = None,
     ) -> Runtime:
+        """An engine on the folders under ``base_dir``. ``custom_nodes=False`` loads no node packs except
+        those named in ``whitelist_custom_nodes`` (ComfyUI's --disable-all-custom-nodes)."""
         folders = Folders.at(base_dir, extra_model_paths).ensure()
         bus = EventBus()
         models = ModelManager(DeviceSettings(device=device, dtype=dtype, mode=vram))
         executor = Executor(make_cache(cache, cache_budget_bytes), bus, folders, models)
         if registry is None:
-            registry = NodeRegistry.default(custom_nodes=folders.base / "custom_nodes")
+            registry = NodeRegistry.default(custom_nodes=folders.custom_node_dirs(), enabled=custom_nodes,
+                                            whitelist=whitelist_custom_nodes or (), folders=folders)
         return cls(registry=registry, folders=folders, bus=bus, executor=executor)
 
     def validate(self, prompt: Any, partial_execution_targets: list[str] | None = None) -> ValidationResult:

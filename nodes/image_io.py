@@ -7,13 +7,19 @@ import json
 import mimetypes
 import os
 import random
-import re
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
 from engine import Combo, Context, Hidden, Image, Mask, NodeOutput, Socket, String, node
-from engine.paths import Folders, PathEscapeError, file_sha256, safe_join, split_annotation
+from engine.paths import (
+    Folders,
+    PathEscapeError,
+    file_sha256,
+    next_counter,
+    record_counter,
+    save_target,
+    split_annotation,
+)
 
 _IMAGE_EXTENSIONS = {".webp"}  # mimetypes misses webp on some systems
 _listing_cache: dict[Path, tuple[float, list[str]]] = {}
@@ -115,16 +121,9 @@ def save_images(images: Any, folders: Folders, folder: str, filename_prefix: str
 
     from .image_utils import to_pil
 
-    root = folders.directory(folder)  # type: ignore[arg-type]
     height, width = int(images[0].shape[0]), int(images[0].shape[1])
-    prefix = expand_prefix(filename_prefix, width, height)
-    subfolder, _, base = os.path.normpath(prefix).replace("\\", "/").rpartition("/")
-    try:
-        target = safe_join(root, subfolder) if subfolder else root.resolve()
-    except PathEscapeError as exc:
-        raise ValueError(f"Saving image outside the {folder} folder is not allowed "
-                         f"(filename_prefix {filename_prefix!r})") from exc
-    target.mkdir(parents=True, exist_ok=True)
+    target, base, subfolder = save_target(folders.directory(folder), folder, filename_prefix,  # type: ignore[arg-type]
+                                          width, height)
     counter = next_counter(target, base)
     results = []
     for index, image in enumerate(images):
@@ -138,7 +137,7 @@ def save_images(images: Any, folders: Folders, folder: str, filename_prefix: str
         to_pil(image).save(target / name, pnginfo=info, compress_level=compress_level)
         results.append({"filename": name, "subfolder": subfolder, "type": folder})
         counter += 1
-    _last_counter[(target.resolve(), base)] = counter - 1
+    record_counter(target, base, counter - 1)
     return results
 
 
@@ -158,42 +157,6 @@ def _dumps_once(value: Any, run_id: str) -> str:
         _dumped.clear()
     _dumped[key] = (value, text)
     return text
-
-
-def expand_prefix(prefix: str, width: int, height: int) -> str:
-    """ComfyUI's server-side prefix variables: %width% %height% %year% %month% %day% %hour% …"""
-    if "%" not in prefix:
-        return prefix
-    now = time.localtime()
-    for key, value in (("%width%", str(width)), ("%height%", str(height)), ("%year%", str(now.tm_year)),
-                       ("%month%", f"{now.tm_mon:02}"), ("%day%", f"{now.tm_mday:02}"),
-                       ("%hour%", f"{now.tm_hour:02}"), ("%minute%", f"{now.tm_min:02}"),
-                       ("%second%", f"{now.tm_sec:02}")):
-        prefix = prefix.replace(key, value)
-    return prefix
-
-
-_last_counter: dict[tuple[Path, str], int] = {}
-
-
-def next_counter(folder: Path, base: str) -> int:
-    """1 + the highest ``<base>_NNNNN_`` number already in ``folder`` (so nothing is overwritten).
-
-    The folder is scanned once per (folder, prefix) and process; afterwards only the next name is
-    checked, so a thousand saves into a busy folder cost a thousand lookups, not a million. A
-    ``%batch_num%`` in the prefix matches any number (ComfyUI overwrote those files on every run).
-    """
-    key = (folder.resolve(), base)
-    last = _last_counter.get(key)
-    if last is not None and "%batch_num%" not in base and not (folder / f"{base}_{last + 1:05}_.png").exists():
-        return last + 1
-    pattern = re.compile(re.escape(base).replace(re.escape("%batch_num%"), r"\d+") + r"_(\d+)_")
-    highest = 0
-    for name in os.listdir(folder):
-        match = pattern.match(name)
-        if match:
-            highest = max(highest, int(match.group(1)))
-    return highest + 1
 
 
 @node(display_name="Save Image", category="image", output_node=True, outputs=[],

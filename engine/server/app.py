@@ -12,6 +12,7 @@ import io
 import logging
 import secrets
 import struct
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -54,6 +55,8 @@ class ServerConfig:
     dtype: str | None = None
     vram: str = "normal"
     extra_model_paths: list[Path] = field(default_factory=list)
+    custom_nodes: bool = True
+    whitelist_custom_nodes: list[str] = field(default_factory=list)
     web_root: Path | None = field(default_factory=lambda: WEB_ROOT if WEB_ROOT.is_dir() else None)
     generated_token: bool = field(default=False, init=False)
 
@@ -71,7 +74,8 @@ class PromptServer:
         self.config = config
         self.runtime = runtime or Runtime.create(
             config.base_dir, cache=config.cache, cache_budget_bytes=config.cache_budget_bytes, device=config.device,
-            dtype=config.dtype, vram=config.vram, extra_model_paths=config.extra_model_paths)
+            dtype=config.dtype, vram=config.vram, extra_model_paths=config.extra_model_paths,
+            custom_nodes=config.custom_nodes, whitelist_custom_nodes=config.whitelist_custom_nodes)
         self.queue = PromptQueue(self.runtime.folders.user / "inkgraph.db", max_history=config.max_history)
         self.hub = Hub(self.feature_flags, self._on_connect)
         self.worker = Worker(self)
@@ -83,6 +87,10 @@ class PromptServer:
         self._outbox_lock = threading.Lock()
         self._outbox_scheduled = False
         self.runtime.bus.subscribe(self._on_event)
+        from .. import compat
+
+        if compat.active():  # ComfyUI packs talk to "the" server through PromptServer.instance
+            compat.STATE.server = self
         # The status is read when the queue changes, not when the loop gets round to sending it: a prompt
         # that finishes in between must not have its "queue empty" overtake its own progress messages.
         self.queue.listeners.append(lambda: self.call_in_loop(self.hub.send_json, "status", self.status_data()))
@@ -167,6 +175,14 @@ class PromptServer:
         if current is not None and current.extra_data.get("client_id") == client.sid and self.last_node_id:
             self.hub.send_json("executing", {"node": self.last_node_id}, client.sid)
 
+    def on_prompt(self, body: dict[str, Any]) -> dict[str, Any]:
+        """ComfyUI packs' prompt handlers (``PromptServer.instance.add_on_prompt_handler``), in order."""
+        shim = sys.modules.get("engine.compat.server")
+        if shim is None or not shim.PromptServer.instance.on_prompt_handlers:
+            return body
+        result: dict[str, Any] = shim.PromptServer.instance.trigger_on_prompt(body)
+        return result
+
     def feature_flags(self) -> dict[str, Any]:
         return {"supports_preview_metadata": True, "max_upload_size": self.config.max_upload_mb * 1024 * 1024}
 
@@ -178,11 +194,19 @@ class PromptServer:
         routes.get("/ws")(self.hub.handle)
         for module in (routes_queue, routes_jobs, routes_files, routes_info):
             module.add_routes(routes, self)
-        for route in routes:
-            assert isinstance(route, web.RouteDef)
-            app.router.add_route(route.method, route.path, route.handler, **route.kwargs)
-            if not route.path.startswith("/api/"):
-                app.router.add_route(route.method, "/api" + route.path, route.handler, **route.kwargs)
+        tables = [routes]
+        shim = sys.modules.get("engine.compat.server")
+        if shim is not None:  # routes ComfyUI packs added through PromptServer.instance.routes
+            tables.append(shim.PromptServer.instance.routes)
+        for table in tables:
+            for route in table:
+                if not isinstance(route, web.RouteDef):
+                    continue
+                app.router.add_route(route.method, route.path, route.handler, **route.kwargs)
+                if not route.path.startswith("/api/"):
+                    app.router.add_route(route.method, "/api" + route.path, route.handler, **route.kwargs)
+        for name, directory in self.runtime.registry.web_directories().items():
+            app.router.add_static(f"/extensions/{name}", directory, follow_symlinks=False)
         routes_info.add_static(app, self)
         app.on_startup.append(self._on_startup)
         app.on_shutdown.append(self._on_shutdown)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .. import __version__
+from ..devices import ram_bytes
 from ..model_paths import MODEL_FOLDERS
 from ..object_info import node_info, object_info
 
@@ -24,21 +25,6 @@ if TYPE_CHECKING:
     from .app import PromptServer
 
 COMFYUI_API_VERSION = "0.8.0"  # the ComfyUI release whose protocol this server speaks
-
-
-def _memory() -> tuple[int, int]:
-    """(total, available) RAM in bytes, without psutil."""
-    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 0
-    free = 0
-    try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    free = int(line.split()[1]) * 1024
-                    break
-    except OSError:
-        free = 0
-    return total, free
 
 
 def _version_of(dist: str) -> str:
@@ -60,13 +46,13 @@ def _devices() -> list[dict[str, Any]]:
                             "index": index, "vram_total": total, "vram_free": free,
                             "torch_vram_total": reserved, "torch_vram_free": reserved - allocated})
         return devices
-    total, free = _memory()
+    total, free = ram_bytes()
     return [{"name": "cpu", "type": "cpu", "index": None, "vram_total": total, "vram_free": free,
              "torch_vram_total": total, "torch_vram_free": free}]
 
 
 def system_stats() -> dict[str, Any]:
-    total, free = _memory()
+    total, free = ram_bytes()
     return {
         "system": {
             "os": os.name if sys.platform != "linux" else "posix",
@@ -132,6 +118,9 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
         scripts: list[str] = []
         if root is not None and (root / "extensions").is_dir():
             scripts = sorted("/" + p.relative_to(root).as_posix() for p in (root / "extensions").rglob("*.js"))
+        for name, directory in runtime.registry.web_directories().items():  # packs' WEB_DIRECTORY
+            scripts += sorted(f"/extensions/{name}/{p.relative_to(directory).as_posix()}"
+                              for p in directory.rglob("*.js"))
         return web.json_response(scripts)
 
     @routes.get("/packs")

@@ -34,6 +34,9 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
     @routes.post("/prompt")
     async def post_prompt(request: web.Request) -> web.Response:
         body = await parse_json(request, PromptRequest)
+        changed = server.on_prompt(body.model_dump(exclude_unset=True))
+        if changed is not None and changed != body.model_dump(exclude_unset=True):
+            body = PromptRequest.model_validate(changed)
         if body.prompt is None:
             return web.json_response({"error": {"type": "no_prompt", "message": "No prompt provided",
                                                 "details": "No prompt provided", "extra_info": {}},

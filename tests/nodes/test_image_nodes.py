@@ -237,7 +237,7 @@ def test_load_image_reruns_when_file_changes(tmp_path: Path) -> None:
 
 
 def test_save_counter_survives_external_files_and_batch_num(runtime: Runtime) -> None:
-    from nodes.image_io import next_counter
+    from engine.paths import next_counter
 
     folder = runtime.folders.output
     _, outcome = runtime.run(save_prompt("ext"))

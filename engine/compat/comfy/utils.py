@@ -1,0 +1,85 @@
+"""``comfy.utils`` for V1 packs: the progress bar (reported through the running node's context, so it
+shows in the canvas and honours interrupts), image resizing, and safe tensor-file loading."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...context import Interrupted, current_context
+
+PROGRESS_BAR_ENABLED = True
+
+
+class ProgressBar:
+    """ComfyUI's ProgressBar: ``update(n)`` / ``update_absolute(value, total, preview)``; raises when the
+    prompt is interrupted, as ComfyUI's hook does."""
+
+    def __init__(self, total: int, node_id: str | None = None) -> None:
+        self.total = total
+        self.current = 0
+        self.node_id = node_id
+        self._ctx = current_context()
+
+    def update_absolute(self, value: float, total: float | None = None, preview: Any = None) -> None:
+        if total is not None:
+            self.total = int(total)
+        self.current = min(int(value), self.total) if self.total else int(value)
+        ctx = self._ctx or current_context()
+        if ctx is None:
+            return
+        image, fmt = None, "JPEG"
+        if isinstance(preview, tuple) and len(preview) >= 2:  # ("JPEG" | "PNG", PIL image, max size)
+            fmt, image = preview[0], preview[1]
+        ctx.progress(self.current, self.total, preview=image, preview_format="PNG" if fmt == "PNG" else "JPEG")
+
+    def update(self, value: float) -> None:
+        self.update_absolute(self.current + value)
+
+
+def common_upscale(samples: Any, width: int, height: int, upscale_method: str, crop: str) -> Any:
+    """Resize [B, C, H, W] tensors like ComfyUI (crop "center" or "disabled"; nearest-exact, bilinear,
+    area, bicubic, bislerp, lanczos)."""
+    from nodes.image_utils import common_upscale as upscale
+
+    return upscale(samples, width, height, upscale_method, crop)
+
+
+def repeat_to_batch_size(tensor: Any, batch_size: int, dim: int = 0) -> Any:
+    from nodes.image_utils import repeat_to_batch_size as repeat
+
+    return repeat(tensor, batch_size, dim)
+
+
+def lanczos(samples: Any, width: int, height: int) -> Any:
+    from nodes.image_utils import lanczos as resize
+
+    return resize(samples, width, height)
+
+
+def bislerp(samples: Any, width: int, height: int) -> Any:
+    from nodes.image_utils import bislerp as resize
+
+    return resize(samples, width, height)
+
+
+def load_torch_file(path: str, safe_load: bool = True, device: Any = None, return_metadata: bool = False) -> Any:
+    """A .safetensors file, or a pickled checkpoint read with ``weights_only`` (no code runs)."""
+    import torch
+
+    if str(path).lower().endswith((".safetensors", ".sft")):
+        from safetensors import safe_open
+        from safetensors.torch import load_file
+
+        state = load_file(str(path), device=str(device or "cpu"))
+        if return_metadata:
+            with safe_open(str(path), "pt") as handle:
+                return state, handle.metadata()
+        return state
+    data = torch.load(str(path), map_location=device or "cpu", weights_only=True)
+    if isinstance(data, dict) and "state_dict" in data:
+        data = data["state_dict"]
+    return (data, None) if return_metadata else data
+
+
+__all__ = ["PROGRESS_BAR_ENABLED", "Interrupted", "ProgressBar", "bislerp", "common_upscale", "lanczos",
+           "load_torch_file", "repeat_to_batch_size"]

@@ -1,0 +1,18 @@
+"""``comfy_execution.utils.get_executing_context``: which prompt and node this code runs for."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ...context import current_context
+
+
+class ExecutionContext(NamedTuple):
+    prompt_id: str
+    node_id: str
+    list_index: int | None
+
+
+def get_executing_context() -> ExecutionContext | None:
+    ctx = current_context()
+    return ExecutionContext(ctx.prompt_id, ctx.node_id, None) if ctx is not None else None

@@ -1,0 +1,84 @@
+"""ComfyUI's ``server`` module for V1 packs: ``PromptServer.instance`` with ``routes`` (aiohttp routes a
+pack adds, served by Inkgraph's server under ``/`` and ``/api``), ``send_sync`` (a websocket message to
+one client or all), and prompt handlers (called with each POST /prompt body before it is queued)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from . import STATE
+
+log = logging.getLogger(__name__)
+
+
+class BinaryEventTypes:
+    PREVIEW_IMAGE = 1
+    UNENCODED_PREVIEW_IMAGE = 2
+    TEXT = 3
+    PREVIEW_IMAGE_WITH_METADATA = 4
+
+
+class PromptServer:
+    instance: PromptServer
+
+    def __init__(self) -> None:
+        self.routes = web.RouteTableDef()
+        self.on_prompt_handlers: list[Callable[[dict[str, Any]], dict[str, Any]]] = []
+        self.supports = ["custom_nodes_from_web"]
+
+    @property
+    def client_id(self) -> str | None:
+        server = STATE.server
+        return None if server is None else getattr(server, "last_client_id", None)
+
+    @property
+    def last_node_id(self) -> str | None:
+        server = STATE.server
+        return None if server is None else getattr(server, "last_node_id", None)
+
+    @property
+    def loop(self) -> Any:
+        server = STATE.server
+        return None if server is None else server.loop
+
+    def send_sync(self, event: str, data: Any, sid: str | None = None) -> None:
+        """A websocket message (JSON for dict data, a binary frame for bytes) to ``sid`` or to everyone."""
+        server = STATE.server
+        if server is None:
+            log.debug("send_sync(%r) with no server running: dropped", event)
+            return
+        if isinstance(data, (bytes, bytearray)):
+            server.call_in_loop(server.hub.send_bytes, bytes(data), sid, False)
+        else:
+            server.call_in_loop(server.hub.send_json, event, data, sid)
+
+    async def send(self, event: str, data: Any, sid: str | None = None) -> None:
+        self.send_sync(event, data, sid)
+
+    async def send_json(self, event: str, data: Any, sid: str | None = None) -> None:
+        self.send_sync(event, data, sid)
+
+    def send_progress_text(self, text: str, node_id: str, sid: str | None = None) -> None:
+        import struct
+
+        node = node_id.encode()
+        self.send_sync("progress_text", struct.pack(">II", BinaryEventTypes.TEXT, len(node)) + node
+                       + text.encode(), sid)
+
+    def add_on_prompt_handler(self, handler: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        self.on_prompt_handlers.append(handler)
+
+    def trigger_on_prompt(self, body: dict[str, Any]) -> dict[str, Any]:
+        for handler in self.on_prompt_handlers:
+            try:
+                body = handler(body)
+            except Exception:
+                log.exception("a custom node's prompt handler failed; the prompt goes on unchanged")
+        return body
+
+
+PromptServer.instance = PromptServer()
