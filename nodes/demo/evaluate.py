@@ -1,0 +1,119 @@
+"""Measured quality of the demo model: generate the fixed evaluation set through the ordinary graph and read
+background colour, shape colour and shape back with plain image statistics (:func:`scenes.read_image`).
+
+``python -m nodes.demo.evaluate [--grid docs/demo-grid.png]`` prints the table; the test suite asserts the
+targets on the same numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import architecture as arch
+from .scenes import Reading, Scene, evaluation_set, prompt_for, read_image
+
+DEFAULTS = {"steps": 20, "cfg": 5.0, "sampler_name": "dpmpp_2m", "scheduler": "karras"}
+
+
+def workflow(prompt: str, seed: int, upscale: bool = True, negative: str = "", **sampling: Any) -> dict[str, Any]:
+    """The default text-to-image graph on the demo model (what workflows/txt2img.json holds)."""
+    graph: dict[str, Any] = {
+        "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": arch.CHECKPOINT_NAME}},
+        "2": {"class_type": "CLIPTextEncode", "inputs": {"text": prompt, "clip": ["1", 1]}},
+        "3": {"class_type": "CLIPTextEncode", "inputs": {"text": negative, "clip": ["1", 1]}},
+        "4": {"class_type": "EmptyLatentImage", "inputs": {"width": arch.IMAGE_SIZE, "height": arch.IMAGE_SIZE,
+                                                           "batch_size": 1}},
+        "5": {"class_type": "KSampler", "inputs": {"seed": seed, **DEFAULTS, **sampling, "denoise": 1.0,
+                                                   "model": ["1", 0], "positive": ["2", 0], "negative": ["3", 0],
+                                                   "latent_image": ["4", 0]}},
+        "6": {"class_type": "VAEDecode", "inputs": {"samples": ["5", 0], "vae": ["1", 2]}},
+        "9": {"class_type": "PreviewImage", "inputs": {"images": ["6", 0]}},
+    }
+    if upscale:
+        graph["7"] = {"class_type": "UpscaleModelLoader", "inputs": {"model_name": arch.UPSCALER_NAME}}
+        graph["8"] = {"class_type": "ImageUpscaleWithModel", "inputs": {"upscale_model": ["7", 0], "image": ["6", 0]}}
+        graph["9"]["inputs"]["images"] = ["8", 0]
+    return graph
+
+
+@dataclass
+class Result:
+    scene: Scene
+    seed: int
+    reading: Reading
+    image: Any  # PIL image
+
+    @property
+    def matches(self) -> tuple[bool, bool, bool]:
+        return (self.reading.background == self.scene.background, self.reading.colour == self.scene.colour,
+                self.reading.shape == self.scene.shape)
+
+
+def generate(runtime: Any, count: int = 36, upscale: bool = True) -> list[Result]:
+    from PIL import Image
+
+    results = []
+    for scene, seed in evaluation_set(count):
+        result, outcome = runtime.run(workflow(prompt_for(scene), seed, upscale))
+        if not result.ok or outcome is None or outcome.status_str != "success":
+            raise RuntimeError(f"the demo workflow failed: {result.error_body() if not result.ok else outcome}")
+        item = outcome.outputs["9"]["images"][0]
+        with Image.open(runtime.folders.resolve(item["type"], item["filename"], item["subfolder"])) as png:
+            image = png.convert("RGB")
+        results.append(Result(scene, seed, read_image(image), image))
+    return results
+
+
+def scores(results: list[Result]) -> dict[str, float]:
+    n = len(results)
+    return {"background": sum(r.matches[0] for r in results) / n, "colour": sum(r.matches[1] for r in results) / n,
+            "shape": sum(r.matches[2] for r in results) / n}
+
+
+def grid(results: list[Result], columns: int = 6, cell: int = 128) -> Any:
+    from PIL import Image
+
+    rows = (len(results) + columns - 1) // columns
+    sheet = Image.new("RGB", (columns * cell, rows * cell), (255, 255, 255))
+    for index, result in enumerate(results):
+        sheet.paste(result.image.resize((cell, cell), Image.Resampling.LANCZOS),
+                    ((index % columns) * cell, (index // columns) * cell))
+    return sheet
+
+
+def main() -> None:
+    from engine.runtime import Runtime
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=36)
+    parser.add_argument("--grid", type=Path, help="write a contact sheet of the generated images here")
+    parser.add_argument("--no-upscale", action="store_true", help="measure the 128×128 VAE output instead")
+    parser.add_argument("--models", type=Path, help="a models folder to evaluate instead of the shipped files "
+                        "(e.g. train-demo's --output)")
+    args = parser.parse_args()
+    import shutil
+
+    import torch
+
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as base:
+        if args.models:
+            for sub, name in (("checkpoints", arch.CHECKPOINT_NAME), ("upscale_models", arch.UPSCALER_NAME)):
+                (Path(base) / "models" / sub).mkdir(parents=True)
+                shutil.copy(args.models / sub / name, Path(base) / "models" / sub / name)
+        results = generate(Runtime.create(base), args.count, not args.no_upscale)
+    for r in results:
+        mark = "".join("✓" if ok else "✗" for ok in r.matches)
+        print(f"{mark}  {prompt_for(r.scene):70} → {r.reading.background}, {r.reading.colour}, {r.reading.shape} "
+              f"(fill {r.reading.fill_ratio:.2f})")
+    print(" ".join(f"{name} {value:.0%}" for name, value in scores(results).items()))
+    if args.grid:
+        grid(results).save(args.grid)
+
+
+if __name__ == "__main__":
+    main()
