@@ -30,11 +30,12 @@ from .api import (
     spec_of,
 )
 from .context import Interrupted
+from .graph_builder import GraphBuilder
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ANY", "Boolean", "CachePolicy", "Clip", "Combo", "Conditioning", "Context", "ExecutionBlocker",
-    "Float", "Hidden", "Image", "Int", "Interrupted", "Latent", "Mask", "Model", "NodeOutput", "Output",
+    "Float", "GraphBuilder", "Hidden", "Image", "Int", "Interrupted", "Latent", "Mask", "Model", "NodeOutput", "Output",
     "Socket", "String", "UpscaleModel", "Vae", "__version__", "node", "spec_of",
 ]

@@ -32,7 +32,7 @@ from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
 from .context import NodeContext
 from .paths import Folders
-from .results import ExecutionBlocker, NodeOutput, normalize_result
+from .results import ExecutionBlocker, NodeOutput, normalize_result, settle
 from .spec import CachePolicy, InputSpec, NodeSpec, OutputSpec, SpecError, check_spec
 
 __all__ = [
@@ -308,13 +308,13 @@ class _NativeImpl:
         fn = instance.execute if self._is_class else self._target
         if self._ctx_param is not None:
             inputs[self._ctx_param] = ctx
-        return normalize_result(fn(**inputs), self._n_outputs, wrap_single=True)
+        return normalize_result(settle(fn(**inputs)), self._n_outputs, wrap_single=True)
 
     def check_lazy_status(self, instance: Any, ctx: NodeContext, inputs: dict[str, Any]) -> list[str] | None:
         fn = self._bound(instance, "check_lazy_status", self._check_lazy)
         if self._ctx_param is not None:
             inputs[self._ctx_param] = ctx
-        result = fn(**inputs)
+        result = settle(fn(**inputs))
         return list(result) if result else []
 
     def fingerprint(self, constants: dict[str, Any], folders: Folders | None) -> Any:

@@ -11,7 +11,6 @@ needed, as ComfyUI does.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from typing import Any
 
 from .context import NodeContext, running
 from .paths import Folders
-from .results import normalize_result
+from .results import normalize_result, settle
 from .spec import HIDDEN_KINDS, CachePolicy, InputSpec, NodeSpec, OutputSpec, SpecError
 
 log = logging.getLogger(__name__)
@@ -135,17 +134,6 @@ def spec_from_v1(class_type: str, cls: type, display_name: str | None = None,
     )
 
 
-def _run(value: Any) -> Any:
-    """Wait for an ``async`` node function (ComfyUI awaits it on its loop; the executor thread has none)."""
-    if not inspect.isawaitable(value):
-        return value
-
-    async def wait() -> Any:
-        return await value
-
-    return asyncio.run(wait())
-
-
 class V1Impl:
     """Calls a V1 class the way ComfyUI does: one instance per node id, FUNCTION with keyword inputs."""
 
@@ -163,12 +151,12 @@ class V1Impl:
         for name in self.hidden_names:  # hidden kinds this engine does not provide arrive as None
             inputs.setdefault(name, None)
         with running(ctx):
-            value = _run(getattr(instance, self.function)(**inputs))
+            value = settle(getattr(instance, self.function)(**inputs))
         return normalize_result(value, self.n_outputs, wrap_single=False)
 
     def check_lazy_status(self, instance: Any, ctx: NodeContext, inputs: dict[str, Any]) -> list[str] | None:
         with running(ctx):
-            needed = _run(instance.check_lazy_status(**inputs))
+            needed = settle(instance.check_lazy_status(**inputs))
         if needed is None:
             return []
         return [needed] if isinstance(needed, str) else [n for n in needed if isinstance(n, str)]
@@ -176,7 +164,7 @@ class V1Impl:
     def fingerprint(self, constants: dict[str, Any], folders: Folders | None) -> Any:
         hook = self.cls.IS_CHANGED  # type: ignore[attr-defined]
         names, takes_all = _parameters(hook)
-        return _run(hook(**{k: v for k, v in constants.items() if takes_all or k in names}))
+        return settle(hook(**{k: v for k, v in constants.items() if takes_all or k in names}))
 
     def validate(self, constants: dict[str, Any], input_types: dict[str, Any] | None,
                  folders: Folders | None) -> bool | str:
@@ -185,7 +173,7 @@ class V1Impl:
         args = {k: v for k, v in constants.items() if takes_all or k in names}
         if "input_types" in names:
             args["input_types"] = input_types or {}
-        result = _run(hook(**args))
+        result = settle(hook(**args))
         return result if isinstance(result, str) else bool(result)
 
 

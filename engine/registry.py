@@ -9,6 +9,7 @@ a built-in node.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -132,7 +133,12 @@ class NodeRegistry:
                 target = ep.load()
                 return list(target() if callable(target) else target)
 
-            statuses.append(self.load_pack(ep.name, f"entry point {ep.value}", load))
+            status = self.load_pack(ep.name, f"entry point {ep.value}", load)
+            module = sys.modules.get(ep.module)
+            if status.loaded and module is not None and getattr(module, "__file__", None):
+                web = _web_directory(module, Path(module.__file__).parent)  # type: ignore[arg-type]
+                status.web_directory = str(web) if web is not None else None
+            statuses.append(status)
         return statuses
 
     def load_custom_nodes(self, directories: Iterable[Path], *, enabled: bool = True,
@@ -261,7 +267,6 @@ def _web_directory(module: Any, entry: Path) -> Path | None:
 def _import_file(module_name: str, path: Path) -> Any:
     """Import a file as ``module_name`` (packages keep relative imports working)."""
     import importlib.util
-    import sys
 
     spec = importlib.util.spec_from_file_location(
         module_name, path, submodule_search_locations=[str(path.parent)] if path.name == "__init__.py" else None)

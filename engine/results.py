@@ -7,6 +7,8 @@ nodes return their value(s) or a :class:`NodeOutput`. :func:`normalize_result` t
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,3 +77,15 @@ def normalize_result(value: Any, n_outputs: int, *, wrap_single: bool) -> NodeOu
     if out.ui is not None and not isinstance(out.ui, dict):
         raise ResultError(f"'ui' must be a dict of lists, got {type(out.ui).__name__}")
     return out
+
+
+def settle(value: Any) -> Any:
+    """The value of an ``async`` node function (or hook): awaited to completion on a private event loop,
+    since nodes run in the executor's thread, which has none. Plain values pass through."""
+    if not inspect.isawaitable(value):
+        return value
+
+    async def wait() -> Any:
+        return await value
+
+    return asyncio.run(wait())
