@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .events import Event
     from .executor import ExecutionOutcome
+    from .formats import Loaded
     from .runtime import Runtime
     from .validation import ValidationResult
 
@@ -86,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_base(serve)
     add_device(serve)
 
+    convert = sub.add_parser("convert", help="convert a workflow between the UI (canvas) and API formats")
+    convert.add_argument("input", help="workflow JSON (either format) or a PNG/WebP with one embedded; - for stdin")
+    convert.add_argument("output", help="file to write, - for stdout")
+    convert.add_argument("--to", choices=["api", "ui"], help="target format (default: the other one)")
+    add_base(convert)
+
     train = sub.add_parser("train-demo", help="train the embedded demo model from scratch (resumable)")
     train.add_argument("--minutes", type=float, default=75.0, help="total training time (default 75)")
     train.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps (default cpu)")
@@ -106,25 +115,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -- workflow files ---------------------------------------------------------------------------------
 
-def load_workflow(path: str) -> dict[str, Any]:
-    """Read an API-format prompt from a file (or stdin); also accepts a POST /prompt body."""
-    from .workflow import unwrap_prompt
+def load_workflow(path: str, spec_of: Callable[[str], Any]) -> Loaded:
+    """Read a workflow: API prompt or POST /prompt body, UI workflow (converted), or a PNG/WebP with one."""
+    from .formats import FormatError, read_any
 
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        content = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as exc:
         raise CliError(f"cannot read {path}: {exc.strerror}") from exc
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CliError(f"{path} is not valid JSON: {exc}") from exc
-    data = unwrap_prompt(data)
-    if isinstance(data, dict) and isinstance(data.get("nodes"), list) and "links" in data:
-        raise CliError(f"{path} is a UI-format workflow (the canvas's save format); this version runs "
-                       "API-format workflows: in ComfyUI use 'Export (API)'")
-    if not isinstance(data, dict):
-        raise CliError(f"{path} must hold a JSON object of nodes")
-    return data
+        loaded = read_any(content, spec_of)
+    except FormatError as exc:
+        raise CliError(f"{path}: {exc}") from exc
+    for warning in loaded.warnings:
+        print(f"inkgraph: {path}: {warning}", file=sys.stderr)
+    return loaded
 
 
 def apply_overrides(prompt: dict[str, Any], assignments: list[str]) -> None:
@@ -253,9 +258,9 @@ def _runtime(args: argparse.Namespace, cache: str = "lru") -> Runtime:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    prompt = load_workflow(args.workflow)
-    apply_overrides(prompt, args.set)
     runtime = _runtime(args)
+    prompt = load_workflow(args.workflow, runtime.registry.get).prompt
+    apply_overrides(prompt, args.set)
     result = runtime.validate(prompt)
     if args.json:
         body = result.error_body() if not result.ok else {
@@ -273,9 +278,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    prompt = load_workflow(args.workflow)
-    apply_overrides(prompt, args.set)
     runtime = _runtime(args, cache=args.cache)
+    loaded = load_workflow(args.workflow, runtime.registry.get)
+    prompt = loaded.prompt
+    apply_overrides(prompt, args.set)
     result = runtime.validate(prompt)
     if not result.ok or result.plan is None:
         print(format_validation_errors(result, prompt), file=sys.stderr)
@@ -291,8 +297,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         events_file = sys.stdout if args.events == "-" else open(args.events, "w", encoding="utf-8")  # noqa: SIM115
         runtime.bus.subscribe(event_writer(events_file))
     outcome_box: list[ExecutionOutcome] = []
-    worker = threading.Thread(target=lambda: outcome_box.append(runtime.executor.execute(plan)), daemon=True,
-                              name="inkgraph-executor")
+    # the UI workflow, when the file had one, is embedded in saved images as ComfyUI's frontend does
+    extra_data = {"extra_pnginfo": {"workflow": loaded.workflow}} if loaded.workflow is not None else {}
+    worker = threading.Thread(target=lambda: outcome_box.append(runtime.executor.execute(plan, extra_data=extra_data)),
+                              daemon=True, name="inkgraph-executor")
     worker.start()
     try:
         while worker.is_alive():
@@ -371,6 +379,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_convert(args: argparse.Namespace) -> int:
+    from .formats import api_to_ui
+
+    runtime = _runtime(args)
+    loaded = load_workflow(args.input, runtime.registry.get)
+    target = args.to or ("api" if loaded.source in ("ui", "image-workflow") else "ui")
+    if target == "api":
+        data = loaded.prompt
+    else:
+        data = loaded.workflow if loaded.workflow is not None and loaded.source != "api" else \
+            api_to_ui(loaded.prompt, runtime.registry.get)
+    text = json.dumps(data, indent=2) + "\n"
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+    unknown = sorted({str(n.get("class_type")) for n in loaded.prompt.values() if isinstance(n, dict)
+                      and runtime.registry.get(str(n.get("class_type"))) is None})
+    if unknown:
+        print(f"inkgraph: unknown node types (not installed here): {', '.join(unknown)}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_train_demo(args: argparse.Namespace) -> int:
     import torch
 
@@ -390,7 +421,7 @@ def cmd_train_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "nodes": cmd_nodes, "serve": cmd_serve,
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "nodes": cmd_nodes, "serve": cmd_serve, "convert": cmd_convert,
             "train-demo": cmd_train_demo}
 
 

@@ -27,7 +27,7 @@ from ..events import Event, ProgressText
 from ..events import PreviewImage as PreviewEvent
 from ..queue import PromptQueue
 from ..runtime import Runtime
-from . import routes_files, routes_info, routes_jobs, routes_queue
+from . import routes_files, routes_info, routes_jobs, routes_queue, routes_workflows
 from .hub import TEXT, Client, Hub, Preview
 from .security import is_loopback, security_middleware
 
@@ -192,7 +192,7 @@ class PromptServer:
                               client_max_size=self.config.max_upload_mb * 1024 * 1024)
         routes = web.RouteTableDef()
         routes.get("/ws")(self.hub.handle)
-        for module in (routes_queue, routes_jobs, routes_files, routes_info):
+        for module in (routes_queue, routes_jobs, routes_files, routes_info, routes_workflows):
             module.add_routes(routes, self)
         tables = [routes]
         shim = sys.modules.get("engine.compat.server")

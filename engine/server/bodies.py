@@ -37,6 +37,13 @@ class PromptRequest(Body):
         return value
 
 
+class ConvertRequest(Body):
+    """POST /workflow/convert: a workflow in either format, and the format wanted."""
+
+    workflow: dict[str, Any]
+    to: Literal["api", "ui"] = "api"
+
+
 class QueueAction(Body):
     """POST /queue and POST /history."""
 

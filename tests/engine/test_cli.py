@@ -77,7 +77,7 @@ def test_bad_files_and_overrides(tmp_path: Path, workflow: Path, capsys: pytest.
     assert main(["validate", str(tmp_path / "ui.json")]) == 1
     assert main(["validate", str(workflow), "--set", "nonode.x=1"]) == 1
     err = capsys.readouterr().err
-    assert "cannot read" in err and "UI-format" in err and "no node id" in err
+    assert "cannot read" in err and "Prompt has no outputs" in err and "no node id" in err
 
 
 def test_nodes_listing(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -235,3 +235,15 @@ async def test_jobs_api(client: TestClient, server: PromptServer) -> None:
     bad = await client.post("/api/jobs/cancel", json={"job_ids": [3]})
     assert bad.status == 400 and (await bad.json())["invalid_ids"] == ["3"]
     await wait_until(lambda: server.queue.tasks_remaining() == 0)
+
+
+async def test_workflow_conversion_route(client: TestClient) -> None:
+    prompt = {"1": {"class_type": "StubConst", "inputs": {"value": 3}},
+              "9": {"class_type": "StubOutput", "inputs": {"value": ["1", 0], "label": "x"}}}
+    ui = await (await client.post("/workflow/convert", json={"workflow": prompt, "to": "ui"})).json()
+    workflow = ui["workflow"]
+    assert workflow["version"] == 0.4 and workflow["links"] == [[1, 1, 0, 9, 0, "NUMBER"]]
+    back = await (await client.post("/api/workflow/convert", json={"workflow": workflow, "to": "api"})).json()
+    assert {k: v["inputs"] for k, v in back["prompt"].items()} == {k: v["inputs"] for k, v in prompt.items()}
+    bad = await client.post("/workflow/convert", json={"workflow": "nope"})
+    assert bad.status == 400 and "workflow" in (await bad.json())["error"]["details"]

@@ -1,0 +1,37 @@
+"""Workflow conversion for the canvas and API clients (Inkgraph's own route): UI ↔ API format."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from ..formats import api_to_ui, is_ui_workflow, ui_to_api
+from ..workflow import unwrap_prompt
+from .bodies import ConvertRequest, bad_request, parse_json
+
+if TYPE_CHECKING:
+    from .app import PromptServer
+
+
+def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
+    spec_of = server.runtime.registry.get
+
+    def convert(body: ConvertRequest) -> dict[str, Any]:
+        data = unwrap_prompt(body.workflow)
+        is_ui = is_ui_workflow(data)
+        if body.to == "api":
+            prompt, warnings = ui_to_api(data, spec_of) if is_ui else (data, [])
+            return {"prompt": prompt, "warnings": warnings}
+        return {"workflow": data if is_ui else api_to_ui(data, spec_of), "warnings": []}
+
+    @routes.post("/workflow/convert")
+    async def post_convert(request: web.Request) -> web.Response:
+        """``{"workflow": <UI or API JSON>, "to": "api" | "ui"}`` → ``{"prompt" | "workflow", "warnings"}``."""
+        body = await parse_json(request, ConvertRequest)
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(None, convert, body)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise bad_request("The workflow could not be converted.", str(exc)) from exc
+        return web.json_response(result)
