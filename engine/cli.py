@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--cache", choices=["lru", "classic", "none"], default="lru")
     serve.add_argument("--cache-ram", type=float, default=4.0, metavar="GB", help="byte budget of the lru cache")
     serve.add_argument("--preview-method", choices=["none", "auto", "latent2rgb", "taesd"], default="none")
+    serve.add_argument("--frontend", choices=["inkgraph", "comfyui"], default="inkgraph",
+                       help="the web UI at /: Inkgraph's canvas, or ComfyUI's official frontend "
+                       "(pip install 'inkgraph[comfyui-frontend]')")
     add_base(serve)
     add_device(serve)
 
@@ -370,12 +373,16 @@ def cmd_nodes(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .server.app import ServerConfig, serve
 
-    serve(ServerConfig(base_dir=args.base_dir, listen=args.listen, port=args.port, auth_token=args.auth_token,
-                       max_upload_mb=args.max_upload_size, cache=args.cache,
-                       cache_budget_bytes=int(args.cache_ram * 1024**3), preview_method=args.preview_method,
-                       device=args.device, dtype=args.dtype, vram=args.vram,
-                       extra_model_paths=[Path(p) for p in args.extra_model_paths_config],
-                       custom_nodes=not args.disable_custom_nodes, whitelist_custom_nodes=args.whitelist_custom_nodes))
+    try:
+        config = ServerConfig(
+            base_dir=args.base_dir, listen=args.listen, port=args.port, auth_token=args.auth_token,
+            max_upload_mb=args.max_upload_size, cache=args.cache, cache_budget_bytes=int(args.cache_ram * 1024**3),
+            preview_method=args.preview_method, frontend=args.frontend, device=args.device, dtype=args.dtype,
+            vram=args.vram, extra_model_paths=[Path(p) for p in args.extra_model_paths_config],
+            custom_nodes=not args.disable_custom_nodes, whitelist_custom_nodes=args.whitelist_custom_nodes)
+    except RuntimeError as exc:
+        raise CliError(str(exc)) from exc
+    serve(config)
     return EXIT_OK
 
 

@@ -27,7 +27,15 @@ from ..events import Event, ProgressText
 from ..events import PreviewImage as PreviewEvent
 from ..queue import PromptQueue
 from ..runtime import Runtime
-from . import routes_files, routes_info, routes_jobs, routes_queue, routes_workflows
+from . import (
+    routes_files,
+    routes_frontend,
+    routes_info,
+    routes_jobs,
+    routes_queue,
+    routes_user,
+    routes_workflows,
+)
 from .hub import TEXT, Client, Hub, Preview
 from .security import is_loopback, security_middleware
 
@@ -37,6 +45,19 @@ log = logging.getLogger(__name__)
 CLIENT_ONLY = frozenset({"executing", "executed", "execution_start", "execution_cached", "execution_success",
                          "execution_error"})
 WEB_ROOT = Path(__file__).resolve().parents[2] / "web"
+
+
+def comfyui_frontend_root() -> Path:
+    """The static build of ComfyUI's official frontend (PyPI ``comfyui-frontend-package``)."""
+    try:
+        import comfyui_frontend_package  # type: ignore[import-not-found, import-untyped, unused-ignore]
+    except ImportError as exc:
+        raise RuntimeError("--frontend comfyui needs ComfyUI's frontend package: "
+                           "pip install 'inkgraph[comfyui-frontend]'") from exc
+    root = Path(comfyui_frontend_package.__file__).parent / "static"
+    if not (root / "index.html").is_file():
+        raise RuntimeError(f"comfyui-frontend-package is installed but {root} has no index.html")
+    return root
 
 
 @dataclass
@@ -58,9 +79,14 @@ class ServerConfig:
     custom_nodes: bool = True
     whitelist_custom_nodes: list[str] = field(default_factory=list)
     web_root: Path | None = field(default_factory=lambda: WEB_ROOT if WEB_ROOT.is_dir() else None)
+    frontend: str = "inkgraph"  # or "comfyui": ComfyUI's official frontend from comfyui-frontend-package
     generated_token: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
+        if self.frontend == "comfyui":
+            self.web_root = comfyui_frontend_root()
+        elif self.frontend != "inkgraph":
+            raise ValueError(f"unknown frontend {self.frontend!r}: 'inkgraph' or 'comfyui'")
         """Binding beyond loopback without a token would expose the machine: make one up and say so."""
         if not is_loopback(self.listen) and not self.auth_token:
             self.auth_token = secrets.token_urlsafe(24)
@@ -87,6 +113,8 @@ class PromptServer:
         self._outbox_lock = threading.Lock()
         self._outbox_scheduled = False
         self.runtime.bus.subscribe(self._on_event)
+        self.log_buffer = routes_frontend.LogBuffer()
+        self.log_buffer.on_entry = self._send_log
         from .. import compat
 
         if compat.active():  # ComfyUI packs talk to "the" server through PromptServer.instance
@@ -175,6 +203,12 @@ class PromptServer:
         if current is not None and current.extra_data.get("client_id") == client.sid and self.last_node_id:
             self.hub.send_json("executing", {"node": self.last_node_id}, client.sid)
 
+    def _send_log(self, entry: dict[str, str]) -> None:
+        """A new log line, to the clients that opened the frontend's console (any thread)."""
+        data = {"entries": [entry], "size": {"cols": 120, "rows": 40}}
+        for sid in list(self.log_buffer.subscribers):
+            self.call_in_loop(self.hub.send_json, "logs", data, sid)
+
     def on_prompt(self, body: dict[str, Any]) -> dict[str, Any]:
         """ComfyUI packs' prompt handlers (``PromptServer.instance.add_on_prompt_handler``), in order."""
         shim = sys.modules.get("engine.compat.server")
@@ -192,7 +226,8 @@ class PromptServer:
                               client_max_size=self.config.max_upload_mb * 1024 * 1024)
         routes = web.RouteTableDef()
         routes.get("/ws")(self.hub.handle)
-        for module in (routes_queue, routes_jobs, routes_files, routes_info, routes_workflows):
+        for module in (routes_queue, routes_jobs, routes_files, routes_info, routes_workflows, routes_user,
+                       routes_frontend):
             module.add_routes(routes, self)
         tables = [routes]
         shim = sys.modules.get("engine.compat.server")
@@ -214,6 +249,7 @@ class PromptServer:
 
     async def _on_startup(self, app: web.Application) -> None:
         self.loop = asyncio.get_running_loop()
+        logging.getLogger().addHandler(self.log_buffer)
         self.worker.start()
 
     async def _on_shutdown(self, app: web.Application) -> None:
@@ -221,6 +257,7 @@ class PromptServer:
             await client.ws.close()
         await asyncio.get_running_loop().run_in_executor(None, self.worker.stop)
         self.queue.close()
+        logging.getLogger().removeHandler(self.log_buffer)
 
     def next_number(self, front: bool) -> float:
         number = self.number

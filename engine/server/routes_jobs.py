@@ -16,7 +16,16 @@ from ..queue import QueueItem, as_number
 if TYPE_CHECKING:
     from .app import PromptServer
 
-STATUSES = ("pending", "in_progress", "completed", "failed")
+STATUSES = ("pending", "in_progress", "completed", "failed", "cancelled")  # cancelled: interrupted (newer ComfyUI)
+
+
+def finished_status(entry: dict[str, Any]) -> str:
+    """completed, failed, or cancelled (the prompt was interrupted) for a history entry."""
+    status_info = entry.get("status") or {}
+    if any(isinstance(m, (list, tuple)) and m and m[0] == "execution_interrupted"
+           for m in status_info.get("messages", [])):
+        return "cancelled"
+    return "failed" if status_info.get("status_str") == "error" else "completed"
 PREVIEWABLE = frozenset({"images", "video", "audio"})
 THREE_D = (".obj", ".fbx", ".gltf", ".glb")
 
@@ -125,7 +134,7 @@ def history_job(prompt_id: str, entry: dict[str, Any], full: bool = False) -> di
     number, _, prompt, extra_data, _ = entry["prompt"]
     create_time, workflow_id = _metadata(extra_data)
     status_info = entry.get("status") or {}
-    status = "failed" if status_info.get("status_str") == "error" else "completed"
+    status = finished_status(entry)
     count, preview = outputs_summary(entry.get("outputs") or {})
     error = start = end = None
     for message in status_info.get("messages", []):
@@ -177,10 +186,9 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
             jobs += [queue_job(i, "in_progress") for i in queue.running()]
         if "pending" in wanted:
             jobs += [queue_job(i, "pending") for i in queue.pending()]
-        if wanted & {"completed", "failed"}:
+        if wanted & {"completed", "failed", "cancelled"}:
             for prompt_id, entry in queue.history().items():
-                failed = (entry.get("status") or {}).get("status_str") == "error"
-                if ("failed" if failed else "completed") in wanted:
+                if finished_status(entry) in wanted:
                     jobs.append(history_job(prompt_id, entry))
         if query.workflow_id:
             jobs = [j for j in jobs if j.get("workflow_id") == query.workflow_id]

@@ -222,7 +222,7 @@ async def test_jobs_api(client: TestClient, server: PromptServer) -> None:
     page = await (await client.get("/api/jobs?status=pending,in_progress&limit=1")).json()
     assert page["pagination"] == {"offset": 0, "limit": 1, "total": 2, "has_more": True}
     for query, message in (("status=done", "Invalid status value(s): done. Valid values: pending, in_progress, "
-                                           "completed, failed"),
+                                           "completed, failed, cancelled"),
                            ("sort_by=name", "sort_by must be 'created_at' or 'execution_duration'"),
                            ("limit=0", "limit must be a positive integer"), ("limit=x", "limit must be an integer")):
         response = await client.get(f"/api/jobs?{query}")
