@@ -64,7 +64,7 @@ async def test_models_logs_folders_and_templates(client: TestClient, server: Pro
     (server.runtime.folders.output / "x.png").write_bytes(b"png")
     assert await (await client.get("/internal/files/output")).json() == ["x.png"]
     assert (await client.get("/internal/files/models")).status == 400
-    logging.getLogger("engine.test").warning("a line for the console")
+    logging.getLogger("custom_nodes.console_test").warning("a line for the console")
     logs = await (await client.get("/internal/logs/raw")).json()
     assert any("a line for the console" in e["m"] for e in logs["entries"])
     assert (await client.patch("/internal/logs/subscribe", json={"clientId": "c", "enabled": True})).status == 200
