@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -13,6 +15,9 @@ from .bodies import ConvertRequest, bad_request, parse_json
 
 if TYPE_CHECKING:
     from .app import PromptServer
+
+WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
+DEFAULTS = ("txt2img.ui.json", "txt2img.json", "quickstart.json")  # the first that exists opens by default
 
 
 def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
@@ -25,6 +30,16 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
             prompt, warnings = ui_to_api(data, spec_of) if is_ui else (data, [])
             return {"prompt": prompt, "warnings": warnings}
         return {"workflow": data if is_ui else api_to_ui(data, spec_of), "warnings": []}
+
+    @routes.get("/workflow/default")
+    async def get_default(request: web.Request) -> web.Response:
+        """The workflow the canvas opens first, in UI format."""
+        for name in DEFAULTS:
+            path = WORKFLOWS / name
+            if path.is_file():
+                data = unwrap_prompt(json.loads(path.read_text(encoding="utf-8")))
+                return web.json_response(data if is_ui_workflow(data) else api_to_ui(data, spec_of))
+        return web.json_response({"nodes": [], "links": [], "version": 0.4})
 
     @routes.post("/workflow/convert")
     async def post_convert(request: web.Request) -> web.Response:
