@@ -108,5 +108,5 @@ def api_to_ui(prompt: dict[str, Any], spec_of: SpecOf) -> dict[str, Any]:
             if source_slot < len(source_outputs):
                 source_outputs[source_slot]["links"].append(link_id)
     return {"last_node_id": max(ids.values(), default=0), "last_link_id": len(links), "nodes": nodes,
-            "links": links, "groups": [], "config": {}, "extra": {"ds": {"scale": 1, "offset": [0, 0]}},
+            "links": links, "groups": [], "config": {}, "extra": {},
             "version": 0.4}

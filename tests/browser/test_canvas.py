@@ -136,7 +136,7 @@ def test_validation_error_is_pinned_to_the_node_and_input(page: tuple[Any, Traff
 def test_save_and_reload_round_trip(page: tuple[Any, Traffic], server: Server) -> None:
     browser_page, _ = page
     browser_page.click("[data-action=default]")
-    first = browser_page.evaluate("() => JSON.stringify(window.inkgraph.graph.serialize())")
+    first = browser_page.evaluate("() => JSON.stringify(window.inkgraph.serializeWorkflow())")
     with browser_page.expect_download() as download_info:
         browser_page.once("dialog", lambda dialog: dialog.accept("round-trip"))
         browser_page.keyboard.press("Control+s")
@@ -144,12 +144,14 @@ def test_save_and_reload_round_trip(page: tuple[Any, Traffic], server: Server) -
     data = json.loads(open(saved, encoding="utf-8").read())
     assert data["version"] == 0.4 and {"nodes", "links", "last_node_id", "last_link_id"} <= data.keys()
     assert data == json.loads(first)
+    assert data["extra"]["ds"]["scale"] > 0  # the view is saved, as ComfyUI saves it
     browser_page.click("[data-action=clear]")
+    browser_page.evaluate("() => { window.inkgraph.canvas.ds.scale = 0.3; }")
     with browser_page.expect_file_chooser() as chooser:
         browser_page.click("[data-action=open]")
     chooser.value.set_files(saved)
     browser_page.wait_for_function("() => window.inkgraph.graph._nodes.length > 0")
-    again = browser_page.evaluate("() => JSON.stringify(window.inkgraph.graph.serialize())")
+    again = browser_page.evaluate("() => JSON.stringify(window.inkgraph.serializeWorkflow())")
     assert json.loads(again) == json.loads(first)
     # and the server converts the saved file to the same prompt the canvas queues
     prompt = browser_page.evaluate("""async (workflow) => {

@@ -200,13 +200,27 @@ class App {
     this.state.clearErrors();
     this.graph.configure(structuredClone(workflow));
     this.syncConvertedWidgets();
-    this.fitView();
+    this.showView(workflow.extra?.ds);
     if (unknown.size) this.toast(`Not installed here: ${[...unknown].join(", ")}`, "error");
     this.changed();
   }
 
-  /** Scale and scroll so every node is in view (never zooming in past 100%). */
-  fitView() {
+  /** The view a workflow was saved with (ComfyUI keeps it in extra.ds), else one that fits the graph. */
+  showView(ds) {
+    const valid = ds && Number.isFinite(ds.scale) && ds.scale > 0 && Array.isArray(ds.offset)
+      && ds.offset.length === 2 && ds.offset.every(Number.isFinite);
+    if (!valid) { this.fitView(); return; }
+    this.canvas.ds.scale = ds.scale;
+    this.canvas.ds.offset = [...ds.offset];
+    this.canvas.setDirty(true, true);
+  }
+
+  /**
+   * Scale and scroll so the graph is in view: never past 100%, and by default never below the zoom at
+   * which litegraph stops drawing titles and widget values (a fitted view nobody can read helps nobody;
+   * a wide graph is panned instead).
+   */
+  fitView(minScale = (this.canvas.low_quality_zoom_threshold ?? 0.6) + 0.05) {
     const nodes = this.graph._nodes;
     if (!nodes.length) { this.canvas.setDirty(true, true); return; }
     const title = LiteGraph.NODE_TITLE_HEIGHT;
@@ -216,7 +230,7 @@ class App {
     const { width, height } = this.canvas.canvas;
     const margin = 40;
     const scale = Math.min(1, (width - 2 * margin) / (right - left), (height - 2 * margin) / (bottom - top));
-    this.canvas.ds.scale = Math.max(0.1, scale);
+    this.canvas.ds.scale = Math.max(minScale, scale);
     this.canvas.ds.offset = [margin / this.canvas.ds.scale - left, margin / this.canvas.ds.scale - top];
     this.canvas.setDirty(true, true);
   }
@@ -233,8 +247,16 @@ class App {
     await this.loadDefault();
   }
 
+  /** The UI workflow with the current view in extra.ds, as ComfyUI saves it. */
+  serializeWorkflow() {
+    const workflow = this.graph.serialize();
+    const { scale, offset } = this.canvas.ds;
+    workflow.extra = { ...(workflow.extra ?? {}), ds: { scale, offset: [...offset] } };
+    return workflow;
+  }
+
   save() {
-    download(prompt("Save workflow as:", "workflow") || "workflow", this.graph.serialize());
+    download(prompt("Save workflow as:", "workflow") || "workflow", this.serializeWorkflow());
   }
 
   async open() {
@@ -252,7 +274,7 @@ class App {
 
   async refreshNodes() {
     const info = await api.objectInfo();
-    const workflow = this.graph.serialize();
+    const workflow = this.serializeWorkflow();
     this.objectInfo = registerNodeTypes(info);
     this.loadWorkflow(workflow);
     this.toast("Node definitions and model lists refreshed");
