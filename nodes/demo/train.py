@@ -32,14 +32,14 @@ from .scenes import Scene, prompt_for, random_scene, render
 
 log = logging.getLogger(__name__)
 SAVE_EVERY_S = 120.0
-SHARES = {"vae": 0.28, "unet": 0.64, "upscaler": 0.08}  # of the total minutes; the bank takes what it takes
+SHARES = {"vae": 0.18, "unet": 0.75, "upscaler": 0.07}  # of the total minutes; the bank takes what it takes
 
 
 @dataclass
 class Settings:
     work: Path
     output: Path
-    minutes: float = 75.0
+    minutes: float = 100.0
     device: str = "cpu"
     seed: int = 0
     bank_size: int = 8000
