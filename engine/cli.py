@@ -37,6 +37,8 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .scaleout.sweep import add_ray_arguments
+
     parser = argparse.ArgumentParser(prog="inkgraph", description="Node-graph workflow engine for diffusion "
                                      "image generation, compatible with ComfyUI workflows.")
     parser.add_argument("--version", action="version", version=f"inkgraph {_version()}")
@@ -70,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_base(run)
     add_device(run)
+    add_ray_arguments(run, sweep=True)
 
     validate = sub.add_parser("validate", help="check a workflow without running it")
     validate.add_argument("workflow")
@@ -91,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "(pip install 'inkgraph[comfyui-frontend]')")
     add_base(serve)
     add_device(serve)
+    add_ray_arguments(serve, sweep=False)
 
     convert = sub.add_parser("convert", help="convert a workflow between the UI (canvas) and API formats")
     convert.add_argument("input", help="workflow JSON (either format) or a PNG/WebP with one embedded; - for stdin")
@@ -291,6 +295,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     if result.node_errors:
         print(format_validation_errors(result, prompt), file=sys.stderr)
+    # the UI workflow, when the file had one, is embedded in saved images as ComfyUI's frontend does
+    extra_data = {"extra_pnginfo": {"workflow": loaded.workflow}} if loaded.workflow is not None else {}
+    if args.ray is not None or args.sweep or args.sweep_csv:
+        if args.ray is None:
+            raise CliError("--sweep and --sweep-csv fan out over Ray workers: add --ray")
+        from .scaleout.sweep import run_sweep
+
+        return run_sweep(args, runtime, prompt, extra_data)
     plan = result.plan
     view = ProgressView(enabled=not args.no_progress and args.events != "-")
     view.set_total(len(plan.nodes))
@@ -300,8 +312,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         events_file = sys.stdout if args.events == "-" else open(args.events, "w", encoding="utf-8")  # noqa: SIM115
         runtime.bus.subscribe(event_writer(events_file))
     outcome_box: list[ExecutionOutcome] = []
-    # the UI workflow, when the file had one, is embedded in saved images as ComfyUI's frontend does
-    extra_data = {"extra_pnginfo": {"workflow": loaded.workflow}} if loaded.workflow is not None else {}
     worker = threading.Thread(target=lambda: outcome_box.append(runtime.executor.execute(plan, extra_data=extra_data)),
                               daemon=True, name="inkgraph-executor")
     worker.start()
@@ -371,6 +381,7 @@ def cmd_nodes(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from .scaleout.sweep import ray_options
     from .server.app import ServerConfig, serve
 
     try:
@@ -379,7 +390,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             max_upload_mb=args.max_upload_size, cache=args.cache, cache_budget_bytes=int(args.cache_ram * 1024**3),
             preview_method=args.preview_method, frontend=args.frontend, device=args.device, dtype=args.dtype,
             vram=args.vram, extra_model_paths=[Path(p) for p in args.extra_model_paths_config],
-            custom_nodes=not args.disable_custom_nodes, whitelist_custom_nodes=args.whitelist_custom_nodes)
+            custom_nodes=not args.disable_custom_nodes, whitelist_custom_nodes=args.whitelist_custom_nodes,
+            ray=ray_options(args) if args.ray is not None else None)
     except RuntimeError as exc:
         raise CliError(str(exc)) from exc
     serve(config)

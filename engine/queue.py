@@ -164,6 +164,17 @@ class PromptQueue:
                 raise
         self._changed()
 
+    def requeue(self, task_id: int) -> None:
+        """Put a running prompt back at its place in the queue (its worker was lost before it finished)."""
+        with self._lock:
+            item = self._running.pop(task_id)
+            self._db.execute("UPDATE queue SET state = 'pending', started_at = NULL WHERE prompt_id = ?",
+                             (item.prompt_id,))
+            self._pending[item.prompt_id] = item
+            heapq.heappush(self._heap, item.sort_key())
+            self._not_empty.notify()
+        self._changed()
+
     def running(self) -> list[QueueItem]:
         with self._lock:
             return list(self._running.values())

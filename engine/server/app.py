@@ -18,14 +18,14 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from ..cache import DEFAULT_RAM_BUDGET, CachePolicyName
 from ..events import Event, ProgressText
 from ..events import PreviewImage as PreviewEvent
-from ..queue import PromptQueue
+from ..queue import PromptQueue, QueueItem
 from ..runtime import Runtime
 from . import (
     routes_files,
@@ -37,6 +37,10 @@ from . import (
     routes_workflows,
 )
 from .hub import TEXT, Client, Hub, Preview
+
+if TYPE_CHECKING:
+    from ..scaleout.dispatcher import Dispatcher
+    from ..scaleout.pool import RayOptions
 from .security import is_loopback, security_middleware
 
 log = logging.getLogger(__name__)
@@ -80,6 +84,7 @@ class ServerConfig:
     whitelist_custom_nodes: list[str] = field(default_factory=list)
     web_root: Path | None = field(default_factory=lambda: WEB_ROOT if WEB_ROOT.is_dir() else None)
     frontend: str = "inkgraph"  # or "comfyui": ComfyUI's official frontend from comfyui-frontend-package
+    ray: RayOptions | None = None  # run prompts on Ray worker actors (``--ray``) instead of in this process
     generated_token: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
@@ -104,7 +109,7 @@ class PromptServer:
             custom_nodes=config.custom_nodes, whitelist_custom_nodes=config.whitelist_custom_nodes)
         self.queue = PromptQueue(self.runtime.folders.user / "inkgraph.db", max_history=config.max_history)
         self.hub = Hub(self.feature_flags, self._on_connect)
-        self.worker = Worker(self)
+        self.worker: Worker | Dispatcher = self._ray_dispatcher(config.ray) if config.ray else Worker(self)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.last_node_id: str | None = None
         self.unload_hooks: list[Callable[[], None]] = [self.runtime.models.unload_all]
@@ -122,6 +127,26 @@ class PromptServer:
         # The status is read when the queue changes, not when the loop gets round to sending it: a prompt
         # that finishes in between must not have its "queue empty" overtake its own progress messages.
         self.queue.listeners.append(lambda: self.call_in_loop(self.hub.send_json, "status", self.status_data()))
+
+    def _ray_dispatcher(self, options: RayOptions) -> Dispatcher:
+        """Workers on Ray that see this server's models and node packs (when their machine has the folders)."""
+        from ..scaleout.dispatcher import Dispatcher
+        from ..scaleout.pool import WorkerPool
+
+        folders, config = self.runtime.folders, self.config
+        settings = options.settings
+        settings.models_dir = settings.models_dir or str(folders.models)
+        settings.custom_nodes_dir = settings.custom_nodes_dir or str(folders.base / "custom_nodes")
+        settings.cache, settings.cache_budget_bytes = config.cache, config.cache_budget_bytes
+        settings.custom_nodes, settings.whitelist_custom_nodes = config.custom_nodes, config.whitelist_custom_nodes
+        settings.preview_method = config.preview_method
+        return Dispatcher(self.queue, WorkerPool(options), folders, self.runtime.bus.publish, self._finished)
+
+    def _finished(self, item: QueueItem) -> None:
+        """After a prompt's history entry is committed: ``executing`` with node null, as the local worker."""
+        client_id = item.extra_data.get("client_id")
+        if client_id:
+            self.call_in_loop(self.hub.send_json, "executing", {"node": None, "prompt_id": item.prompt_id}, client_id)
 
     # -- threads → loop -----------------------------------------------------------------------------
     def call_in_loop(self, fn: Callable[..., Any], *args: Any) -> None:

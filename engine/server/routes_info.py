@@ -89,9 +89,31 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
         info = await loop.run_in_executor(None, node_info, spec, runtime.folders)
         return web.json_response({spec.class_type: info})
 
+    async def workers() -> list[dict[str, Any]]:
+        describe = getattr(server.worker, "describe", None)
+        if describe is not None:  # Ray workers: ask each actor (off the event loop)
+            described: list[dict[str, Any]] = await asyncio.get_running_loop().run_in_executor(None, describe)
+            return described
+        current = server.worker.current
+        return [{"name": "local", "state": "busy" if current else "idle",
+                 "prompt_id": current.prompt_id if current else None, "health": "ok",
+                 "device": runtime.models.policy.device if "torch" in sys.modules else None,
+                 "loaded_models": runtime.models.loaded()}]
+
     @routes.get("/system_stats")
     async def get_system_stats(request: web.Request) -> web.Response:
-        return web.json_response(system_stats())
+        stats = system_stats()
+        if server.config.ray is not None:  # extra key: ComfyUI clients ignore it
+            stats["workers"] = await workers()
+        return web.json_response(stats)
+
+    @routes.get("/workers")
+    async def get_workers(request: web.Request) -> web.Response:
+        """Each worker with its device, loaded models, running prompt and health, and the queue."""
+        return web.json_response({"backend": "ray" if server.config.ray is not None else "local",
+                                  "workers": await workers(),
+                                  "queue": {"running": len(server.queue.running()),
+                                            "pending": len(server.queue.pending())}})
 
     @routes.get("/features")
     async def get_features(request: web.Request) -> web.Response:

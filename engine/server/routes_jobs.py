@@ -171,7 +171,7 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
     def cancel(job_id: str) -> bool:
         if queue.delete(job_id):
             return True
-        return server.runtime.executor.interrupt(job_id)  # only if it is the one running now
+        return server.worker.interrupt(job_id)  # only if it is the one running now
 
     @routes.get("/api/jobs")
     async def list_jobs(request: web.Request) -> web.Response:

@@ -96,7 +96,7 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
     @routes.post("/interrupt")
     async def interrupt(request: web.Request) -> web.Response:
         body = await parse_json(request, InterruptRequest, allow_empty=True)
-        server.runtime.executor.interrupt(body.prompt_id)
+        server.worker.interrupt(body.prompt_id)
         return web.Response(status=200)
 
     @routes.post("/free")

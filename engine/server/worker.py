@@ -51,8 +51,11 @@ class Worker:
                 self._run(task_id, item)
             except Exception:  # never let one prompt take the worker down
                 log.exception("worker failed on prompt %s", item.prompt_id)
-                queue.task_done(task_id, {}, _error_status(item.prompt_id, "the server failed while running "
+                queue.task_done(task_id, {}, error_status(item.prompt_id, "the server failed while running "
                                                            "this prompt; see its log"), {})
+
+    def interrupt(self, prompt_id: str | None = None) -> bool:
+        return self.server.runtime.executor.interrupt(prompt_id)
 
     def _apply_flags(self) -> None:
         flags = self.server.queue.take_flags()
@@ -72,7 +75,7 @@ class Worker:
             if not result.ok or result.plan is None:
                 body = result.error_body()
                 message = f"{body['error']['message']}: {body['error']['details']}" if body["error"] else ""
-                server.queue.task_done(task_id, {}, _error_status(item.prompt_id, message), {})
+                server.queue.task_done(task_id, {}, error_status(item.prompt_id, message), {})
                 return
             extra = {**item.extra_data, **item.sensitive}
             extra.setdefault("preview_method", server.config.preview_method)
@@ -91,8 +94,9 @@ class Worker:
                                     client_id)
 
 
-def _error_status(prompt_id: str, message: str) -> dict[str, Any]:
+def error_status(prompt_id: str, message: str, exception_type: str = "ValidationError") -> dict[str, Any]:
+    """A history status for a prompt that failed outside any node."""
     return {"status_str": "error", "completed": False, "messages": [["execution_error", {
         "prompt_id": prompt_id, "node_id": "", "node_type": "", "executed": [], "exception_message": message,
-        "exception_type": "ValidationError", "traceback": traceback.format_stack(limit=0), "current_inputs": {},
+        "exception_type": exception_type, "traceback": traceback.format_stack(limit=0), "current_inputs": {},
         "current_outputs": [], "timestamp": now_ms()}]]}

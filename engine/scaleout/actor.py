@@ -1,0 +1,186 @@
+"""The worker: an ordinary engine (:class:`~engine.runtime.Runtime`: registry, model manager, executor,
+result cache) inside a Ray actor that holds one device.
+
+``run`` is a streaming generator: it yields the executor's events in batches as they happen, each
+``executed`` event carrying the bytes of the files it names, and finally the history entry. The class is
+plain Python; :mod:`.pool` wraps it with ``ray.remote`` so importing this module never imports Ray.
+
+Each worker has a private base folder (input/, output/, temp/ under the system's temp directory); its
+``models`` and ``custom_nodes`` are links to the folders named in :class:`WorkerSettings` when they exist
+on the worker's machine, so a single machine or a shared model volume needs no copying.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import tempfile
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .jobs import FileKey, Finished, Job, output_files
+
+log = logging.getLogger(__name__)
+BATCH_WAIT_S = 0.02  # gather events this long before yielding a batch (one Ray object per batch)
+
+
+@dataclass
+class WorkerSettings:
+    models_dir: str | None = None
+    custom_nodes_dir: str | None = None
+    cache: str = "lru"
+    cache_budget_bytes: int = 4 << 30
+    device: str | None = None
+    dtype: str | None = None
+    vram: str = "normal"
+    custom_nodes: bool = True
+    whitelist_custom_nodes: list[str] = field(default_factory=list)
+    preview_method: str = "none"
+
+
+class InkgraphWorker:
+    def __init__(self, name: str, settings: WorkerSettings) -> None:
+        from ..runtime import Runtime
+
+        self.name, self.settings = name, settings
+        self.base = Path(tempfile.mkdtemp(prefix=f"inkgraph-{name}-"))
+        for link, target in (("models", settings.models_dir), ("custom_nodes", settings.custom_nodes_dir)):
+            if target and Path(target).is_dir():
+                os.symlink(Path(target).resolve(), self.base / link, target_is_directory=True)
+        self.runtime = Runtime.create(
+            self.base, cache=settings.cache, cache_budget_bytes=settings.cache_budget_bytes,  # type: ignore[arg-type]
+            device=settings.device, dtype=settings.dtype, vram=settings.vram, custom_nodes=settings.custom_nodes,
+            whitelist_custom_nodes=settings.whitelist_custom_nodes)
+        # Resolve the device now (imports torch): the first prompt starts sooner, and /workers can name the
+        # device without waiting for an import.
+        self.device = self.runtime.models.policy.device
+        self.running: str | None = None
+        self.completed = 0
+        self.started = time.time()
+        self._lock = threading.Lock()
+
+    # -- calls from the pool --------------------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        """Device, loaded models and counters, for /workers and /system_stats."""
+        import socket
+
+        from ..server.routes_info import system_stats
+
+        stats = system_stats()
+        return {"name": self.name, "pid": os.getpid(), "host": socket.gethostname(),
+                "device": self.device, "devices": stats["devices"],
+                "loaded_models": self.runtime.models.loaded(), "running": self.running,
+                "completed": self.completed, "uptime_s": round(time.time() - self.started, 1),
+                "ram_free": stats["system"]["ram_free"]}
+
+    def ping(self) -> str:
+        return self.name
+
+    def interrupt(self, prompt_id: str | None = None) -> bool:
+        return self.runtime.executor.interrupt(prompt_id)
+
+    def free(self, unload_models: bool, free_memory: bool) -> None:
+        """``POST /free``, as the local worker applies it between prompts."""
+        if free_memory:
+            self.runtime.executor.reset()
+        if unload_models or free_memory:
+            self.runtime.models.unload_all()
+
+    def run(self, job: Job) -> Any:
+        """Yields ``("events", [(event, target, files), ...])`` batches, then ``("finished", Finished)``."""
+        with self._lock:  # one prompt at a time per device, as ComfyUI runs one per GPU
+            self.running = job.prompt_id
+            try:
+                yield from self._run(job)
+            finally:
+                self.running = None
+                self.completed += 1
+
+    # -- the run --------------------------------------------------------------------------------------
+    def _run(self, job: Job) -> Any:
+        from ..paths import safe_join
+
+        for name, data in job.inputs.items():
+            path = safe_join(self.runtime.folders.input, name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists() or path.read_bytes() != data:
+                path.write_bytes(data)
+        events: queue.Queue[Any] = queue.Queue()
+        done = object()
+        box: dict[str, Finished] = {}
+
+        def on_event(event: Any, target: str | None) -> None:
+            files = self._files(getattr(event, "output", None)) if event.type == "executed" else {}
+            events.put((event, target, files))
+
+        unsubscribe = self.runtime.bus.subscribe(on_event)
+
+        def execute() -> None:
+            try:
+                box["finished"] = self._execute(job)
+            except Exception:  # the actor must answer, whatever happened
+                log.exception("worker %s failed on prompt %s", self.name, job.prompt_id)
+                box["finished"] = Finished({}, _error_status(job.prompt_id, f"worker {self.name} failed: "
+                                                             f"{traceback.format_exc(limit=3)}", "WorkerError"), {})
+            finally:
+                events.put(done)
+
+        thread = threading.Thread(target=execute, name=f"{self.name}-execute", daemon=True)
+        thread.start()
+        try:
+            finished = False
+            while not finished:
+                batch = [events.get()]
+                deadline = time.monotonic() + BATCH_WAIT_S
+                while batch[-1] is not done and time.monotonic() < deadline:
+                    try:
+                        batch.append(events.get(timeout=max(0.0, deadline - time.monotonic())))
+                    except queue.Empty:
+                        break
+                finished = batch[-1] is done
+                items = [item for item in batch if item is not done]
+                if items:
+                    yield ("events", items)
+        finally:
+            unsubscribe()
+            thread.join()
+        yield ("finished", box["finished"])
+
+    def _execute(self, job: Job) -> Finished:
+        result = self.runtime.validate(job.prompt, partial_execution_targets=job.outputs_to_execute or None)
+        if not result.ok or result.plan is None:
+            body = result.error_body()
+            message = f"{body['error']['message']}: {body['error']['details']}" if body["error"] else ""
+            return Finished({}, _error_status(job.prompt_id, message, "ValidationError"), {})
+        extra = dict(job.extra_data)
+        if extra.get("preview_method", "default") == "default":
+            extra["preview_method"] = self.settings.preview_method
+        outcome = self.runtime.executor.execute(result.plan, job.prompt_id, extra, job.client_id)
+        status = {"status_str": outcome.status_str, "completed": outcome.completed,
+                  "messages": [[name, data] for name, data in outcome.messages]}
+        return Finished(outcome.outputs, status, outcome.meta)
+
+    def _files(self, output: dict[str, Any] | None) -> dict[FileKey, bytes]:
+        from ..paths import PathEscapeError, safe_join
+
+        files = {}
+        for kind, subfolder, filename in output_files(output):
+            root = self.runtime.folders.output if kind == "output" else self.runtime.folders.temp
+            try:
+                path = safe_join(root, subfolder, filename)
+            except PathEscapeError:
+                continue
+            if path.is_file():
+                files[(kind, subfolder, filename)] = path.read_bytes()
+        return files
+
+
+def _error_status(prompt_id: str, message: str, kind: str) -> dict[str, Any]:
+    from ..server.worker import error_status
+
+    return error_status(prompt_id, message, kind)
