@@ -4,6 +4,7 @@ worker killed mid-prompt, the websocket stream against a local server, and Comfy
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import signal
 import textwrap
@@ -12,8 +13,10 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
+from PIL import Image
 
 from engine.scaleout.actor import WorkerSettings
 from engine.scaleout.pool import RayOptions
@@ -260,7 +263,24 @@ async def test_websockets_api_example_flow(ray_client: TestClient) -> None:
     second = await queue(ray_client, other, client_id)
     again = (await finished(ray_client, second))["outputs"]["2"]["images"]
     assert [i["filename"] for i in again] == ["api_00003_.png", "api_00004_.png"]
+    # an uploaded image travels to the worker with the prompt that names it (the worker's input/ is its own)
+    form = aiohttp.FormData()
+    form.add_field("image", make_png(), filename="cat.png", content_type="image/png")
+    uploaded = await (await ray_client.post("/upload/image", data=form)).json()
+    load = {"1": {"class_type": "LoadImage", "inputs": {"image": uploaded["name"]}},
+            "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "loaded"}}}
+    entry = await finished(ray_client, await queue(ray_client, load, client_id))
+    assert entry["status"]["status_str"] == "success", entry["status"]
+    (saved,) = entry["outputs"]["2"]["images"]
+    with Image.open(ray_client.server_object.runtime.folders.output / saved["filename"]) as image:  # type: ignore[attr-defined]
+        assert image.size == (24, 16) and image.getpixel((0, 0))[:3] == (10, 200, 30)
     await ws.close()
+
+
+def make_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (24, 16), (10, 200, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def test_run_sweep_fans_out_over_the_workers(local_ray: None, tmp_path: Path,
