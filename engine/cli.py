@@ -392,9 +392,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             vram=args.vram, extra_model_paths=[Path(p) for p in args.extra_model_paths_config],
             custom_nodes=not args.disable_custom_nodes, whitelist_custom_nodes=args.whitelist_custom_nodes,
             ray=ray_options(args) if args.ray is not None else None)
-    except RuntimeError as exc:
+        serve(config)
+    except RuntimeError as exc:  # a missing frontend or Ray, a Ray cluster too small for the workers asked
         raise CliError(str(exc)) from exc
-    serve(config)
     return EXIT_OK
 
 

@@ -67,7 +67,10 @@ class WorkerHandle:
 
 class WorkerPool:
     def __init__(self, options: RayOptions) -> None:
-        import ray
+        try:
+            import ray
+        except ImportError as exc:
+            raise RuntimeError("--ray needs Ray: pip install 'inkgraph[ray]'") from exc
 
         self.options = options
         self._started_ray = False
@@ -86,6 +89,7 @@ class WorkerPool:
         self.hits = self.placements = 0
         resources = self._worker_resources()
         count = options.workers or self._default_count(resources)
+        self._check_capacity(resources, count)
         decorate: Any = ray.remote  # its overloads cannot type options built at run time
         remote = decorate(**resources, max_restarts=options.max_restarts, max_task_retries=0,
                             max_concurrency=8)(InkgraphWorker)
@@ -116,6 +120,15 @@ class WorkerPool:
         if "num_gpus" in resources:
             return max(1, int(total.get("GPU", 1)))
         return 1  # CPU-only: one worker unless told (a CPU worker uses every core it can get)
+
+    def _check_capacity(self, resources: dict[str, Any], count: int) -> None:
+        """Refuse at start-up what could never be scheduled (Ray would wait for it forever)."""
+        total = _cluster_resources()
+        name, each = next(iter(resources["resources"].items())) if "resources" in resources else \
+            ("GPU", resources["num_gpus"]) if "num_gpus" in resources else ("CPU", resources["num_cpus"])
+        if total.get(name, 0) < count * each:
+            raise RuntimeError(f"{count} Ray workers need {count * each:g} {name} but the cluster has "
+                               f"{total.get(name, 0):g}; pass fewer --ray-workers or add machines")
 
     # -- placement ------------------------------------------------------------------------------------
     def wait_idle(self, timeout: float) -> bool:

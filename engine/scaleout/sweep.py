@@ -89,7 +89,7 @@ def run_sweep(args: argparse.Namespace, runtime: Any, prompt: dict[str, Any], ex
 
     from tqdm import tqdm
 
-    from ..cli import EXIT_FAILED, EXIT_INVALID, EXIT_OK, apply_overrides, format_validation_errors
+    from ..cli import EXIT_FAILED, EXIT_INVALID, EXIT_OK, CliError, apply_overrides, format_validation_errors
     from ..queue import PromptQueue, QueueItem
     from .dispatcher import Dispatcher
     from .pool import WorkerPool
@@ -120,7 +120,11 @@ def run_sweep(args: argparse.Namespace, runtime: Any, prompt: dict[str, Any], ex
             bar.update()
             done.release()
 
-        dispatcher = Dispatcher(queue, WorkerPool(options), runtime.folders, lambda event, target: None, finished)
+        try:
+            pool = WorkerPool(options)
+        except RuntimeError as exc:
+            raise CliError(str(exc)) from exc
+        dispatcher = Dispatcher(queue, pool, runtime.folders, lambda event, target: None, finished)
         dispatcher.start()
         try:
             for _ in prompts:

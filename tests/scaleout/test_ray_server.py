@@ -309,3 +309,10 @@ def test_run_sweep_fans_out_over_the_workers(local_ray: None, tmp_path: Path,
     assert len(rows) == 2 and "black_00001_.png" in rows[0] and "white_00001_.png" in rows[1]
     assert (tmp_path / "output" / "white_00002_.png").is_file()
     assert main([*common[:4], "--sweep", "1.value=1"]) == 1  # a sweep without --ray is refused
+
+
+def test_more_workers_than_the_cluster_holds_is_refused_at_start(local_ray: None) -> None:
+    from engine.scaleout.pool import WorkerPool
+
+    with pytest.raises(RuntimeError, match="5 Ray workers need 5 inkgraph_test_worker but the cluster has 2"):
+        WorkerPool(RayOptions(workers=5, resource=RESOURCE))
