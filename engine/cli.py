@@ -455,6 +455,11 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         print(f"inkgraph: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    except BrokenPipeError:  # `inkgraph nodes | head`: the reader left; stop quietly, as Unix tools do
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":
