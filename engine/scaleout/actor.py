@@ -41,6 +41,18 @@ class WorkerSettings:
     custom_nodes: bool = True
     whitelist_custom_nodes: list[str] = field(default_factory=list)
     preview_method: str = "none"
+    extra_model_paths: list[str] = field(default_factory=list)  # extra_model_paths.yaml files on the worker
+    threads: int | None = None  # torch CPU threads (Ray sets 1 for actors that hold at most one CPU)
+
+
+def _remove_stale_bases(prefix: str) -> None:
+    """Private folders of earlier actors whose process is gone (a restart after a crash leaves one)."""
+    import shutil
+
+    for folder in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+        pid = folder.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 class InkgraphWorker:
@@ -48,14 +60,23 @@ class InkgraphWorker:
         from ..runtime import Runtime
 
         self.name, self.settings = name, settings
-        self.base = Path(tempfile.mkdtemp(prefix=f"inkgraph-{name}-"))
+        prefix = f"inkgraph-{name}-"
+        if Path("/proc").is_dir():
+            _remove_stale_bases(prefix)
+        self.base = Path(tempfile.gettempdir()) / f"{prefix}{os.getpid()}"
+        self.base.mkdir(exist_ok=True)
         for link, target in (("models", settings.models_dir), ("custom_nodes", settings.custom_nodes_dir)):
-            if target and Path(target).is_dir():
+            if target and Path(target).is_dir() and not (self.base / link).exists():
                 os.symlink(Path(target).resolve(), self.base / link, target_is_directory=True)
         self.runtime = Runtime.create(
             self.base, cache=settings.cache, cache_budget_bytes=settings.cache_budget_bytes,  # type: ignore[arg-type]
             device=settings.device, dtype=settings.dtype, vram=settings.vram, custom_nodes=settings.custom_nodes,
-            whitelist_custom_nodes=settings.whitelist_custom_nodes)
+            whitelist_custom_nodes=settings.whitelist_custom_nodes,
+            extra_model_paths=[Path(p) for p in settings.extra_model_paths])
+        if settings.threads:
+            import torch
+
+            torch.set_num_threads(settings.threads)
         # Resolve the device now (imports torch): the first prompt starts sooner, and /workers can name the
         # device without waiting for an import.
         self.device = self.runtime.models.policy.device
@@ -63,6 +84,7 @@ class InkgraphWorker:
         self.completed = 0
         self.started = time.time()
         self._lock = threading.Lock()
+        self._cancelled: set[str] = set()  # interrupted before their run began
 
     # -- calls from the pool --------------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
@@ -82,14 +104,22 @@ class InkgraphWorker:
         return self.name
 
     def interrupt(self, prompt_id: str | None = None) -> bool:
-        return self.runtime.executor.interrupt(prompt_id)
+        """Stop the running prompt; a prompt sent here that has not begun yet (its inputs still being
+        written, or waiting for the lock) is stopped as soon as it begins."""
+        if self.runtime.executor.interrupt(prompt_id):
+            return True
+        if prompt_id is not None:
+            self._cancelled.add(prompt_id)
+            return True
+        return False
 
     def free(self, unload_models: bool, free_memory: bool) -> None:
-        """``POST /free``, as the local worker applies it between prompts."""
-        if free_memory:
-            self.runtime.executor.reset()
-        if unload_models or free_memory:
-            self.runtime.models.unload_all()
+        """``POST /free``, applied between prompts as the local worker does (it waits for a running one)."""
+        with self._lock:
+            if free_memory:
+                self.runtime.executor.reset()
+            if unload_models or free_memory:
+                self.runtime.models.unload_all()
 
     def run(self, job: Job) -> Any:
         """Yields ``("events", [(event, target, files), ...])`` batches, then ``("finished", Finished)``."""
@@ -105,8 +135,9 @@ class InkgraphWorker:
     def _run(self, job: Job) -> Any:
         from ..paths import safe_join
 
-        for name, data in job.inputs.items():
-            path = safe_join(self.runtime.folders.input, name)
+        for (kind, name), data in job.inputs.items():
+            path = safe_join(self.runtime.folders.temp if kind == "temp" else self.runtime.folders.output
+                             if kind == "output" else self.runtime.folders.input, name)
             path.parent.mkdir(parents=True, exist_ok=True)
             if not path.exists() or path.read_bytes() != data:
                 path.write_bytes(data)
@@ -152,6 +183,15 @@ class InkgraphWorker:
         yield ("finished", box["finished"])
 
     def _execute(self, job: Job) -> Finished:
+        if job.prompt_id in self._cancelled:
+            from ..events import ExecutionInterrupted, now_ms
+
+            self._cancelled.discard(job.prompt_id)
+            event = ExecutionInterrupted(prompt_id=job.prompt_id, node_id="", node_type="", executed=[],
+                                         timestamp=now_ms())
+            self.runtime.bus.publish(event, job.client_id)
+            return Finished({}, {"status_str": "error", "completed": False,
+                                 "messages": [[event.type, event.data()]]}, {})
         result = self.runtime.validate(job.prompt, partial_execution_targets=job.outputs_to_execute or None)
         if not result.ok or result.plan is None:
             body = result.error_body()

@@ -18,7 +18,7 @@ from ..events import Event, ExecutionError, now_ms
 from ..paths import Folders
 from ..queue import PromptQueue, QueueItem
 from .jobs import Finished, Job, OutputStore, input_files, rename_references
-from .pool import WorkerHandle, WorkerLost, WorkerPool
+from .pool import WorkerFailed, WorkerHandle, WorkerLost, WorkerPool
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 2  # the first run and one re-queue
@@ -70,33 +70,56 @@ class Dispatcher:
     # -- dispatching ----------------------------------------------------------------------------------
     def _loop(self) -> None:
         while not self._stop.is_set():
-            flags = self.queue.take_flags()
-            if flags.get("unload_models") or flags.get("free_memory"):
-                self.pool.free(bool(flags.get("unload_models")), bool(flags.get("free_memory")))
-            if not self.pool.wait_idle(0.5):
-                continue
-            got = self.queue.get(timeout=0.5)
-            if got is None:
-                continue
-            task_id, item = got
             try:
-                job = Job(item.prompt_id, item.prompt, {**item.extra_data, **item.sensitive},
-                          item.extra_data.get("client_id"), item.outputs_to_execute,
-                          input_files(item.prompt, self.folders))
-            except (ValueError, OSError) as exc:
-                self._fail(task_id, item, str(exc), "InputError")
-                continue
-            handle = self.pool.acquire(job, self.avoid.get(item.prompt_id, frozenset()))
-            if handle is None:  # the idle worker was lost in between: back to its place
-                self.queue.requeue(task_id)
-                continue
-            with self._lock:
-                self.running[item.prompt_id] = (item, handle)
-                self.placed[item.prompt_id] = handle.name
-            thread = threading.Thread(target=self._run, args=(task_id, item, job, handle),
-                                      name=f"inkgraph-run-{handle.name}", daemon=True)
-            self._runs.add(thread)
-            thread.start()
+                self._dispatch_one()
+            except Exception:  # the loop must outlive anything one prompt or one Ray call does
+                log.exception("the dispatcher failed; continuing")
+
+    def _dispatch_one(self) -> None:
+        flags = self.queue.take_flags()
+        if flags.get("unload_models") or flags.get("free_memory"):
+            self.pool.free(bool(flags.get("unload_models")), bool(flags.get("free_memory")))
+        if not self.pool.usable():  # every worker is out of restarts: say so rather than wait forever
+            got = self.queue.get(timeout=0.5)
+            if got is not None:
+                self._fail(*got, "no Ray worker is left (all of them died and ran out of restarts); "
+                           "restart the server", "WorkerLost")
+            return
+        if not self.pool.wait_idle(0.5):
+            return
+        got = self.queue.get(timeout=0.5)
+        if got is None:
+            return
+        task_id, item = got
+        if self._stop.is_set():  # stopping: it stays queued for the next start
+            self.queue.requeue(task_id)
+            return
+        try:
+            self._start(task_id, item)
+        except Exception as exc:
+            log.exception("dispatching prompt %s failed", item.prompt_id)
+            self._fail(task_id, item, f"the server could not dispatch this prompt: {exc}", type(exc).__name__)
+
+    def _start(self, task_id: int, item: QueueItem) -> None:
+        """Send one prompt to the best idle worker, on a thread of its own."""
+        try:
+            inputs = input_files(item.prompt, self.folders)
+        except (ValueError, OSError) as exc:
+            self._fail(task_id, item, str(exc), "InputError")
+            return
+        job = Job(item.prompt_id, item.prompt, {**item.extra_data, **item.sensitive},
+                  item.extra_data.get("client_id"), item.outputs_to_execute, inputs)
+        handle = self.pool.acquire(job, self.avoid.get(item.prompt_id, frozenset()))
+        if handle is None:  # the idle worker was lost in between: back to its place
+            self.queue.requeue(task_id)
+            return
+        with self._lock:
+            self.running[item.prompt_id] = (item, handle)
+            self.placed[item.prompt_id] = handle.name
+        thread = threading.Thread(target=self._run, args=(task_id, item, job, handle),
+                                  name=f"inkgraph-run-{handle.name}", daemon=True)
+        self._runs.add(thread)
+        thread.start()
 
     def _run(self, task_id: int, item: QueueItem, job: Job, handle: WorkerHandle) -> None:
         renamed: dict[Any, Any] = {}
@@ -118,18 +141,25 @@ class Dispatcher:
             self._finished(item)
         except WorkerLost as exc:
             self._on_lost(task_id, item, handle, str(exc))
-        except Exception as exc:  # never let one prompt take the dispatcher down
-            log.exception("dispatching prompt %s failed", item.prompt_id)
+        except WorkerFailed as exc:
+            self._fail(task_id, item, str(exc), "WorkerError")
+        except Exception as exc:  # e.g. the results could not be stored here: stop the prompt on its worker
+            log.exception("running prompt %s failed", item.prompt_id)
+            self.pool.interrupt_prompt(handle, item.prompt_id)
             self._fail(task_id, item, f"the server failed while running this prompt: {exc}", type(exc).__name__)
         finally:
             with self._lock:
-                self.running.pop(item.prompt_id, None)
+                if self.running.get(item.prompt_id, (None, None))[1] is handle:
+                    del self.running[item.prompt_id]
             self.pool.release(handle, job, ok)
             self._runs.discard(threading.current_thread())
 
     def _on_lost(self, task_id: int, item: QueueItem, handle: WorkerHandle, message: str) -> None:
         attempts = self.attempts[item.prompt_id] = self.attempts.get(item.prompt_id, 0) + 1
-        if attempts < MAX_ATTEMPTS and not self._stop.is_set():
+        if self._stop.is_set():  # shutting down killed it: it stays queued for the next start
+            self.queue.requeue(task_id)
+            return
+        if attempts < MAX_ATTEMPTS:
             log.warning("%s; re-queued prompt %s", message, item.prompt_id)
             self.avoid[item.prompt_id] = self.avoid.get(item.prompt_id, frozenset()) | {handle.name}
             self.queue.requeue(task_id)

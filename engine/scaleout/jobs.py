@@ -32,7 +32,7 @@ class Job:
     extra_data: dict[str, Any]
     client_id: str | None
     outputs_to_execute: list[str]
-    inputs: dict[str, bytes] = field(default_factory=dict)  # path under input/ → content
+    inputs: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (folder, path in it) → content
 
 
 @dataclass
@@ -89,24 +89,29 @@ def node_keys(prompt: dict[str, Any]) -> frozenset[str]:
     return frozenset(keys.values())
 
 
-def input_files(prompt: dict[str, Any], folders: Folders) -> dict[str, bytes]:
-    """The files under ``input/`` that the prompt names (LoadImage's ``image``, masks, …), to ship along."""
-    found: dict[str, bytes] = {}
+def input_files(prompt: dict[str, Any], folders: Folders) -> dict[tuple[str, str], bytes]:
+    """The files a prompt names that a worker cannot have: under ``input/`` (LoadImage's ``image``, masks,
+    …), or annotated ``[output]``/``[temp]`` (a result of an earlier prompt, stored here under the name the
+    server gave it). Keys are (folder, path inside it)."""
+    found: dict[tuple[str, str], bytes] = {}
     total = 0
     for value in constants(prompt):
         name, folder = split_annotation(value, "input")
-        if folder != "input" or not name or name in found:
+        if not name or (folder, name) in found:
             continue
+        root = folders.input if folder == "input" else folders.output if folder == "output" else folders.temp
         try:
-            path = safe_join(folders.input, name)
-        except PathEscapeError:
-            continue  # validation reports it; nothing outside input/ is ever shipped
-        if path.is_file():
-            total += path.stat().st_size
-            if total > MAX_INPUT_BYTES:
-                raise ValueError(f"the prompt's input files exceed {MAX_INPUT_BYTES >> 20} MiB; "
-                                 "workers need each of them shipped")
-            found[name] = path.read_bytes()
+            path = safe_join(root, name)
+            exists = path.is_file()
+        except (PathEscapeError, OSError):  # outside its folder (nothing there is ever shipped), or a
+            continue  # text input too long to be a file name
+        if not exists:
+            continue
+        total += path.stat().st_size
+        if total > MAX_INPUT_BYTES:
+            raise ValueError(f"the prompt's input files exceed {MAX_INPUT_BYTES >> 20} MiB; "
+                             "workers need each of them shipped")
+        found[(folder, name)] = path.read_bytes()
     return found
 
 

@@ -38,6 +38,11 @@ class WorkerLost(RuntimeError):
     """The worker running a prompt went away (crash, node lost, out of memory)."""
 
 
+class WorkerFailed(RuntimeError):
+    """The worker is alive but could not run the prompt or send its results (a bug, a full disk): the
+    prompt fails, and running it elsewhere would fail the same way."""
+
+
 @dataclass
 class RayOptions:
     """``--ray [ADDRESS]`` and friends. ``address`` "local" starts a Ray on this machine; "auto" joins the
@@ -119,7 +124,7 @@ class WorkerPool:
             return max(1, int(total.get(name, 1)))
         if "num_gpus" in resources:
             return max(1, int(total.get("GPU", 1)))
-        return 1  # CPU-only: one worker unless told (a CPU worker uses every core it can get)
+        return 1  # CPU-only: one worker unless told (set WorkerSettings.threads to give it more cores)
 
     def _check_capacity(self, resources: dict[str, Any], count: int) -> None:
         """Refuse at start-up what could never be scheduled (Ray would wait for it forever)."""
@@ -134,6 +139,10 @@ class WorkerPool:
     def wait_idle(self, timeout: float) -> bool:
         with self._lock:
             return self._lock.wait_for(lambda: any(w.state == "idle" for w in self.workers), timeout)
+
+    def interrupt_prompt(self, handle: WorkerHandle, prompt_id: str) -> None:
+        """Stop one prompt on one worker (its results could not be taken in)."""
+        handle.actor.interrupt.remote(prompt_id)
 
     def acquire(self, job: Job, avoid: frozenset[str] = frozenset()) -> WorkerHandle | None:
         """The best idle worker for ``job``, marked busy; None if none is idle."""
@@ -150,11 +159,17 @@ class WorkerPool:
                 self.hits += models <= best.models
             return best
 
+    def usable(self) -> bool:
+        """Whether any worker can still run prompts (all dead: nothing ever will)."""
+        with self._lock:
+            return any(w.state != "dead" for w in self.workers)
+
     def release(self, handle: WorkerHandle, job: Job, ok: bool) -> None:
         with self._lock:
-            if handle.state == "busy":
-                handle.state = "idle"
-            handle.prompt_id = None
+            if handle.prompt_id != job.prompt_id:  # lost meanwhile (and maybe restarted and busy again)
+                self._lock.notify_all()
+                return
+            handle.state, handle.prompt_id = "idle", None
             handle.idle_since = time.monotonic()
             if ok:
                 handle.completed += 1
@@ -178,7 +193,13 @@ class WorkerPool:
                 else:
                     finished: Finished = payload
                     return finished
+        except ray.exceptions.RayTaskError as exc:  # raised inside the live actor: not a lost worker
+            raise WorkerFailed(f"worker {handle.name} failed: {str(exc).splitlines()[-1] if str(exc) else exc!r}") \
+                from exc
         except ray.exceptions.RayError as exc:
+            if isinstance(exc, ray.exceptions.ActorUnavailableError):
+                # unreachable but perhaps still running the prompt: restart it before the prompt runs elsewhere
+                ray.kill(handle.actor, no_restart=False)
             self._lost(handle, exc)
             raise WorkerLost(f"worker {handle.name} was lost while running the prompt: "
                              f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
@@ -188,6 +209,7 @@ class WorkerPool:
     def _lost(self, handle: WorkerHandle, exc: BaseException | None) -> None:
         log.warning("worker %s lost: %s", handle.name, exc)
         with self._lock:
+            self._lock.notify_all()
             handle.state, handle.prompt_id = "restarting", None
             handle.models.clear()
             handle.keys.clear()
@@ -206,6 +228,7 @@ class WorkerPool:
                 except ray.exceptions.ActorDiedError:
                     with self._lock:
                         handle.state = "dead"  # out of restarts
+                        self._lock.notify_all()
                 except ray.exceptions.RayError:
                     continue
                 else:

@@ -41,8 +41,12 @@ def add_ray_arguments(parser: argparse.ArgumentParser, sweep: bool) -> None:
 
 
 def ray_options(args: argparse.Namespace) -> RayOptions:
+    settings = WorkerSettings(models_dir=args.ray_models, device=args.device, dtype=args.dtype, vram=args.vram,
+                              extra_model_paths=list(args.extra_model_paths_config),
+                              custom_nodes=not args.disable_custom_nodes,
+                              whitelist_custom_nodes=list(args.whitelist_custom_nodes))
     return RayOptions(address=args.ray, workers=args.ray_workers, resource=args.ray_resource,
-                      num_cpus=args.ray_num_cpus, settings=WorkerSettings(models_dir=args.ray_models))
+                      num_cpus=args.ray_num_cpus, settings=settings)
 
 
 def sweep_runs(sweeps: list[str], csv_path: str | None) -> list[list[str]]:

@@ -140,6 +140,9 @@ class PromptServer:
         settings.cache, settings.cache_budget_bytes = config.cache, config.cache_budget_bytes
         settings.custom_nodes, settings.whitelist_custom_nodes = config.custom_nodes, config.whitelist_custom_nodes
         settings.preview_method = config.preview_method
+        settings.device, settings.dtype = settings.device or config.device, settings.dtype or config.dtype
+        settings.vram = config.vram
+        settings.extra_model_paths = settings.extra_model_paths or [str(p) for p in config.extra_model_paths]
         return Dispatcher(self.queue, WorkerPool(options), folders, self.runtime.bus.publish, self._finished)
 
     def _finished(self, item: QueueItem) -> None:

@@ -48,10 +48,14 @@ def test_input_files_ship_what_the_prompt_names_and_nothing_outside(tmp_path: Pa
     (folders.input / "sub").mkdir()
     (folders.input / "sub" / "cat.png").write_bytes(b"cat")
     (tmp_path / "secret.txt").write_text("no")
+    (folders.output / "api_00003_.png").write_bytes(b"earlier result")
     prompt = {"1": {"class_type": "LoadImage", "inputs": {"image": "sub/cat.png"}},
               "2": {"class_type": "LoadImage", "inputs": {"image": "../secret.txt"}},
-              "3": {"class_type": "LoadImage", "inputs": {"image": "cat.png [output]"}}}
-    assert input_files(prompt, folders) == {"sub/cat.png": b"cat"}
+              "3": {"class_type": "LoadImage", "inputs": {"image": "cat.png [output]"}},
+              "4": {"class_type": "LoadImage", "inputs": {"image": "api_00003_.png [output]"}},
+              "5": {"class_type": "CLIPTextEncode", "inputs": {"text": "a very long prompt " * 100}}}
+    assert input_files(prompt, folders) == {("input", "sub/cat.png"): b"cat",
+                                            ("output", "api_00003_.png"): b"earlier result"}
 
 
 def test_output_store_renames_on_a_clash_and_stays_in_its_folder(tmp_path: Path) -> None:
