@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_base(convert)
 
     train = sub.add_parser("train-demo", help="train the embedded demo model from scratch (resumable)")
-    train.add_argument("--minutes", type=float, default=100.0, help="total training time (default 100)")
+    train.add_argument("--minutes", type=float, default=85.0, help="total training time (default 85)")
     train.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps (default cpu)")
     train.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     train.add_argument("--seed", type=int, default=0)

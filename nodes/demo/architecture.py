@@ -7,7 +7,9 @@ writes them). 128×128 images ↔ 16×16×4 latents (the VAE downsamples 8×, as
 
 Few, wide normalisation groups on purpose: GroupNorm removes each group's mean, and in flat-colour scenes
 the colour *is* the mean, so it must survive as a pattern across the channels of a group; with one or two
-channels per group it cannot, and training stalls on washed-out colours.
+channels per group it cannot, and training stalls on washed-out colours. The VAE uses one group (every
+channel normalised together: colour survives as a pattern across all of them); the UNet, which sees
+latents rather than colours, uses eight.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ UNET_CONFIG: dict[str, Any] = {
 VAE_CONFIG: dict[str, Any] = {
     "in_channels": 3, "out_channels": 3, "latent_channels": 4, "layers_per_block": 1,
     "block_out_channels": [16, 32, 64, 64], "down_block_types": ["DownEncoderBlock2D"] * 4,
-    "up_block_types": ["UpDecoderBlock2D"] * 4, "norm_num_groups": 4, "sample_size": IMAGE_SIZE,
+    "up_block_types": ["UpDecoderBlock2D"] * 4, "norm_num_groups": 1, "sample_size": IMAGE_SIZE,
     "scaling_factor": 1.0,  # set from the trained VAE's latent spread before the UNet trains
 }
 TEXT_CONFIG: dict[str, Any] = {
