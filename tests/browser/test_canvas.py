@@ -124,7 +124,7 @@ def test_validation_error_is_pinned_to_the_node_and_input(page: tuple[Any, Traff
         return node.id;
     }""")
     browser_page.click("[data-action=queue]")
-    browser_page.wait_for_selector(".ink-toast.error")
+    browser_page.wait_for_selector(".ink-toast.error", timeout=90_000)  # the first validation imports torch
     assert "Prompt outputs failed validation" in browser_page.locator(".ink-toast.error").first.inner_text()
     pinned = browser_page.evaluate(f"""() => {{
         const error = window.inkgraph.state.errors.get('{save}');

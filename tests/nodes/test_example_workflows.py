@@ -19,7 +19,8 @@ from engine.runtime import Runtime
 from tests.fixtures.tiny_sd import save_single_file
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
-EXAMPLES = sorted(path.stem for path in WORKFLOWS.glob("*.json"))
+EXAMPLES = sorted(path.stem for path in WORKFLOWS.glob("*.json") if not path.name.endswith(".ui.json"))
+UI_VERSIONS = sorted(path.name.removesuffix(".ui.json") for path in WORKFLOWS.glob("*.ui.json"))
 STAND_INS = {"v1-5-pruned-emaonly.safetensors": "sd1", "sd_xl_base_1.0.safetensors": "sdxl"}
 
 
@@ -63,6 +64,21 @@ def test_example_workflow_runs(runtime: Runtime, name: str) -> None:
         size = png.size
     decoded = 64 // 8 * 2  # a 64 px latent is 8 cells; the tiny VAE decodes 2× (a real one 8×)
     expected = {"hires-fix": (decoded * 3 // 2,) * 2, "upscale-with-model": (decoded * 4 // 2,) * 2,
-                "img2img": (64, 48), "txt2img-sd15": (decoded, decoded), "sdxl-txt2img": (decoded, decoded)}
+                "img2img": (64, 48), "txt2img-sd15": (decoded, decoded), "sdxl-txt2img": (decoded, decoded),
+                "txt2img": (256, 256)}  # the demo model's VAE decodes 8×, its upscaler 4×
     if name in expected:
         assert size == expected[name]  # 1.5× latent upscale; 4× model then ½; the input image's own size
+
+
+@pytest.mark.parametrize("name", UI_VERSIONS)
+def test_ui_version_converts_to_the_api_workflow(runtime: Runtime, name: str) -> None:
+    """The canvas opens NAME.ui.json; queued, it must be exactly NAME.json."""
+    from engine.formats import ui_to_api
+
+    ui = json.loads((WORKFLOWS / f"{name}.ui.json").read_text())
+    api = json.loads((WORKFLOWS / f"{name}.json").read_text())
+    converted, warnings = ui_to_api(ui, runtime.registry.get)
+    assert warnings == []
+    strip = [{k: {"class_type": v["class_type"], "inputs": v["inputs"]} for k, v in side.items()}
+             for side in (converted, api)]
+    assert strip[0] == strip[1]
