@@ -52,7 +52,8 @@ def test_extra_model_paths_yaml(tmp_path: Path) -> None:
     write(comfy / "models" / "clip" / "sub" / "t5.safetensors")
     folders = Folders.at(tmp_path / "base")
     assert folders.model_dirs("checkpoints")[0] == comfy / "models" / "checkpoints"  # is_default first
-    assert folders.model_files("checkpoints") == ["mine.ckpt", "sd15.safetensors"]
+    shipped = "inkgraph-demo.safetensors"  # the demo model is listed on every install
+    assert folders.model_files("checkpoints") == [shipped, "mine.ckpt", "sd15.safetensors"]
     assert folders.model_files("clip") == ["sub/t5.safetensors"]
     assert folders.model_path("checkpoints", "sd15.safetensors") == comfy / "models" / "checkpoints" / "sd15.safetensors"
     with pytest.raises(FileNotFoundError, match="checkpoints"):

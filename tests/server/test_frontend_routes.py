@@ -56,7 +56,9 @@ async def test_models_logs_folders_and_templates(client: TestClient, server: Pro
     folders = await (await client.get("/api/experiment/models")).json()
     assert any(f["name"] == "checkpoints" for f in folders)
     models = await (await client.get("/api/experiment/models/checkpoints")).json()
-    assert [(m["name"], m["pathIndex"], m["size"]) for m in models] == [("a.safetensors", 0, 3)]
+    # the user's file, then the demo model shipped with Inkgraph (a second model folder)
+    assert [(m["name"], m["pathIndex"]) for m in models] == [("a.safetensors", 0), ("inkgraph-demo.safetensors", 1)]
+    assert models[0]["size"] == 3
     assert (await client.get("/api/experiment/models/nope")).status == 404
     assert (await client.get("/api/experiment/models/preview/checkpoints/0/a.safetensors")).status == 404
     paths = await (await client.get("/internal/folder_paths")).json()

@@ -70,7 +70,7 @@ async def test_api_prefix_and_prompt_endpoints(client: TestClient) -> None:
     features = await (await client.get("/features")).json()
     assert features["supports_preview_metadata"] is True and features["max_upload_size"] == 100 * 1024 * 1024
     assert "checkpoints" in await (await client.get("/models")).json()
-    assert await (await client.get("/models/checkpoints")).json() == []
+    assert await (await client.get("/models/checkpoints")).json() == ["inkgraph-demo.safetensors"]  # shipped
     assert (await client.get("/models/nope")).status == 404
     assert await (await client.get("/embeddings")).json() == []
     assert isinstance(await (await client.get("/extensions")).json(), list)
