@@ -37,11 +37,11 @@ from . import (
     routes_workflows,
 )
 from .hub import TEXT, Client, Hub, Preview
+from .security import is_loopback, security_middleware
 
 if TYPE_CHECKING:
     from ..scaleout.dispatcher import Dispatcher
     from ..scaleout.pool import RayOptions
-from .security import is_loopback, security_middleware
 
 log = logging.getLogger(__name__)
 
@@ -143,10 +143,10 @@ class PromptServer:
         settings.device, settings.dtype = settings.device or config.device, settings.dtype or config.dtype
         settings.vram = config.vram
         settings.extra_model_paths = settings.extra_model_paths or [str(p) for p in config.extra_model_paths]
-        return Dispatcher(self.queue, WorkerPool(options), folders, self.runtime.bus.publish, self._finished)
+        return Dispatcher(self.queue, WorkerPool(options), folders, self.runtime.bus.publish, self.prompt_finished)
 
-    def _finished(self, item: QueueItem) -> None:
-        """After a prompt's history entry is committed: ``executing`` with node null, as the local worker."""
+    def prompt_finished(self, item: QueueItem) -> None:
+        """After a prompt's history entry is committed: ``executing`` with node null (ComfyUI's end signal)."""
         client_id = item.extra_data.get("client_id")
         if client_id:
             self.call_in_loop(self.hub.send_json, "executing", {"node": None, "prompt_id": item.prompt_id}, client_id)

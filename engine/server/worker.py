@@ -89,9 +89,7 @@ class Worker:
         finally:
             self.current = None
             server.last_node_id = None
-            if client_id:
-                server.call_in_loop(server.hub.send_json, "executing", {"node": None, "prompt_id": item.prompt_id},
-                                    client_id)
+            server.prompt_finished(item)
 
 
 def error_status(prompt_id: str, message: str, exception_type: str = "ValidationError") -> dict[str, Any]:
