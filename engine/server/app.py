@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..cache import DEFAULT_RAM_BUDGET, CachePolicyName
-from ..events import Event, ProgressText
+from ..events import Event, Executing, ProgressText
 from ..events import PreviewImage as PreviewEvent
 from ..queue import PromptQueue, QueueItem
 from ..runtime import Runtime
@@ -111,7 +111,11 @@ class PromptServer:
         self.hub = Hub(self.feature_flags, self._on_connect)
         self.worker: Worker | Dispatcher = self._ray_dispatcher(config.ray) if config.ray else Worker(self)
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.last_node_id: str | None = None
+        self.last_node_id: str | None = None  # the newest running node of any prompt (plugins read it)
+        # prompt id → (its client, its running node): several prompts run at once under --ray, and a
+        # client that reconnects is told the node of *its* prompt
+        self._executing: dict[str, tuple[str | None, str]] = {}
+        self._executing_lock = threading.Lock()
         self.unload_hooks: list[Callable[[], None]] = [self.runtime.models.unload_all]
         self.number = self.queue.next_number()
         self._outbox: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
@@ -147,6 +151,9 @@ class PromptServer:
 
     def prompt_finished(self, item: QueueItem) -> None:
         """After a prompt's history entry is committed: ``executing`` with node null (ComfyUI's end signal)."""
+        with self._executing_lock:
+            self._executing.pop(item.prompt_id, None)
+            self.last_node_id = next((node for _, node in reversed(self._executing.values())), None)
         client_id = item.extra_data.get("client_id")
         if client_id:
             self.call_in_loop(self.hub.send_json, "executing", {"node": None, "prompt_id": item.prompt_id}, client_id)
@@ -182,8 +189,10 @@ class PromptServer:
 
     def _on_event(self, event: Event, target: str | None) -> None:
         """Executor thread: apply ComfyUI's routing, encode previews here, hand the rest to the loop."""
-        if event.type == "executing":
-            self.last_node_id = getattr(event, "node", None)
+        if isinstance(event, Executing) and event.node is not None:
+            with self._executing_lock:
+                self._executing[event.prompt_id] = (target, event.node)
+                self.last_node_id = event.node
         if target is None and event.type in CLIENT_ONLY:
             return
         if not self.hub.clients:
@@ -227,9 +236,10 @@ class PromptServer:
 
     def _on_connect(self, client: Client) -> None:
         self.hub.send_json("status", self.status_data(client.sid), client.sid)
-        current = self.worker.current
-        if current is not None and current.extra_data.get("client_id") == client.sid and self.last_node_id:
-            self.hub.send_json("executing", {"node": self.last_node_id}, client.sid)
+        with self._executing_lock:
+            nodes = [node for sid, node in self._executing.values() if sid == client.sid]
+        for node in nodes:  # a reconnecting client learns where its running prompt is (ComfyUI's form)
+            self.hub.send_json("executing", {"node": node}, client.sid)
 
     def _send_log(self, entry: dict[str, str]) -> None:
         """A new log line, to the clients that opened the frontend's console (any thread)."""

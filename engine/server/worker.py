@@ -88,7 +88,6 @@ class Worker:
             log.info("prompt %s: %s in %.2f s", item.prompt_id, outcome.status_str, time.perf_counter() - started)
         finally:
             self.current = None
-            server.last_node_id = None
             server.prompt_finished(item)
 
 

@@ -153,6 +153,28 @@ async def test_interrupt_a_running_prompt(client: TestClient, server: PromptServ
     await ws.close()
 
 
+async def test_a_reconnecting_client_is_told_its_running_node(client: TestClient, server: PromptServer) -> None:
+    """ComfyUI's reconnect: the prompt's own client gets ``executing`` with the running node; others do not."""
+    ws = await client.ws_connect("/ws?clientId=owner")
+    await ws.receive_json()
+    body = await (await client.post("/prompt", json={"prompt": chain_prompt(slow_steps=1000), "client_id": "owner"})
+                  ).json()
+    await receive_until(ws, lambda m: m["type"] == "progress")
+    await ws.close()
+    again = await client.ws_connect("/ws?clientId=owner")
+    assert (await again.receive_json())["type"] == "status"
+    assert await again.receive_json() == {"type": "executing", "data": {"node": "2"}}
+    other = await client.ws_connect("/ws?clientId=someone-else")
+    assert (await other.receive_json())["type"] == "status"
+    await client.post("/interrupt", json={"prompt_id": body["prompt_id"]})
+    texts, _ = await receive_until(other, lambda m: m["type"] == "status")
+    assert not [m for m in texts if m["type"] == "executing"]
+    await receive_until(again, done_for(body["prompt_id"]))
+    assert server.last_node_id is None and not server._executing
+    await again.close()
+    await other.close()
+
+
 async def test_execution_error_is_reported_to_its_client(client: TestClient) -> None:
     ws = await client.ws_connect("/ws?clientId=c1")
     await ws.receive_json()
