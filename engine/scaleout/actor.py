@@ -80,6 +80,10 @@ class InkgraphWorker:
         # Resolve the device now (imports torch): the first prompt starts sooner, and /workers can name the
         # device without waiting for an import.
         self.device = self.runtime.models.policy.device
+        # The same for what info() and a prompt's end need (aiohttp comes with system_stats): imported
+        # while a prompt runs, under load, they made the first health check miss its timeout.
+        from ..server import routes_info, worker  # noqa: F401
+
         self.running: str | None = None
         self.completed = 0
         self.started = time.time()
@@ -192,18 +196,10 @@ class InkgraphWorker:
             self.runtime.bus.publish(event, job.client_id)
             return Finished({}, {"status_str": "error", "completed": False,
                                  "messages": [[event.type, event.data()]]}, {})
-        result = self.runtime.validate(job.prompt, partial_execution_targets=job.outputs_to_execute or None)
-        if not result.ok or result.plan is None:
-            body = result.error_body()
-            message = f"{body['error']['message']}: {body['error']['details']}" if body["error"] else ""
-            return Finished({}, _error_status(job.prompt_id, message, "ValidationError"), {})
-        extra = dict(job.extra_data)
-        if extra.get("preview_method", "default") == "default":
-            extra["preview_method"] = self.settings.preview_method
-        outcome = self.runtime.executor.execute(result.plan, job.prompt_id, extra, job.client_id)
-        status = {"status_str": outcome.status_str, "completed": outcome.completed,
-                  "messages": [[name, data] for name, data in outcome.messages]}
-        return Finished(outcome.outputs, status, outcome.meta)
+        from ..server.worker import execute_prompt
+
+        return Finished(*execute_prompt(self.runtime, job.prompt, job.prompt_id, job.extra_data, job.client_id,
+                                        job.outputs_to_execute, self.settings.preview_method))
 
     def _files(self, output: dict[str, Any] | None) -> dict[FileKey, bytes]:
         from ..paths import PathEscapeError, safe_join

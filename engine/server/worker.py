@@ -16,6 +16,7 @@ from ..events import now_ms
 from ..queue import QueueItem
 
 if TYPE_CHECKING:
+    from ..runtime import Runtime
     from .app import PromptServer
 
 log = logging.getLogger(__name__)
@@ -71,24 +72,35 @@ class Worker:
         self.current = item
         started = time.perf_counter()
         try:
-            result = server.runtime.validate(item.prompt, partial_execution_targets=item.outputs_to_execute)
-            if not result.ok or result.plan is None:
-                body = result.error_body()
-                message = f"{body['error']['message']}: {body['error']['details']}" if body["error"] else ""
-                server.queue.task_done(task_id, {}, error_status(item.prompt_id, message), {})
-                return
-            extra = {**item.extra_data, **item.sensitive}
-            extra.setdefault("preview_method", server.config.preview_method)
-            if extra.get("preview_method") == "default":
-                extra["preview_method"] = server.config.preview_method
-            outcome = server.runtime.executor.execute(result.plan, item.prompt_id, extra, client_id)
-            status = {"status_str": outcome.status_str, "completed": outcome.completed,
-                      "messages": [[name, data] for name, data in outcome.messages]}
-            server.queue.task_done(task_id, outcome.outputs, status, outcome.meta)
-            log.info("prompt %s: %s in %.2f s", item.prompt_id, outcome.status_str, time.perf_counter() - started)
+            outputs, status, meta = execute_prompt(server.runtime, item.prompt, item.prompt_id,
+                                                   {**item.extra_data, **item.sensitive}, client_id,
+                                                   item.outputs_to_execute, server.config.preview_method)
+            server.queue.task_done(task_id, outputs, status, meta)
+            log.info("prompt %s: %s in %.2f s", item.prompt_id, status["status_str"], time.perf_counter() - started)
         finally:
             self.current = None
             server.prompt_finished(item)
+
+
+def execute_prompt(runtime: Runtime, prompt: dict[str, Any], prompt_id: str, extra_data: dict[str, Any],
+                   client_id: str | None, outputs_to_execute: list[str] | None,
+                   preview_method: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Validate a queued prompt again and run it; returns its history entry's outputs, status and meta.
+
+    The local worker and every Ray worker call this, so a prompt's history reads the same wherever it ran.
+    """
+    result = runtime.validate(prompt, partial_execution_targets=outputs_to_execute or None)
+    if not result.ok or result.plan is None:
+        body = result.error_body()
+        message = f"{body['error']['message']}: {body['error']['details']}" if body["error"] else ""
+        return {}, error_status(prompt_id, message), {}
+    extra = dict(extra_data)
+    if extra.get("preview_method", "default") == "default":
+        extra["preview_method"] = preview_method
+    outcome = runtime.executor.execute(result.plan, prompt_id, extra, client_id)
+    status = {"status_str": outcome.status_str, "completed": outcome.completed,
+              "messages": [[name, data] for name, data in outcome.messages]}
+    return outcome.outputs, status, outcome.meta
 
 
 def error_status(prompt_id: str, message: str, exception_type: str = "ValidationError") -> dict[str, Any]:

@@ -165,14 +165,17 @@ async def test_a_killed_worker_requeues_its_prompt_and_nothing_is_lost(ray_clien
                 return True
         return False
 
+    # mid-prompt: its run has begun on the worker (a worker can hold a prompt before its run begins)
+    before, _ = await receive_until(ws, lambda m: m["type"] == "execution_start", timeout=60)
     for _ in range(200):
         if await running():
             break
         await asyncio.sleep(0.1)
     assert victim, "the prompt never started"
     os.kill(victim["pid"], signal.SIGKILL)  # the worker process dies mid-prompt, as on an OOM kill
-    texts, _ = await receive_until(ws, lambda m: m["type"] == "executing" and m["data"]["node"] is None
+    after, _ = await receive_until(ws, lambda m: m["type"] == "executing" and m["data"]["node"] is None
                                    and m["data"]["prompt_id"] == prompt_id, timeout=90)
+    texts = before + after
     entry = await finished(ray_client, prompt_id)
     assert entry["status"]["status_str"] == "success"
     assert [t["type"] for t in texts].count("execution_start") == 2  # started, lost, started again
