@@ -16,7 +16,7 @@ from typing import Any
 from . import architecture as arch
 from .scenes import Reading, Scene, evaluation_set, prompt_for, read_image
 
-DEFAULTS = {"steps": 20, "cfg": 5.0, "sampler_name": "dpmpp_2m", "scheduler": "karras"}
+DEFAULTS = {"steps": 14, "cfg": 5.0, "sampler_name": "dpmpp_2m", "scheduler": "karras"}
 
 
 def workflow(prompt: str, seed: int, upscale: bool = True, negative: str = "", **sampling: Any) -> dict[str, Any]:
@@ -53,12 +53,12 @@ class Result:
                 self.reading.shape == self.scene.shape)
 
 
-def generate(runtime: Any, count: int = 36, upscale: bool = True) -> list[Result]:
+def generate(runtime: Any, count: int = 36, upscale: bool = True, **sampling: Any) -> list[Result]:
     from PIL import Image
 
     results = []
     for scene, seed in evaluation_set(count):
-        result, outcome = runtime.run(workflow(prompt_for(scene), seed, upscale))
+        result, outcome = runtime.run(workflow(prompt_for(scene), seed, upscale, **sampling))
         if not result.ok or outcome is None or outcome.status_str != "success":
             raise RuntimeError(f"the demo workflow failed: {result.error_body() if not result.ok else outcome}")
         item = outcome.outputs["9"]["images"][0]
@@ -94,6 +94,10 @@ def main() -> None:
     parser.add_argument("--no-upscale", action="store_true", help="measure the 128×128 VAE output instead")
     parser.add_argument("--models", type=Path, help="a models folder to evaluate instead of the shipped files "
                         "(e.g. train-demo's --output)")
+    parser.add_argument("--steps", type=int, default=DEFAULTS["steps"])
+    parser.add_argument("--cfg", type=float, default=DEFAULTS["cfg"])
+    parser.add_argument("--sampler", default=DEFAULTS["sampler_name"])
+    parser.add_argument("--scheduler", default=DEFAULTS["scheduler"])
     args = parser.parse_args()
     import shutil
 
@@ -105,7 +109,8 @@ def main() -> None:
             for sub, name in (("checkpoints", arch.CHECKPOINT_NAME), ("upscale_models", arch.UPSCALER_NAME)):
                 (Path(base) / "models" / sub).mkdir(parents=True)
                 shutil.copy(args.models / sub / name, Path(base) / "models" / sub / name)
-        results = generate(Runtime.create(base), args.count, not args.no_upscale)
+        results = generate(Runtime.create(base), args.count, not args.no_upscale, steps=args.steps, cfg=args.cfg,
+                           sampler_name=args.sampler, scheduler=args.scheduler)
     for r in results:
         mark = "".join("✓" if ok else "✗" for ok in r.matches)
         print(f"{mark}  {prompt_for(r.scene):70} → {r.reading.background}, {r.reading.colour}, {r.reading.shape} "
