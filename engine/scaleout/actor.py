@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..server.worker import error_status, execute_prompt
 from .jobs import FileKey, Finished, Job, output_files
 
 log = logging.getLogger(__name__)
@@ -80,9 +81,9 @@ class InkgraphWorker:
         # Resolve the device now (imports torch): the first prompt starts sooner, and /workers can name the
         # device without waiting for an import.
         self.device = self.runtime.models.policy.device
-        # The same for what info() and a prompt's end need (aiohttp comes with system_stats): imported
-        # while a prompt runs, under load, they made the first health check miss its timeout.
-        from ..server import routes_info, worker  # noqa: F401
+        # The same for what info() needs (aiohttp comes with system_stats): imported while a prompt runs,
+        # under load, it made the first health check miss its timeout.
+        from ..server import routes_info  # noqa: F401
 
         self.running: str | None = None
         self.completed = 0
@@ -160,7 +161,7 @@ class InkgraphWorker:
                 box["finished"] = self._execute(job)
             except Exception:  # the actor must answer, whatever happened
                 log.exception("worker %s failed on prompt %s", self.name, job.prompt_id)
-                box["finished"] = Finished({}, _error_status(job.prompt_id, f"worker {self.name} failed: "
+                box["finished"] = Finished({}, error_status(job.prompt_id, f"worker {self.name} failed: "
                                                              f"{traceback.format_exc(limit=3)}", "WorkerError"), {})
             finally:
                 events.put(done)
@@ -196,8 +197,6 @@ class InkgraphWorker:
             self.runtime.bus.publish(event, job.client_id)
             return Finished({}, {"status_str": "error", "completed": False,
                                  "messages": [[event.type, event.data()]]}, {})
-        from ..server.worker import execute_prompt
-
         return Finished(*execute_prompt(self.runtime, job.prompt, job.prompt_id, job.extra_data, job.client_id,
                                         job.outputs_to_execute, self.settings.preview_method))
 
@@ -215,8 +214,3 @@ class InkgraphWorker:
                 files[(kind, subfolder, filename)] = path.read_bytes()
         return files
 
-
-def _error_status(prompt_id: str, message: str, kind: str) -> dict[str, Any]:
-    from ..server.worker import error_status
-
-    return error_status(prompt_id, message, kind)
