@@ -29,10 +29,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine import Image, node  # noqa: E402
-from engine.graph_builder import GraphBuilder  # noqa: E402
-from engine.registry import NodeRegistry  # noqa: E402
-from engine.runtime import Runtime  # noqa: E402
+from inkgraph.engine import Image, node  # noqa: E402
+from inkgraph.engine.core.graph_builder import GraphBuilder  # noqa: E402
+from inkgraph.engine.core.registry import NodeRegistry  # noqa: E402
+from inkgraph.engine.core.settings import Settings
+from inkgraph.engine.runtime import Runtime  # noqa: E402
+from inkgraph.engine.runtime.packs import default_registry
 
 
 @node(category="bench")
@@ -59,7 +61,7 @@ def BenchOutput(image: Image, tag: int = 0) -> None:
 
 
 def registry() -> NodeRegistry:
-    reg = NodeRegistry.default(entry_points=False)
+    reg = default_registry(entry_points=False)
     reg.load_pack("bench", "benchmarks", lambda: [BenchSource, BenchNoop, BenchBlend, BenchOutput])
     return reg
 
@@ -108,7 +110,7 @@ def measure(shape: str, n: int, kind: str, repeat: int, subscriber: bool) -> dic
     nodes = 0
     for r in range(repeat):
         with tempfile.TemporaryDirectory() as base:
-            runtime = Runtime.create(base, registry=REGISTRY)
+            runtime = Runtime.create(Settings(base_dir=base), registry=REGISTRY)
             if subscriber:
                 runtime.bus.subscribe(lambda event, target: event.message_json())
             t, nodes = timed(runtime, build(shape, n, kind, head=r))
@@ -136,7 +138,8 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    timed(Runtime.create(tempfile.mkdtemp(), registry=REGISTRY), build("chain", 2, "invert"))  # warm imports
+    warm = Runtime.create(Settings(base_dir=tempfile.mkdtemp()), registry=REGISTRY)
+    timed(warm, build("chain", 2, "invert"))  # warm imports
     gc.freeze()  # as `inkgraph serve` does once started: imported modules never need collecting
     print(f"event subscriber: {'JSON (as the server)' if args.subscriber else 'none'}")
     print(f"{'kind':6} {'shape':5} {'N':>6} {'nodes':>6} {'cold µs/node':>12} {'cold ms':>9} "

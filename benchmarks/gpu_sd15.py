@@ -32,8 +32,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 
-from engine.events import Executing, Progress  # noqa: E402
-from engine.runtime import Runtime  # noqa: E402
+from inkgraph.engine.core.events import Executing, Progress  # noqa: E402
+from inkgraph.engine.core.settings import Settings
+from inkgraph.engine.runtime import Runtime  # noqa: E402
 
 MODELS = {"sd15": ("sd1", "sd15", 512), "sdxl": ("sdxl", "sdxl_base", 1024)}  # name: (kind, configs, size)
 
@@ -43,7 +44,7 @@ def write_random_checkpoint(name: str, path: Path, device: str, dtype: torch.dty
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
-    from nodes.diffusion.checkpoint import shipped_configs
+    from inkgraph.nodes.diffusion.checkpoint import shipped_configs
     from tests.fixtures.tiny_sd import ldm_state_dict
 
     kind, folder, _ = MODELS[name]
@@ -140,7 +141,7 @@ def bench(name: str, base: Path, args: argparse.Namespace) -> None:
     started = time.perf_counter()
     write_random_checkpoint(name, base / "models" / "checkpoints" / ckpt, args.device, dtype)
     print(f"{name}: wrote a random-weight checkpoint in {time.perf_counter() - started:.1f} s", flush=True)
-    runtime = Runtime.create(base, device=args.device, dtype=args.dtype)
+    runtime = Runtime.create(Settings(base_dir=base, device=args.device, dtype=args.dtype))
     size = args.size or MODELS[name][2]
     cuda = args.device.startswith("cuda")
     rows = [run_once(runtime, workflow(ckpt, size, args.steps, seed, args.compile), cuda)

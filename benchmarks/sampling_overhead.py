@@ -33,8 +33,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 
-from engine.events import Executing, Progress  # noqa: E402
-from engine.runtime import Runtime  # noqa: E402
+from inkgraph.engine.core.events import Executing, Progress  # noqa: E402
+from inkgraph.engine.core.settings import Settings
+from inkgraph.engine.runtime import Runtime  # noqa: E402
 from tests.fixtures.tiny_sd import build, save_single_file  # noqa: E402
 
 
@@ -147,7 +148,7 @@ def main() -> None:
         checkpoints.mkdir(parents=True)
         save_single_file("sd1", checkpoints / "tiny_sd1.safetensors", seed=0)
         unet = build("sd1", seed=0)["unet"].eval()  # the same weights as the file
-        runtime = Runtime.create(base, device="cpu", dtype="fp32")
+        runtime = Runtime.create(Settings(base_dir=base, device="cpu", dtype="fp32"))
         ours(runtime, 64, 2, 0)  # warm: imports, model load, text encoders cached
         diffusers_loop(unet, 64, 2)
         gc.freeze()  # as `inkgraph serve` does once started: the loaded modules never need collecting

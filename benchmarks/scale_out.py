@@ -33,11 +33,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from engine.paths import Folders  # noqa: E402
-from engine.queue import PromptQueue, QueueItem  # noqa: E402
-from engine.scaleout.actor import WorkerSettings  # noqa: E402
-from engine.scaleout.dispatcher import Dispatcher  # noqa: E402
-from engine.scaleout.pool import RayOptions, WorkerPool  # noqa: E402
+from inkgraph.engine.core.paths import Folders  # noqa: E402
+from inkgraph.engine.core.queue import PromptQueue, QueueItem  # noqa: E402
+from inkgraph.engine.core.settings import Settings
+from inkgraph.engine.scaleout.actor import WorkerSettings  # noqa: E402
+from inkgraph.engine.scaleout.dispatcher import Dispatcher  # noqa: E402
+from inkgraph.engine.scaleout.pool import RayOptions, WorkerPool  # noqa: E402
 
 RESOURCE = "inkgraph_bench_worker"
 
@@ -72,8 +73,8 @@ class Bench:
                  log_to_driver=False, runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
         self.folders = Folders.at(base).ensure()
         self.queue = PromptQueue(base / "user" / f"bench-{workers}.db")
-        settings = WorkerSettings(models_dir=str(self.folders.models), device="cpu", dtype="fp32")
-        self.pool = WorkerPool(RayOptions(workers=workers, resource=RESOURCE, settings=settings))
+        settings = WorkerSettings(engine=Settings(device="cpu", dtype="fp32"), models_dir=str(self.folders.models))
+        self.pool = WorkerPool(RayOptions(workers=workers, resource=RESOURCE), settings)
         self.done = threading.Semaphore(0)
         self.dispatcher = Dispatcher(self.queue, self.pool, self.folders, lambda event, target: None,
                                      lambda item: self.done.release())
@@ -103,9 +104,9 @@ class Bench:
 
 
 def local_seconds(base: Path, prompts: list[dict[str, Any]]) -> float:
-    from engine.runtime import Runtime
+    from inkgraph.engine.runtime import Runtime
 
-    runtime = Runtime.create(base)
+    runtime = Runtime.create(Settings(base_dir=base))
     runtime.run(trivial(16_000_001))
     started = time.perf_counter()
     for prompt in prompts:

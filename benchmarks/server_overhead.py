@@ -34,7 +34,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.graph_builder import GraphBuilder  # noqa: E402
+from inkgraph.engine.core.graph_builder import GraphBuilder  # noqa: E402
 
 
 def build(shape: str, n: int, tail: str = "a", head: int = 0) -> dict[str, Any]:
@@ -111,7 +111,7 @@ async def bench(sizes: list[int], shapes: list[str], repeat: int) -> None:
     base = tempfile.mkdtemp(prefix="inkgraph-bench-")
     port = free_port()
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--base-dir", base, "--port",
+    process = subprocess.Popen([sys.executable, "-m", "inkgraph.engine.cli", "serve", "--base-dir", base, "--port",
                                 str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:

@@ -1,11 +1,13 @@
 """Inkgraph's runtime: node specs, validation, scheduling, caching, events.
 
-Plugin authors import the node-authoring API from here (``from engine import node, Image, Int``).
+Plugin authors import the node-authoring API from :mod:`inkgraph` (``from inkgraph import node, Image, Int``);
+this package exports the same names.
 Nothing in the engine core imports torch; nodes import it when they run.
 """
 
-from .api import (
+from .core.api import (
     ANY,
+    MAX_RESOLUTION,
     Boolean,
     CachePolicy,
     Clip,
@@ -29,13 +31,13 @@ from .api import (
     node,
     spec_of,
 )
-from .context import Interrupted
-from .graph_builder import GraphBuilder
+from .core.context import Interrupted
+from .core.graph_builder import GraphBuilder
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ANY", "Boolean", "CachePolicy", "Clip", "Combo", "Conditioning", "Context", "ExecutionBlocker",
-    "Float", "GraphBuilder", "Hidden", "Image", "Int", "Interrupted", "Latent", "Mask", "Model", "NodeOutput", "Output",
-    "Socket", "String", "UpscaleModel", "Vae", "__version__", "node", "spec_of",
+    "ANY", "Boolean", "CachePolicy", "Clip", "Combo", "Conditioning", "Context", "ExecutionBlocker", "Float",
+    "GraphBuilder", "Hidden", "Image", "Int", "Interrupted", "Latent", "MAX_RESOLUTION", "Mask", "Model",
+    "NodeOutput", "Output", "Socket", "String", "UpscaleModel", "Vae", "__version__", "node", "spec_of",
 ]

@@ -1,15 +1,17 @@
-"""Inkgraph's built-in node pack.
+"""Inkgraph's built-in node pack (:mod:`inkgraph.nodes`).
 
-This package answers ``import nodes`` the way ComfyUI's module does for custom node packs
-(``MAX_RESOLUTION``), and exposes :func:`node_list` for the registry. Importing it is cheap: family
-modules import torch only inside the nodes that compute.
+It exposes :func:`node_list` for the registry. Importing it is cheap: family modules import torch only
+inside the nodes that compute. ComfyUI packs that ``import nodes`` are answered by the compatibility
+layer (:mod:`inkgraph.engine.compat.nodes`), which wraps these same nodes as V1 classes.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-MAX_RESOLUTION = 16384
+from inkgraph.engine import MAX_RESOLUTION
+
+__all__ = ["MAX_RESOLUTION", "node_list"]
 
 
 def node_list() -> list[Any]:
@@ -32,22 +34,3 @@ def node_list() -> list[Any]:
     return [*loaders.NODES, *checkpoint_save.NODES, *conditioning.NODES, *sampling.NODES, *latent.NODES, *vae.NODES, *image_io.NODES,
             *image_ops.NODES, *image_filters.NODES, *upscale.NODES, *mask.NODES, *primitives.NODES]
 
-
-def __getattr__(name: str) -> Any:
-    """ComfyUI's ``nodes`` module for custom node packs: ``NODE_CLASS_MAPPINGS`` and each built-in node as a
-    V1 class (``nodes.VAEDecode().decode(vae, samples)``). Built only when a pack asks."""
-    from pathlib import Path
-
-    here = Path(__file__).parent
-    if name.startswith("_") or (here / f"{name}.py").exists() or (here / name).is_dir():
-        raise AttributeError(name)  # a submodule not imported yet (``from . import x`` asks first)
-    from engine.compat.node_facades import builtin_classes
-
-    classes = builtin_classes()
-    if name == "NODE_CLASS_MAPPINGS":
-        return dict(classes)
-    if name == "NODE_DISPLAY_NAME_MAPPINGS":
-        return {class_type: getattr(cls, "DISPLAY_NAME", class_type) for class_type, cls in classes.items()}
-    if name in classes:
-        return classes[name]
-    raise AttributeError(f"module 'nodes' has no attribute {name!r}")

@@ -8,8 +8,8 @@ import os
 import re
 from typing import Annotated, Any
 
-from engine import Clip, Context, Hidden, Model, NodeOutput, String, Vae, node
-from engine.paths import PathEscapeError, safe_join
+from inkgraph.engine import Clip, Context, Hidden, Model, NodeOutput, String, Vae, node
+from inkgraph.engine.core.paths import PathEscapeError, safe_join
 
 
 def _next_path(ctx: Context, prefix: str) -> tuple[Any, str]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from engine import Conditioning, Context, Float, Int, Output, Socket, String, node
-from engine.paths import Folders
+from inkgraph.engine import Conditioning, Context, Float, Int, Output, Socket, String, node
+from inkgraph.engine.core.paths import Folders
 
 from . import MAX_RESOLUTION
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from engine import Boolean, Float, Image, Int, Mask, node
+from inkgraph.engine import Boolean, Float, Image, Int, Mask, node
 
 from . import MAX_RESOLUTION
 

@@ -10,8 +10,8 @@ import random
 from pathlib import Path
 from typing import Annotated, Any
 
-from engine import Combo, Context, Hidden, Image, Mask, NodeOutput, Socket, String, node
-from engine.paths import (
+from inkgraph.engine import Combo, Context, Hidden, Image, Mask, NodeOutput, Socket, String, node
+from inkgraph.engine.core.paths import (
     Folders,
     PathEscapeError,
     file_sha256,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from engine import Float, Image, Int, Mask, node
+from inkgraph.engine import Float, Image, Int, Mask, node
 
 from . import MAX_RESOLUTION
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from engine import Float, Int, Latent, Mask, Output, Socket, node
+from inkgraph.engine import Float, Int, Latent, Mask, Output, Socket, node
 
 from . import MAX_RESOLUTION
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from engine import Clip, Combo, Context, Float, Int, Model, Output, Socket, Vae, node
-from engine.devices import torch_dtype
-from engine.paths import Folders
+from inkgraph.engine import Clip, Combo, Context, Float, Int, Model, Output, Socket, Vae, node
+from inkgraph.engine.core.devices import torch_dtype
+from inkgraph.engine.core.paths import Folders
 
 MODEL_OUT = Annotated[Any, Socket(type="MODEL"), Output(tooltip="The model used for denoising latents.")]
 CLIP_OUT = Annotated[Any, Socket(type="CLIP"), Output(tooltip="The CLIP model used for encoding text prompts.")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Annotated
 
-from engine import Boolean, Float, Int, String, node
+from inkgraph.engine import Boolean, Float, Int, String, node
 
 _LIMIT = sys.maxsize
 

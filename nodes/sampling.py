@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from engine import Combo, Context, Float, Int, Output, Socket, node
+from inkgraph.engine import Combo, Context, Float, Int, Output, Socket, node
 
 from .diffusion.names import SAMPLER_NAMES, SCHEDULER_NAMES
 

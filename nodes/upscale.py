@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from engine import Combo, Context, Image, Socket, UpscaleModel, node
-from engine.devices import ModelManager
-from engine.paths import Folders
+from inkgraph.engine import Combo, Context, Image, Socket, UpscaleModel, node
+from inkgraph.engine.core.devices import ModelManager
+from inkgraph.engine.core.paths import Folders
 
 TILE, OVERLAP, MIN_TILE = 512, 32, 128
 
@@ -49,7 +49,7 @@ def UpscaleModelLoader(ctx: Context, model_name: Annotated[str, Combo(options=_m
         if not isinstance(descriptor, ImageModelDescriptor):
             raise ValueError(f"{model_name}: an upscale model must be a single-image model")
         descriptor.eval()
-        from engine.devices import module_nbytes
+        from inkgraph.engine.core.devices import module_nbytes
 
         manager.add(key, descriptor, nbytes=module_nbytes(descriptor.model))
     descriptor = manager.get(key, lambda: None)

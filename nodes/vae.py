@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from engine import Context, Image, Int, Latent, Mask, Output, Socket, Vae, node
+from inkgraph.engine import Context, Image, Int, Latent, Mask, Output, Socket, Vae, node
 
 LatentOut = Annotated[dict[str, Any], Socket(type="LATENT")]
 

@@ -1,11 +1,15 @@
 """The module names ComfyUI packs import, as thin shims over Inkgraph's engine.
 
-``folder_paths``, ``comfy`` (``comfy.utils``, ``comfy.model_management``), ``server`` and
-``comfy_execution`` (``graph_utils``, ``graph``, ``utils``) exist only while a ComfyUI V1 pack is being
-imported or after one has loaded: :func:`activate` puts an import hook in front of ``sys.meta_path`` that
-answers those names with the modules of this package, and :func:`deactivate` removes the hook and every
-shim from ``sys.modules`` when no V1 pack needed them. ``nodes`` needs no shim: it is Inkgraph's own
-built-in package, which also answers ComfyUI's ``nodes.MAX_RESOLUTION`` and ``nodes.<NodeClass>``.
+``folder_paths``, ``comfy`` (``comfy.utils``, ``comfy.model_management``), ``server``, ``nodes`` (ComfyUI's
+``MAX_RESOLUTION``, ``NODE_CLASS_MAPPINGS`` and each built-in node as a V1 class) and ``comfy_execution``
+(``graph_utils``, ``graph``, ``utils``) exist only while a ComfyUI V1 pack is being imported or after one
+has loaded: :func:`activate` puts an import hook in front of ``sys.meta_path`` that answers those names
+with the modules of this package, and :func:`deactivate` removes the hook and every shim from
+``sys.modules`` when no V1 pack needed them.
+
+:func:`install_engine_alias` is the one permanent hook: native packs written before the installed package
+was named ``inkgraph`` import ``engine``; it answers them with :mod:`inkgraph.engine`, never with a second
+copy of its modules.
 
 What is covered, and what is not, is listed in docs/plugins.md.
 """
@@ -21,16 +25,19 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..paths import Folders
+    from ..core.paths import Folders
+    from ..core.registry import NodeRegistry
 
-SHIMMED = ("folder_paths", "comfy", "server", "comfy_execution")
+SHIMMED = ("folder_paths", "comfy", "server", "comfy_execution", "nodes")
+ENGINE_PACKAGE = __name__.rpartition(".")[0]  # "inkgraph.engine"
 
 
 class _State:
     """What the shims answer from: the folders of the runtime that loaded V1 packs, and its server."""
 
     folders: Folders | None = None
-    server: Any = None  # engine.server.app.PromptServer once one is serving
+    registry: NodeRegistry | None = None  # its built-in nodes answer ``nodes.<NodeClass>``
+    server: Any = None  # inkgraph.engine.server.app.PromptServer once one is serving
 
 
 STATE = _State()
@@ -48,12 +55,19 @@ class _ShimLoader(importlib.abc.Loader):
 
 
 class _ShimFinder(importlib.abc.MetaPathFinder):
-    """Maps ``folder_paths`` → ``engine.compat.folder_paths``, ``comfy.utils`` → ``engine.compat.comfy.utils`` …"""
+    """Answers top-level names with other modules: ``folder_paths`` → ``inkgraph.engine.compat.folder_paths``,
+    ``comfy.utils`` → ``inkgraph.engine.compat.comfy.utils``, ``engine.core`` → ``inkgraph.engine.core`` …"""
+
+    def __init__(self, targets: dict[str, str]) -> None:
+        self.targets = targets  # top-level name → the real module it stands for
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
-        if fullname.split(".")[0] not in SHIMMED:
+        top, _, rest = fullname.partition(".")
+        if top not in self.targets:
             return None
-        real = f"{__name__}.{fullname}"
+        real = f"{self.targets[top]}.{rest}" if rest else self.targets[top]
+        if real == fullname:  # this package imported under the name it would answer (a checkout's engine/)
+            return None
         try:
             found = importlib.util.find_spec(real)
         except ModuleNotFoundError:
@@ -67,15 +81,24 @@ class _ShimFinder(importlib.abc.MetaPathFinder):
         return spec
 
 
-_FINDER = _ShimFinder()
+_FINDER = _ShimFinder({name: f"{__name__}.{name}" for name in SHIMMED})
+_ENGINE_ALIAS = _ShimFinder({"engine": ENGINE_PACKAGE})
 
 
-def activate(folders: Folders | None = None) -> None:
+def activate(folders: Folders | None = None, registry: NodeRegistry | None = None) -> None:
     """Answer the shimmed module names from now on (idempotent)."""
     if folders is not None:
         STATE.folders = folders
+    if registry is not None:
+        STATE.registry = registry
     if _FINDER not in sys.meta_path:
         sys.meta_path.insert(0, _FINDER)
+
+
+def install_engine_alias() -> None:
+    """``import engine`` (and ``engine.*``) answers with :mod:`inkgraph.engine` from now on (idempotent)."""
+    if _ENGINE_ALIAS not in sys.meta_path:
+        sys.meta_path.insert(0, _ENGINE_ALIAS)
 
 
 def deactivate() -> None:
@@ -94,8 +117,8 @@ def active() -> bool:
 
 def folders() -> Folders:
     """The folders of the running node's runtime, else of the runtime that loaded the packs."""
-    from ..context import current_context
-    from ..paths import Folders
+    from ..core.context import current_context
+    from ..core.paths import Folders
 
     ctx = current_context()
     if ctx is not None:

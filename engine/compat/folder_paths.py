@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..model_paths import LISTING, MODEL_EXTENSIONS, MODEL_FOLDERS, canonical
-from ..paths import PathEscapeError, next_counter, safe_join, save_target, split_annotation
+from ..core.model_paths import LISTING, MODEL_EXTENSIONS, MODEL_FOLDERS, canonical
+from ..core.paths import PathEscapeError, next_counter, safe_join, save_target, split_annotation
 from . import folders as _folders
 
 supported_pt_extensions: set[str] = set(MODEL_EXTENSIONS)

@@ -8,12 +8,12 @@ names below are ComfyUI 0.8.0's (nodes.py); nodes not listed answer to ``execute
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
-from ..context import NodeContext, current_context
-from ..results import NodeOutput
-from ..spec import NodeSpec
+from ..core.context import NodeContext, current_context
+from ..core.registry import BUILTIN_PACK, NodeRegistry
+from ..core.results import NodeOutput
+from ..core.spec import NodeSpec
 
 # class_type: (FUNCTION, positional parameter order) of ComfyUI's implementation.
 COMFY_FUNCTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -77,7 +77,7 @@ def _context_for(spec: NodeSpec) -> NodeContext:
     ctx = current_context()
     if ctx is not None:
         return ctx
-    from ..devices import ModelManager
+    from ..core.devices import ModelManager
     from . import folders
 
     return NodeContext(_Detached(), node_id="", display_node_id="", class_type=spec.class_type, prompt_id="",
@@ -86,7 +86,7 @@ def _context_for(spec: NodeSpec) -> NodeContext:
 
 def facade(spec: NodeSpec) -> type:
     """A V1 class that runs ``spec``'s implementation."""
-    from ..object_info import node_info
+    from ..core.object_info import node_info
 
     function, order = COMFY_FUNCTIONS.get(spec.class_type, ("execute", tuple(i.name for i in spec.inputs)))
     names = {i.name for i in spec.inputs} | set(spec.hidden)
@@ -126,11 +126,11 @@ def facade(spec: NodeSpec) -> type:
     })
 
 
-@cache
-def builtin_classes() -> dict[str, type]:
-    """class_type → facade for every built-in node (built once, on first use)."""
-    from ..registry import NodeRegistry
-
-    registry = NodeRegistry()
-    registry.load_builtins()
-    return {spec.class_type: facade(spec) for spec in registry}
+def builtin_classes(registry: NodeRegistry) -> dict[str, type]:
+    """class_type → facade for every built-in node of ``registry`` (built once per registry, on first use)."""
+    cached: dict[str, type] | None = registry.__dict__.get("_v1_facades")
+    if cached is None:
+        cached = {spec.class_type: facade(spec) for spec in registry
+                  if registry.pack_of(spec.class_type) == BUILTIN_PACK}
+        registry.__dict__["_v1_facades"] = cached
+    return cached

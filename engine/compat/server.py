@@ -10,16 +10,12 @@ from typing import Any
 
 from aiohttp import web
 
+from ..core.events import BinaryEventTypes
 from . import STATE
 
+__all__ = ["BinaryEventTypes", "PromptServer"]
+
 log = logging.getLogger(__name__)
-
-
-class BinaryEventTypes:
-    PREVIEW_IMAGE = 1
-    UNENCODED_PREVIEW_IMAGE = 2
-    TEXT = 3
-    PREVIEW_IMAGE_WITH_METADATA = 4
 
 
 class PromptServer:

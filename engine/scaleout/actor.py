@@ -23,26 +23,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..server.worker import error_status, execute_prompt
+from ..core.settings import Settings
+from ..runtime.prompts import error_status, execute_prompt
 from .jobs import FileKey, Finished, Job, output_files
 
 log = logging.getLogger(__name__)
 BATCH_WAIT_S = 0.02  # gather events this long before yielding a batch (one Ray object per batch)
 
 
-@dataclass
+@dataclass(frozen=True)
 class WorkerSettings:
-    models_dir: str | None = None
+    """A worker's engine: the server's :class:`Settings` (its ``base_dir`` is replaced by the worker's private
+    folder) plus what differs on the worker's machine."""
+
+    engine: Settings = field(default_factory=Settings)
+    models_dir: str | None = None  # models folder on the worker's machine (``--ray-models``)
     custom_nodes_dir: str | None = None
-    cache: str = "lru"
-    cache_budget_bytes: int = 4 << 30
-    device: str | None = None
-    dtype: str | None = None
-    vram: str = "normal"
-    custom_nodes: bool = True
-    whitelist_custom_nodes: list[str] = field(default_factory=list)
-    preview_method: str = "none"
-    extra_model_paths: list[str] = field(default_factory=list)  # extra_model_paths.yaml files on the worker
     threads: int | None = None  # torch CPU threads (Ray sets 1 for actors that hold at most one CPU)
 
 
@@ -69,11 +65,7 @@ class InkgraphWorker:
         for link, target in (("models", settings.models_dir), ("custom_nodes", settings.custom_nodes_dir)):
             if target and Path(target).is_dir() and not (self.base / link).exists():
                 os.symlink(Path(target).resolve(), self.base / link, target_is_directory=True)
-        self.runtime = Runtime.create(
-            self.base, cache=settings.cache, cache_budget_bytes=settings.cache_budget_bytes,  # type: ignore[arg-type]
-            device=settings.device, dtype=settings.dtype, vram=settings.vram, custom_nodes=settings.custom_nodes,
-            whitelist_custom_nodes=settings.whitelist_custom_nodes,
-            extra_model_paths=[Path(p) for p in settings.extra_model_paths])
+        self.runtime = Runtime.create(settings.engine.replace(base_dir=self.base))
         if settings.threads:
             import torch
 
@@ -81,9 +73,9 @@ class InkgraphWorker:
         # Resolve the device now (imports torch): the first prompt starts sooner, and /workers can name the
         # device without waiting for an import.
         self.device = self.runtime.models.policy.device
-        # The same for what info() needs (aiohttp comes with system_stats): imported while a prompt runs,
-        # under load, it made the first health check miss its timeout.
-        from ..server import routes_info  # noqa: F401
+        # The same for what info() needs: imported while a prompt runs, under load, it made the first
+        # health check miss its timeout.
+        from ..runtime import stats  # noqa: F401
 
         self.running: str | None = None
         self.completed = 0
@@ -96,7 +88,7 @@ class InkgraphWorker:
         """Device, loaded models and counters, for /workers and /system_stats."""
         import socket
 
-        from ..server.routes_info import system_stats
+        from ..runtime.stats import system_stats
 
         stats = system_stats()
         return {"name": self.name, "pid": os.getpid(), "host": socket.gethostname(),
@@ -138,7 +130,7 @@ class InkgraphWorker:
 
     # -- the run --------------------------------------------------------------------------------------
     def _run(self, job: Job) -> Any:
-        from ..paths import safe_join
+        from ..core.paths import safe_join
 
         for (kind, name), data in job.inputs.items():
             path = safe_join(self.runtime.folders.temp if kind == "temp" else self.runtime.folders.output
@@ -189,7 +181,7 @@ class InkgraphWorker:
 
     def _execute(self, job: Job) -> Finished:
         if job.prompt_id in self._cancelled:
-            from ..events import ExecutionInterrupted, now_ms
+            from ..core.events import ExecutionInterrupted, now_ms
 
             self._cancelled.discard(job.prompt_id)
             event = ExecutionInterrupted(prompt_id=job.prompt_id, node_id="", node_type="", executed=[],
@@ -198,10 +190,10 @@ class InkgraphWorker:
             return Finished({}, {"status_str": "error", "completed": False,
                                  "messages": [[event.type, event.data()]]}, {})
         return Finished(*execute_prompt(self.runtime, job.prompt, job.prompt_id, job.extra_data, job.client_id,
-                                        job.outputs_to_execute, self.settings.preview_method))
+                                        job.outputs_to_execute, self.settings.engine.preview_method))
 
     def _files(self, output: dict[str, Any] | None) -> dict[FileKey, bytes]:
-        from ..paths import PathEscapeError, safe_join
+        from ..core.paths import PathEscapeError, safe_join
 
         files = {}
         for kind, subfolder, filename in output_files(output):

@@ -14,9 +14,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ..events import Event, ExecutionError, now_ms
-from ..paths import Folders
-from ..queue import PromptQueue, QueueItem
+from ..core.events import Event, ExecutionError, now_ms
+from ..core.paths import Folders
+from ..core.queue import PromptQueue, QueueItem
 from .jobs import Finished, Job, OutputStore, input_files, rename_references
 from .pool import WorkerFailed, WorkerHandle, WorkerLost, WorkerPool
 

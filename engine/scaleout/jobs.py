@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..model_paths import MODEL_EXTENSIONS
-from ..paths import FOLDER_TYPES, Folders, PathEscapeError, safe_join, split_annotation
+from ..core.model_paths import MODEL_EXTENSIONS
+from ..core.paths import FOLDER_TYPES, Folders, PathEscapeError, safe_join, split_annotation
 
 MAX_INPUT_BYTES = 512 * 1024 * 1024  # per prompt; a bigger input set is refused with a clear error
 

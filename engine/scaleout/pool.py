@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.paths import Folders
+from ..core.settings import Settings
 from .actor import InkgraphWorker, WorkerSettings
 from .jobs import Finished, Job, model_files, node_keys
 
@@ -53,7 +55,7 @@ class RayOptions:
     resource: str | None = None  # a custom resource name each worker takes one of; default GPU, else CPU
     num_cpus: int | None = None  # for a local Ray only
     max_restarts: int = 3
-    settings: WorkerSettings = field(default_factory=WorkerSettings)
+    models_dir: str | None = None  # models folder on the worker machines (``--ray-models``)
 
 
 @dataclass
@@ -70,8 +72,15 @@ class WorkerHandle:
     resources: dict[str, float] = field(default_factory=dict)
 
 
+def worker_settings(options: RayOptions, settings: Settings, folders: Folders) -> WorkerSettings:
+    """What each worker runs with: this engine's settings, and its models and node packs, which the workers
+    see when their machine has the same folders (``--ray-models`` names another models folder)."""
+    return WorkerSettings(engine=settings, models_dir=options.models_dir or str(folders.models),
+                          custom_nodes_dir=str(folders.base / "custom_nodes"))
+
+
 class WorkerPool:
-    def __init__(self, options: RayOptions) -> None:
+    def __init__(self, options: RayOptions, settings: WorkerSettings) -> None:
         try:
             import ray
         except ImportError as exc:
@@ -98,7 +107,7 @@ class WorkerPool:
         decorate: Any = ray.remote  # its overloads cannot type options built at run time
         remote = decorate(**resources, max_restarts=options.max_restarts, max_task_retries=0,
                             max_concurrency=8)(InkgraphWorker)
-        self.workers = [WorkerHandle(name, remote.remote(name, options.settings),
+        self.workers = [WorkerHandle(name, remote.remote(name, settings),
                                      resources=resources)
                         for name in (f"worker-{index}" for index in range(count))]
         ready = ray.get([handle.actor.ping.remote() for handle in self.workers], timeout=600)

@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ..cache import DEFAULT_RAM_BUDGET, CachePolicyName
-from ..events import Event, Executing, ProgressText
-from ..events import PreviewImage as PreviewEvent
-from ..queue import PromptQueue, QueueItem
+from ..core.events import BinaryEventTypes, Event, Executing, ProgressText
+from ..core.events import PreviewImage as PreviewEvent
+from ..core.queue import PromptQueue, QueueItem
+from ..core.resources import web_root
+from ..core.settings import Settings
 from ..runtime import Runtime
 from . import (
     routes_files,
@@ -36,7 +37,7 @@ from . import (
     routes_user,
     routes_workflows,
 )
-from .hub import TEXT, Client, Hub, Preview
+from .hub import Client, Hub, Preview
 from .security import is_loopback, security_middleware
 
 if TYPE_CHECKING:
@@ -48,7 +49,6 @@ log = logging.getLogger(__name__)
 # Sent to a client only when its prompt carried a client_id, as ComfyUI does (others are broadcast).
 CLIENT_ONLY = frozenset({"executing", "executed", "execution_start", "execution_cached", "execution_success",
                          "execution_error"})
-WEB_ROOT = Path(__file__).resolve().parents[2] / "web"
 
 
 def comfyui_frontend_root() -> Path:
@@ -66,23 +66,16 @@ def comfyui_frontend_root() -> Path:
 
 @dataclass
 class ServerConfig:
-    base_dir: str | None = None
+    """``inkgraph serve``: the engine's :class:`Settings` plus what only the server has."""
+
+    settings: Settings = field(default_factory=Settings)
     listen: str = "127.0.0.1"
     port: int = 8188
     auth_token: str | None = None
     max_upload_mb: int = 100
-    cache: CachePolicyName = "lru"
-    cache_budget_bytes: int = DEFAULT_RAM_BUDGET
-    preview_method: str = "none"
     preview_size: int = 512
     max_history: int = 10_000
-    device: str | None = None
-    dtype: str | None = None
-    vram: str = "normal"
-    extra_model_paths: list[Path] = field(default_factory=list)
-    custom_nodes: bool = True
-    whitelist_custom_nodes: list[str] = field(default_factory=list)
-    web_root: Path | None = field(default_factory=lambda: WEB_ROOT if WEB_ROOT.is_dir() else None)
+    web_root: Path | None = field(default_factory=web_root)
     frontend: str = "inkgraph"  # or "comfyui": ComfyUI's official frontend from comfyui-frontend-package
     ray: RayOptions | None = None  # run prompts on Ray worker actors (``--ray``) instead of in this process
     generated_token: bool = field(default=False, init=False)
@@ -92,7 +85,7 @@ class ServerConfig:
             self.web_root = comfyui_frontend_root()
         elif self.frontend != "inkgraph":
             raise ValueError(f"unknown frontend {self.frontend!r}: 'inkgraph' or 'comfyui'")
-        """Binding beyond loopback without a token would expose the machine: make one up and say so."""
+        # Binding beyond loopback without a token would expose the machine: make one up and say so.
         if not is_loopback(self.listen) and not self.auth_token:
             self.auth_token = secrets.token_urlsafe(24)
             self.generated_token = True
@@ -103,10 +96,7 @@ class PromptServer:
         from .worker import Worker
 
         self.config = config
-        self.runtime = runtime or Runtime.create(
-            config.base_dir, cache=config.cache, cache_budget_bytes=config.cache_budget_bytes, device=config.device,
-            dtype=config.dtype, vram=config.vram, extra_model_paths=config.extra_model_paths,
-            custom_nodes=config.custom_nodes, whitelist_custom_nodes=config.whitelist_custom_nodes)
+        self.runtime = runtime or Runtime.create(config.settings)
         self.queue = PromptQueue(self.runtime.folders.user / "inkgraph.db", max_history=config.max_history)
         self.hub = Hub(self.feature_flags, self._on_connect)
         self.worker: Worker | Dispatcher = self._ray_dispatcher(config.ray) if config.ray else Worker(self)
@@ -135,19 +125,11 @@ class PromptServer:
     def _ray_dispatcher(self, options: RayOptions) -> Dispatcher:
         """Workers on Ray that see this server's models and node packs (when their machine has the folders)."""
         from ..scaleout.dispatcher import Dispatcher
-        from ..scaleout.pool import WorkerPool
+        from ..scaleout.pool import WorkerPool, worker_settings
 
-        folders, config = self.runtime.folders, self.config
-        settings = options.settings
-        settings.models_dir = settings.models_dir or str(folders.models)
-        settings.custom_nodes_dir = settings.custom_nodes_dir or str(folders.base / "custom_nodes")
-        settings.cache, settings.cache_budget_bytes = config.cache, config.cache_budget_bytes
-        settings.custom_nodes, settings.whitelist_custom_nodes = config.custom_nodes, config.whitelist_custom_nodes
-        settings.preview_method = config.preview_method
-        settings.device, settings.dtype = settings.device or config.device, settings.dtype or config.dtype
-        settings.vram = config.vram
-        settings.extra_model_paths = settings.extra_model_paths or [str(p) for p in config.extra_model_paths]
-        return Dispatcher(self.queue, WorkerPool(options), folders, self.runtime.bus.publish, self.prompt_finished)
+        folders = self.runtime.folders
+        pool = WorkerPool(options, worker_settings(options, self.runtime.settings, folders))
+        return Dispatcher(self.queue, pool, folders, self.runtime.bus.publish, self.prompt_finished)
 
     def prompt_finished(self, item: QueueItem) -> None:
         """After a prompt's history entry is committed: ``executing`` with node null (ComfyUI's end signal)."""
@@ -203,7 +185,7 @@ class PromptServer:
                 self.call_in_loop(self.hub.send_preview, preview, target)
         elif isinstance(event, ProgressText):
             node = event.node_id.encode()
-            frame = struct.pack(">II", TEXT, len(node)) + node + event.text.encode()
+            frame = struct.pack(">II", BinaryEventTypes.TEXT, len(node)) + node + event.text.encode()
             self.call_in_loop(self.hub.send_bytes, frame, target, False)
         else:
             self.call_in_loop(self.hub.send_text, event.message_json(), target)
@@ -249,7 +231,7 @@ class PromptServer:
 
     def on_prompt(self, body: dict[str, Any]) -> dict[str, Any]:
         """ComfyUI packs' prompt handlers (``PromptServer.instance.add_on_prompt_handler``), in order."""
-        shim = sys.modules.get("engine.compat.server")
+        shim = sys.modules.get("inkgraph.engine.compat.server")
         if shim is None or not shim.PromptServer.instance.on_prompt_handlers:
             return body
         result: dict[str, Any] = shim.PromptServer.instance.trigger_on_prompt(body)
@@ -268,7 +250,7 @@ class PromptServer:
                        routes_frontend):
             module.add_routes(routes, self)
         tables = [routes]
-        shim = sys.modules.get("engine.compat.server")
+        shim = sys.modules.get("inkgraph.engine.compat.server")
         if shim is not None:  # routes ComfyUI packs added through PromptServer.instance.routes
             tables.append(shim.PromptServer.instance.routes)
         for table in tables:

@@ -20,12 +20,11 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from ..core.events import BinaryEventTypes
+
 log = logging.getLogger(__name__)
 
 BUFFER_LIMIT = 2048  # messages per client before previews are dropped / the client is cut off
-PREVIEW_IMAGE = 1
-TEXT = 3
-PREVIEW_IMAGE_WITH_METADATA = 4
 IMAGE_TYPES = {"JPEG": 1, "PNG": 2}
 
 
@@ -40,8 +39,8 @@ class Preview:
     def frame(self, with_metadata: bool) -> bytes:
         if with_metadata:
             meta = json.dumps({**self.metadata, "image_type": f"image/{self.image_format.lower()}"}).encode()
-            return struct.pack(">II", PREVIEW_IMAGE_WITH_METADATA, len(meta)) + meta + self.image
-        return struct.pack(">II", PREVIEW_IMAGE, IMAGE_TYPES[self.image_format]) + self.image
+            return struct.pack(">II", BinaryEventTypes.PREVIEW_IMAGE_WITH_METADATA, len(meta)) + meta + self.image
+        return struct.pack(">II", BinaryEventTypes.PREVIEW_IMAGE, IMAGE_TYPES[self.image_format]) + self.image
 
 
 @dataclass(eq=False)

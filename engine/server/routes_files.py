@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import BodyPartReader, web
 
-from ..paths import PathEscapeError, file_sha256, split_annotation
+from ..core.paths import PathEscapeError, file_sha256, split_annotation
 from .bodies import ViewQuery, bad_request, parse_query
 
 if TYPE_CHECKING:
@@ -175,7 +175,7 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
         if not filename.endswith(".safetensors"):
             raise web.HTTPNotFound()
         try:
-            from ..paths import safe_join
+            from ..core.paths import safe_join
 
             path = safe_join(folders.models / request.match_info["folder"], filename)
         except PathEscapeError as exc:

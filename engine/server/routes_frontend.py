@@ -1,4 +1,5 @@
-"""The rest of what ComfyUI's official frontend asks while starting and working (reference §2.2, §2.5):
+"""The rest of what ComfyUI's official frontend asks while starting and working (its settings, model browser,
+log console, translations and templates):
 model browsing (``/experiment/models``), node packs' translations (``/i18n``) and example workflows
 (``/workflow_templates``), global subgraphs, the log console (``/internal/logs``), folder listings
 (``/internal/folder_paths``, ``/internal/files``), and the templates index.
@@ -16,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ..model_paths import MODEL_EXTENSIONS, MODEL_FOLDERS
-from ..paths import PathEscapeError, safe_join
+from ..core.model_paths import LISTING, MODEL_FOLDERS
+from ..core.paths import PathEscapeError, safe_join
 
 if TYPE_CHECKING:
     from .app import PromptServer
@@ -45,16 +46,15 @@ class LogBuffer(logging.Handler):
 
 
 def _model_files(directory: Path, index: int) -> list[dict[str, Any]]:
+    """The model browser's entries: the same files the loaders list (one walker, one set of rules)."""
     files = []
-    for path in sorted(directory.rglob("*")):
-        parts = path.relative_to(directory).parts
-        if any(p.startswith(".") for p in parts) or ".git" in parts or not path.is_file():
+    for name in LISTING.files(directory):
+        try:
+            stat = (directory / name).stat()
+        except OSError:  # removed since it was listed, or a dangling link
             continue
-        if path.suffix.lower() not in MODEL_EXTENSIONS:
-            continue
-        stat = path.stat()
-        files.append({"name": path.relative_to(directory).as_posix(), "pathIndex": index,
-                      "modified": stat.st_mtime, "created": stat.st_ctime, "size": stat.st_size})
+        files.append({"name": name, "pathIndex": index, "modified": stat.st_mtime, "created": stat.st_ctime,
+                      "size": stat.st_size})
     return files
 
 

@@ -7,69 +7,19 @@ to import. Device details appear once a node has loaded torch.
 from __future__ import annotations
 
 import asyncio
-import importlib.metadata
 import os
-import platform
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .. import __version__
-from ..devices import ram_bytes
-from ..model_paths import MODEL_FOLDERS
-from ..object_info import node_info, object_info
+from ..core.model_paths import MODEL_FOLDERS
+from ..core.object_info import node_info, object_info
+from ..runtime.stats import system_stats
 
 if TYPE_CHECKING:
     from .app import PromptServer
-
-COMFYUI_API_VERSION = "0.8.0"  # the ComfyUI release whose protocol this server speaks
-
-
-def _version_of(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return ""
-
-
-def _devices() -> list[dict[str, Any]]:
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available():
-        devices = []
-        for index in range(torch.cuda.device_count()):
-            free, total = torch.cuda.mem_get_info(index)
-            reserved = torch.cuda.memory_reserved(index)
-            allocated = torch.cuda.memory_allocated(index)
-            devices.append({"name": f"cuda:{index} {torch.cuda.get_device_name(index)}", "type": "cuda",
-                            "index": index, "vram_total": total, "vram_free": free,
-                            "torch_vram_total": reserved, "torch_vram_free": reserved - allocated})
-        return devices
-    total, free = ram_bytes()
-    return [{"name": "cpu", "type": "cpu", "index": None, "vram_total": total, "vram_free": free,
-             "torch_vram_total": total, "torch_vram_free": free}]
-
-
-def system_stats() -> dict[str, Any]:
-    total, free = ram_bytes()
-    return {
-        "system": {
-            "os": os.name if sys.platform != "linux" else "posix",
-            "ram_total": total,
-            "ram_free": free,
-            "comfyui_version": COMFYUI_API_VERSION,
-            "inkgraph_version": __version__,
-            "required_frontend_version": "",
-            "python_version": sys.version,
-            "pytorch_version": _version_of("torch"),
-            "embedded_python": False,
-            "argv": sys.argv,
-            "platform": platform.platform(),
-        },
-        "devices": _devices(),
-    }
-
 
 def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
     runtime = server.runtime

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from ..queue import QueueItem, as_number
+from ..core.queue import QueueItem, as_number
 
 if TYPE_CHECKING:
     from .app import PromptServer

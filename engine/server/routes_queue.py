@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from ..queue import QueueItem, as_number, split_sensitive
+from ..core.queue import QueueItem, as_number, split_sensitive
 from .bodies import (
     FreeRequest,
     HistoryQuery,

@@ -16,7 +16,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from ..paths import PathEscapeError, safe_join
+from ..core.paths import PathEscapeError, safe_join
 
 if TYPE_CHECKING:
     from .app import PromptServer

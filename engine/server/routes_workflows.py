@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ..formats import api_to_ui, is_ui_workflow, ui_to_api
-from ..workflow import unwrap_prompt
+from ..core.formats import api_to_ui, is_ui_workflow, ui_to_api
+from ..core.resources import workflows_folder
+from ..core.workflow import unwrap_prompt
 from .bodies import ConvertRequest, bad_request, parse_json
 
 if TYPE_CHECKING:
     from .app import PromptServer
 
-WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 DEFAULTS = ("txt2img.ui.json", "txt2img.json", "quickstart.json")  # the first that exists opens by default
 
 
@@ -34,9 +33,10 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
     @routes.get("/workflow/default")
     async def get_default(request: web.Request) -> web.Response:
         """The workflow the canvas opens first, in UI format."""
+        folder = workflows_folder()
         for name in DEFAULTS:
-            path = WORKFLOWS / name
-            if path.is_file():
+            path = folder / name if folder is not None else None
+            if path is not None and path.is_file():
                 data = unwrap_prompt(json.loads(path.read_text(encoding="utf-8")))
                 return web.json_response(data if is_ui_workflow(data) else api_to_ui(data, spec_of))
         return web.json_response({"nodes": [], "links": [], "version": 0.4})

@@ -9,14 +9,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import traceback
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..events import now_ms
-from ..queue import QueueItem
+from ..core.queue import QueueItem
+from ..runtime.prompts import error_status, execute_prompt
 
 if TYPE_CHECKING:
-    from ..runtime import Runtime
     from .app import PromptServer
 
 log = logging.getLogger(__name__)
@@ -74,38 +72,9 @@ class Worker:
         try:
             outputs, status, meta = execute_prompt(server.runtime, item.prompt, item.prompt_id,
                                                    {**item.extra_data, **item.sensitive}, client_id,
-                                                   item.outputs_to_execute, server.config.preview_method)
+                                                   item.outputs_to_execute, server.runtime.settings.preview_method)
             server.queue.task_done(task_id, outputs, status, meta)
             log.info("prompt %s: %s in %.2f s", item.prompt_id, status["status_str"], time.perf_counter() - started)
         finally:
             self.current = None
             server.prompt_finished(item)
-
-
-def execute_prompt(runtime: Runtime, prompt: dict[str, Any], prompt_id: str, extra_data: dict[str, Any],
-                   client_id: str | None, outputs_to_execute: list[str] | None,
-                   preview_method: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """Validate a queued prompt again and run it; returns its history entry's outputs, status and meta.
-
-    The local worker and every Ray worker call this, so a prompt's history reads the same wherever it ran.
-    """
-    result = runtime.validate(prompt, partial_execution_targets=outputs_to_execute or None)
-    if not result.ok or result.plan is None:
-        body = result.error_body()
-        message = f"{body['error']['message']}: {body['error']['details']}" if body["error"] else ""
-        return {}, error_status(prompt_id, message), {}
-    extra = dict(extra_data)
-    if extra.get("preview_method", "default") == "default":
-        extra["preview_method"] = preview_method
-    outcome = runtime.executor.execute(result.plan, prompt_id, extra, client_id)
-    status = {"status_str": outcome.status_str, "completed": outcome.completed,
-              "messages": [[name, data] for name, data in outcome.messages]}
-    return outcome.outputs, status, outcome.meta
-
-
-def error_status(prompt_id: str, message: str, exception_type: str = "ValidationError") -> dict[str, Any]:
-    """A history status for a prompt that failed outside any node."""
-    return {"status_str": "error", "completed": False, "messages": [["execution_error", {
-        "prompt_id": prompt_id, "node_id": "", "node_type": "", "executed": [], "exception_message": message,
-        "exception_type": exception_type, "traceback": traceback.format_stack(limit=0), "current_inputs": {},
-        "current_outputs": [], "timestamp": now_ms()}]]}

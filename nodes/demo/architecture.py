@@ -79,7 +79,11 @@ def build_upscaler() -> torch.nn.Module:
 def checkpoint_state(unet: Any, vae: Any, text_encoder: Any, used_tokens: Iterable[int]) -> dict[str, torch.Tensor]:
     """The three models in the original single-file layout, fp16. Token-embedding rows the prompts never
     used are zeroed: they were never trained, and zeros keep the committed file compressible."""
-    from nodes.diffusion.ldm_format import clip_hf_to_ldm, unet_diffusers_to_ldm, vae_diffusers_to_ldm
+    from inkgraph.nodes.diffusion.ldm_format import (
+        clip_hf_to_ldm,
+        unet_diffusers_to_ldm,
+        vae_diffusers_to_ldm,
+    )
 
     text_state = dict(text_encoder.state_dict())
     embedding_key = next(k for k in text_state if k.endswith("token_embedding.weight"))
@@ -96,7 +100,7 @@ def write_checkpoint(path: Path, unet: Any, vae: Any, text_encoder: Any, used_to
                      description: str) -> None:
     from safetensors.torch import save_file
 
-    from nodes.diffusion.checkpoint import METADATA_KEY
+    from inkgraph.nodes.diffusion.checkpoint import METADATA_KEY
 
     configs = {"kind": "sd1", "unet": dict(unet.config), "vae": dict(vae.config),
                "text_encoder": text_encoder.config.to_dict(), "scheduler": SCHEDULER_CONFIG}

@@ -1,7 +1,7 @@
 """Measured quality of the demo model: generate the fixed evaluation set through the ordinary graph and read
 background colour, shape colour and shape back with plain image statistics (:func:`scenes.read_image`).
 
-``python -m nodes.demo.evaluate [--grid docs/demo-grid.png]`` prints the table; the test suite asserts the
+``python -m inkgraph.nodes.demo.evaluate [--grid docs/demo-grid.png]`` prints the table; the test suite asserts the
 targets on the same numbers.
 """
 
@@ -86,7 +86,7 @@ def grid(results: list[Result], columns: int = 6, cell: int = 128) -> Any:
 
 
 def main() -> None:
-    from engine.runtime import Runtime
+    from inkgraph.engine.runtime import Runtime
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=36)

@@ -199,7 +199,7 @@ class Prompts:
 
     def ids(self, prompt: str) -> list[int]:
         if prompt not in self.cache:
-            from nodes.diffusion.text import tokenize
+            from inkgraph.nodes.diffusion.text import tokenize
 
             (chunk,) = tokenize(prompt)
             self.cache[prompt] = [int(token) for token, _ in chunk]  # type: ignore[call-overload]

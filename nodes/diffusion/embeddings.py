@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from engine.paths import Folders, PathEscapeError, safe_join
+from inkgraph.engine.core.paths import Folders, PathEscapeError, safe_join
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from engine.devices import ModelManager
+from inkgraph.engine.core.devices import ModelManager
 
 from .checkpoint import Family
 

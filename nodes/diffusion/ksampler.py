@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from engine import Context
+from inkgraph.engine import Context
 
 from .guidance import Denoiser
 from .handles import ModelHandle

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from engine.paths import Folders
+from inkgraph.engine.core.paths import Folders
 
 from .embeddings import PREFIX, Lookup, lookup_for, reference, split_words
 from .prompt_weights import parse_weights

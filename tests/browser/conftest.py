@@ -48,7 +48,7 @@ class Server:
 def start_server(base: Path, *extra: str) -> Server:
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--port", str(port), "--base-dir",
+    process = subprocess.Popen([sys.executable, "-m", "inkgraph.engine.cli", "serve", "--port", str(port), "--base-dir",
                                 str(base), *extra], cwd=REPO, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"

@@ -6,11 +6,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from engine.cache import CachePolicyName
-from engine.events import Event
-from engine.executor import ExecutionOutcome
-from engine.runtime import Runtime
-from engine.validation import ValidationResult
+from inkgraph.engine.core.cache import CachePolicyName
+from inkgraph.engine.core.events import Event
+from inkgraph.engine.core.executor import ExecutionOutcome
+from inkgraph.engine.core.settings import Settings
+from inkgraph.engine.core.validation import ValidationResult
+from inkgraph.engine.runtime import Runtime
 
 from .stub_nodes import LOG, stub_registry
 
@@ -36,7 +37,8 @@ class Recorder:
 
 class StubEngine:
     def __init__(self, base: Path, cache: CachePolicyName = "lru", budget: int = 1 << 30) -> None:
-        self.runtime = Runtime.create(base, cache=cache, cache_budget_bytes=budget, registry=stub_registry())
+        settings = Settings(base_dir=base, cache=cache, cache_budget_bytes=budget)
+        self.runtime = Runtime.create(settings, registry=stub_registry())
         self.recorder = Recorder()
         self.runtime.bus.subscribe(self.recorder)
         LOG.take()

@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Annotated, Any, Literal
 
-from engine import (
+from inkgraph.engine import (
     CachePolicy,
     Context,
     ExecutionBlocker,
@@ -19,7 +19,7 @@ from engine import (
     String,
     node,
 )
-from engine.registry import NodeRegistry
+from inkgraph.engine.core.registry import NodeRegistry
 
 Number = Annotated[Any, Socket(type="NUMBER")]
 Text = Annotated[Any, Socket(type="TEXT")]
@@ -216,7 +216,7 @@ def StubRepeatScale(ctx: Context, value: Number, times: Annotated[int, Int(min=0
                     report: bool = False) -> Number:
     """Expands into ``times`` chained StubScale ×2 nodes (and, with ``report``, an output node showing the
     result), and outputs the end of the chain."""
-    from engine.graph_builder import GraphBuilder
+    from inkgraph.engine.core.graph_builder import GraphBuilder
 
     LOG.add(ctx.node_id)
     g = GraphBuilder()

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 import pytest
 
-from engine import (
+from inkgraph.engine import (
     CachePolicy,
     Context,
     Float,
@@ -21,7 +21,7 @@ from engine import (
     node,
     spec_of,
 )
-from engine.spec import SpecError
+from inkgraph.engine.core.spec import SpecError
 
 
 def test_signature_becomes_spec() -> None:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from engine.cache import CacheEntry, ClassicCache, LRUCache, NullCache, estimate_nbytes, make_cache
+from inkgraph.engine.core.cache import (
+    CacheEntry,
+    ClassicCache,
+    LRUCache,
+    NullCache,
+    estimate_nbytes,
+    make_cache,
+)
 
 
 class Sized:

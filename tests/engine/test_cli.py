@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
+from inkgraph.engine.cli import main
 
 WORKFLOW = {
     "1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 255}},
@@ -90,7 +90,7 @@ def test_nodes_listing(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
 
 def test_validate_and_nodes_do_not_import_torch(workflow: Path, tmp_path: Path) -> None:
     code = (
-        "import sys; from engine.cli import main; "
+        "import sys; from inkgraph.engine.cli import main; "
         f"a = main(['validate', {str(workflow)!r}, '--base-dir', {str(tmp_path)!r}]); "
         f"b = main(['nodes', '--json', '--base-dir', {str(tmp_path)!r}]); "
         "assert 'torch' not in sys.modules and 'diffusers' not in sys.modules, 'heavy import'; "

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from engine.events import Event
-from engine.runtime import Runtime
+from inkgraph.engine.core.events import Event
+from inkgraph.engine.core.settings import Settings
+from inkgraph.engine.runtime import Runtime
 
 PACK = Path(__file__).resolve().parents[1] / "fixtures" / "comfy_v1_pack"
 REPO = Path(__file__).resolve().parents[2]
@@ -67,7 +68,7 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
     base = install(tmp_path_factory.mktemp("v1"))
     (base / "models" / "checkpoints").mkdir(parents=True)
     (base / "models" / "checkpoints" / "model_a.safetensors").write_bytes(b"x")
-    return Runtime.create(base)
+    return Runtime.create(Settings(base_dir=base))
 
 
 def calls() -> list[tuple[str, Any]]:
@@ -114,7 +115,7 @@ def test_packs_load_and_broken_ones_are_reported(runtime: Runtime) -> None:
 
 
 def test_object_info_shows_v1_declarations(runtime: Runtime) -> None:
-    from engine.object_info import node_info
+    from inkgraph.engine.core.object_info import node_info
 
     stub = node_info(runtime.registry.get("V1StubImage"), runtime.folders)  # type: ignore[arg-type]
     assert stub["input"]["required"]["content"] == [["WHITE", "BLACK", "NOISE"]]
@@ -254,9 +255,10 @@ def test_shims_exist_only_when_a_v1_pack_loaded(tmp_path: Path) -> None:
     (tmp_path / "native" / "custom_nodes" / "mine.py").write_text(
         "from engine import node\n@node()\ndef Mine(x: int = 1) -> int:\n    return x\nNODES = [Mine]\n")
     install(tmp_path / "v1")
-    script = ("import sys; from engine.runtime import Runtime; r = Runtime.create(sys.argv[1]); "
+    script = ("import sys; from inkgraph.engine.runtime import Runtime; from inkgraph.engine.core.settings import "
+              "Settings; r = Runtime.create(Settings(base_dir=sys.argv[1])); "
               "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-              "('folder_paths', 'comfy', 'server', 'comfy_execution')))")
+              "('folder_paths', 'comfy', 'server', 'comfy_execution', 'nodes')))")
     for case, expected in (("native", "[]"), ("v1", "'folder_paths'")):
         out = subprocess.run([sys.executable, "-c", script, str(tmp_path / case)], capture_output=True, text=True,
                              cwd=REPO, timeout=120)
@@ -270,8 +272,9 @@ def test_cli_runs_a_v1_workflow(tmp_path: Path) -> None:
     install(tmp_path)
     workflow = tmp_path / "loop.json"
     workflow.write_text(json.dumps(loop_prompt(4)))
-    out = subprocess.run([sys.executable, "-m", "engine.cli", "run", str(workflow), "--base-dir", str(tmp_path),
-                          "--no-progress", "--events", "-"], capture_output=True, text=True, cwd=REPO, timeout=180)
+    out = subprocess.run([sys.executable, "-m", "inkgraph.engine.cli", "run", str(workflow), "--base-dir",
+                          str(tmp_path), "--no-progress", "--events", "-"],
+                         capture_output=True, text=True, cwd=REPO, timeout=180)
     assert out.returncode == 0, out.stderr
     messages = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
     executed = [m["data"] for m in messages if m["type"] == "executed"]
@@ -280,7 +283,7 @@ def test_cli_runs_a_v1_workflow(tmp_path: Path) -> None:
 
 def test_disable_all_custom_nodes_with_a_whitelist(tmp_path: Path) -> None:
     install(tmp_path)
-    none = Runtime.create(tmp_path / ".", custom_nodes=False)
+    none = Runtime.create(Settings(base_dir=tmp_path / ".", custom_nodes=False))
     assert none.registry.get("V1IntConst") is None and "half_broken" not in none.registry.packs
-    some = Runtime.create(tmp_path, custom_nodes=False, whitelist_custom_nodes=["half_broken"])
+    some = Runtime.create(Settings(base_dir=tmp_path, custom_nodes=False, whitelist_custom_nodes=["half_broken"]))
     assert some.registry.get("HalfGood") is not None and some.registry.get("V1IntConst") is None

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from engine.devices import DevicePolicy, ModelManager, VramMode
+from inkgraph.engine.core.devices import DevicePolicy, ModelManager, VramMode
 
 
 class Fake:

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from engine.registry import NodeRegistry
-from engine.runtime import Runtime
+from inkgraph.engine.core.settings import Settings
+from inkgraph.engine.runtime import Runtime
+from inkgraph.engine.runtime.packs import default_registry
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "inkgraph-example-pack"
 
@@ -38,11 +39,11 @@ def workflow() -> dict[str, Any]:
 
 
 def test_entry_point_pack_loads_and_runs(installed: Path, tmp_path: Path) -> None:
-    registry = NodeRegistry.default(entry_points=True)
+    registry = default_registry(entry_points=True)
     status = registry.packs["example_pack"]
     assert status.loaded and status.node_count == 6, status
     assert status.web_directory and status.web_directory.endswith("web")
-    runtime = Runtime.create(tmp_path / "base", registry=registry)
+    runtime = Runtime.create(Settings(base_dir=tmp_path / "base"), registry=registry)
     prompt = workflow()
     result, outcome = runtime.run(prompt)
     assert result.ok, result.error_body()
@@ -56,11 +57,11 @@ def test_entry_point_pack_loads_and_runs(installed: Path, tmp_path: Path) -> Non
 
 def test_example_pack_as_a_custom_nodes_folder(tmp_path: Path) -> None:
     shutil.copytree(EXAMPLE / "inkgraph_example_pack", tmp_path / "custom_nodes" / "example_pack")
-    runtime = Runtime.create(tmp_path, registry=NodeRegistry.default(
+    runtime = Runtime.create(Settings(base_dir=tmp_path), registry=default_registry(
         entry_points=False, custom_nodes=[tmp_path / "custom_nodes"]))
     assert runtime.registry.packs["example_pack"].node_count == 6
     assert runtime.registry.web_directories()["example_pack"].name == "web"
-    from engine import spec_of
+    from inkgraph.engine import spec_of
 
     tint = runtime.registry.get("ExampleTint")
     assert tint is not None and tint.input("strength").tooltip == "How much tint"  # type: ignore[union-attr]

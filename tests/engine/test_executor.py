@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.graph_builder import GraphBuilder
+from inkgraph.engine.core.graph_builder import GraphBuilder
 
 from . import stub_nodes
 from .helpers import StubEngine

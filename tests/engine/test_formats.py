@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
-from engine.formats import api_to_ui, image_metadata, read_any, ui_to_api
-from engine.formats.ui_models import parse_links
-from engine.registry import NodeRegistry
-from engine.runtime import Runtime
+from inkgraph.engine.core.formats import api_to_ui, image_metadata, read_any, ui_to_api
+from inkgraph.engine.core.formats.ui_models import parse_links
+from inkgraph.engine.core.registry import NodeRegistry
+from inkgraph.engine.core.settings import Settings
+from inkgraph.engine.runtime import Runtime
+from inkgraph.engine.runtime.packs import default_registry
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "workflows"
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
@@ -29,10 +31,12 @@ DEFAULT_PROMPT = {
     "5": {"inputs": {"width": 512, "height": 512, "batch_size": 1}, "class_type": "EmptyLatentImage",
           "_meta": {"title": "Empty Latent Image"}},
     "6": {"inputs": {"text": "beautiful scenery nature glass bottle landscape, , purple galaxy bottle,",
-                     "clip": ["4", 1]}, "class_type": "CLIPTextEncode", "_meta": {"title": "CLIP Text Encode (Prompt)"}},
+                     "clip": ["4", 1]}, "class_type": "CLIPTextEncode",
+          "_meta": {"title": "CLIP Text Encode (Prompt)"}},
     "7": {"inputs": {"text": "text, watermark", "clip": ["4", 1]}, "class_type": "CLIPTextEncode",
           "_meta": {"title": "CLIP Text Encode (Prompt)"}},
-    "8": {"inputs": {"samples": ["3", 0], "vae": ["4", 2]}, "class_type": "VAEDecode", "_meta": {"title": "VAE Decode"}},
+    "8": {"inputs": {"samples": ["3", 0], "vae": ["4", 2]}, "class_type": "VAEDecode",
+          "_meta": {"title": "VAE Decode"}},
     "9": {"inputs": {"filename_prefix": "ComfyUI", "images": ["8", 0]}, "class_type": "SaveImage",
           "_meta": {"title": "Save Image"}},
 }
@@ -40,7 +44,7 @@ DEFAULT_PROMPT = {
 
 @pytest.fixture(scope="module")
 def registry() -> NodeRegistry:
-    return NodeRegistry.default(entry_points=False)
+    return default_registry(entry_points=False)
 
 
 def load(name: str) -> dict[str, Any]:
@@ -68,7 +72,7 @@ def test_real_templates_keep_their_links_and_validate_but_for_model_files(regist
         assert prompt[link.target_id]["inputs"][name_] == [link.origin_id, link.origin_slot]
         checked += 1
     assert checked > 5
-    result = Runtime.create(tmp_path, registry=registry).validate(prompt)
+    result = Runtime.create(Settings(base_dir=tmp_path), registry=registry).validate(prompt)
     problems = {(e.type, e.extra_info.get("input_name")) for errors in result.node_errors.values()
                 for e in errors.errors}
     assert problems == {("value_not_in_list", "ckpt_name")}, result.error_body()
@@ -84,7 +88,7 @@ def test_primitive_nodes_give_their_values(registry: NodeRegistry) -> None:
 
 def test_unknown_node_types_become_a_validation_error_naming_them(registry: NodeRegistry, tmp_path: Path) -> None:
     prompt, _ = ui_to_api(load("utility-gan_upscaler.json"), registry.get)
-    result = Runtime.create(tmp_path, registry=registry).validate(prompt)
+    result = Runtime.create(Settings(base_dir=tmp_path), registry=registry).validate(prompt)
     assert not result.ok and result.error is not None and result.error.type == "invalid_prompt"
     missing = {e.class_type for e in result.node_errors.values()}
     assert missing == {"CreateVideo", "GetVideoComponents", "LoadVideo", "SaveVideo"}
@@ -190,9 +194,9 @@ def test_images_with_embedded_prompt_or_workflow(registry: NodeRegistry) -> None
 
 
 def test_cli_runs_validates_and_converts_ui_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from engine.cli import main
+    from inkgraph.engine.cli import main
 
-    ui = api_to_ui(json.loads((WORKFLOWS / "quickstart.json").read_text()), NodeRegistry.default(entry_points=False).get)
+    ui = api_to_ui(json.loads((WORKFLOWS / "quickstart.json").read_text()), default_registry(entry_points=False).get)
     (tmp_path / "ui.json").write_text(json.dumps(ui))
     base = ["--base-dir", str(tmp_path / "base")]
     assert main(["validate", str(tmp_path / "ui.json"), *base]) == 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine import graph
+from inkgraph.engine.core import graph
 
 
 def test_topological_order_is_stable_and_complete() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.model_paths import parse_extra_model_paths
-from engine.paths import Folders, PathEscapeError
+from inkgraph.engine.core.model_paths import parse_extra_model_paths
+from inkgraph.engine.core.paths import Folders, PathEscapeError
 
 YAML = """
 comfyui:
@@ -55,7 +55,8 @@ def test_extra_model_paths_yaml(tmp_path: Path) -> None:
     shipped = "inkgraph-demo.safetensors"  # the demo model is listed on every install
     assert folders.model_files("checkpoints") == [shipped, "mine.ckpt", "sd15.safetensors"]
     assert folders.model_files("clip") == ["sub/t5.safetensors"]
-    assert folders.model_path("checkpoints", "sd15.safetensors") == comfy / "models" / "checkpoints" / "sd15.safetensors"
+    expected = comfy / "models" / "checkpoints" / "sd15.safetensors"
+    assert folders.model_path("checkpoints", "sd15.safetensors") == expected
     with pytest.raises(FileNotFoundError, match="checkpoints"):
         folders.model_path("checkpoints", "nope.safetensors")
     with pytest.raises(PathEscapeError):

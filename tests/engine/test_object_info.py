@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from engine import Conditioning, Float, Int, Latent, Model, Output, node, spec_of
-from engine.object_info import node_info, object_info
-from engine.registry import NodeRegistry
+from inkgraph.engine import Conditioning, Float, Int, Latent, Model, Output, node, spec_of
+from inkgraph.engine.core.object_info import node_info, object_info
+from inkgraph.engine.runtime.packs import default_registry
 
 V1_KEYS = ["input", "input_order", "output", "output_is_list", "output_name", "name", "display_name",
            "description", "python_module", "category", "output_node"]
@@ -48,7 +48,7 @@ def test_ksampler_shape_matches_comfyui() -> None:
 
 
 def test_builtin_save_image_matches_reference(tmp_path: Path) -> None:
-    registry = NodeRegistry.default(entry_points=False)
+    registry = default_registry(entry_points=False)
     info = node_info(registry.get("SaveImage"), None)
     assert info == {
         "input": {"required": {"images": ["IMAGE", {"tooltip": "The images to save."}],
@@ -64,7 +64,7 @@ def test_builtin_save_image_matches_reference(tmp_path: Path) -> None:
 
 
 def test_builtin_shapes_match_comfyui_for_v1_nodes() -> None:
-    registry = NodeRegistry.default(entry_points=False)
+    registry = default_registry(entry_points=False)
     scale = node_info(registry.get("ImageScale"), None)
     assert scale["input"] == {"required": {
         "image": ["IMAGE"],
@@ -81,13 +81,13 @@ def test_builtin_shapes_match_comfyui_for_v1_nodes() -> None:
 
 
 def test_load_image_lists_input_files(tmp_path: Path) -> None:
-    from engine.paths import Folders
+    from inkgraph.engine.core.paths import Folders
 
     folders = Folders.at(tmp_path).ensure()
     for name in ("b.png", "a.jpg", "notes.txt"):
         (folders.input / name).write_bytes(b"x")
     (folders.input / "sub").mkdir()
-    registry = NodeRegistry.default(entry_points=False)
+    registry = default_registry(entry_points=False)
     info = object_info(registry, folders)["LoadImage"]
     assert info["input"]["required"]["image"] == [["a.jpg", "b.png"], {"image_upload": True}]
     assert info["output"] == ["IMAGE", "MASK"]

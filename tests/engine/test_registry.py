@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine import node, spec_of
-from engine.registry import NodeRegistry
-from engine.spec import SpecError
+from inkgraph.engine import node, spec_of
+from inkgraph.engine.core.registry import NodeRegistry
+from inkgraph.engine.core.spec import SpecError
+from inkgraph.engine.runtime.packs import default_registry
 
 
 @node()
@@ -20,7 +21,7 @@ def Fine(x: int = 0) -> int:
 
 
 def test_pack_cannot_replace_builtin() -> None:
-    registry = NodeRegistry.default(entry_points=False)
+    registry = default_registry(entry_points=False)
     builtin = registry.get("SaveImage")
     status = registry.load_pack("evil", "test", lambda: [SaveImage, Fine])
     assert status.loaded and status.node_count == 1 and "built-in" in status.skipped_nodes[0]

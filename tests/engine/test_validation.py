@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from engine.graph_builder import GraphBuilder
-from engine.validation import validate_prompt
+from inkgraph.engine.core.graph_builder import GraphBuilder
+from inkgraph.engine.core.validation import validate_prompt
 
 from .stub_nodes import stub_registry
 
@@ -225,8 +225,8 @@ def test_very_deep_chain_validates_without_recursion(length: int) -> None:
 
 
 def test_exception_in_custom_validation_is_reported() -> None:
-    from engine import node
-    from engine.registry import NodeRegistry
+    from inkgraph.engine import node
+    from inkgraph.engine.core.registry import NodeRegistry
 
     def explode(value: int) -> bool:
         raise KeyError("no such thing")

@@ -10,11 +10,20 @@ from pathlib import Path
 import pytest
 import torch
 
-from engine.model_paths import SHIPPED_MODELS
-from engine.runtime import Runtime
-from nodes.demo import architecture as arch
-from nodes.demo.evaluate import generate, scores, workflow
-from nodes.demo.scenes import COLOURS, SHAPES, evaluation_set, prompt_for, random_scene, read_image, render
+from inkgraph.engine.core.resources import shipped_models
+from inkgraph.engine.core.settings import Settings
+from inkgraph.engine.runtime import Runtime
+from inkgraph.nodes.demo import architecture as arch
+from inkgraph.nodes.demo.evaluate import generate, scores, workflow
+from inkgraph.nodes.demo.scenes import (
+    COLOURS,
+    SHAPES,
+    evaluation_set,
+    prompt_for,
+    random_scene,
+    read_image,
+    render,
+)
 
 TARGETS = {"background": 0.9, "colour": 0.9, "shape": 0.8}
 
@@ -36,7 +45,7 @@ def test_evaluation_set_covers_the_vocabulary() -> None:
 
 
 def test_train_demo_writes_loadable_models_and_resumes(tmp_path: Path) -> None:
-    from engine.cli import main
+    from inkgraph.engine.cli import main
 
     args = ["train-demo", "--minutes", "0.08", "--bank-size", "32", "--work", str(tmp_path / "work"),
             "--output", str(tmp_path / "models"), "--base-dir", str(tmp_path / "base")]
@@ -44,14 +53,14 @@ def test_train_demo_writes_loadable_models_and_resumes(tmp_path: Path) -> None:
     first = torch.load(tmp_path / "work" / "unet.pt", weights_only=False)["step"]
     assert main([*args[:2], "0.16", *args[3:]]) == 0  # more minutes: the UNet continues where it stopped
     assert torch.load(tmp_path / "work" / "unet.pt", weights_only=False)["step"] > first
-    runtime = Runtime.create(tmp_path)
+    runtime = Runtime.create(Settings(base_dir=tmp_path))
     result, outcome = runtime.run(workflow("a red circle", 1, steps=2))
     assert result.ok and outcome is not None and outcome.status_str == "success", (result.error_body(), outcome)
     assert outcome.outputs["9"]["images"]
 
 
 def test_unet_learning_rate_warms_up_holds_then_decays_to_a_tenth() -> None:
-    from nodes.demo.train import unet_learning_rate
+    from inkgraph.nodes.demo.train import unet_learning_rate
 
     assert unet_learning_rate(0, 0.0) < unet_learning_rate(150, 0.0) < unet_learning_rate(299, 0.0) == 5e-4
     assert unet_learning_rate(5000, 0.5) == unet_learning_rate(5000, 0.7) == 5e-4
@@ -63,9 +72,10 @@ def test_unet_learning_rate_warms_up_holds_then_decays_to_a_tenth() -> None:
 def test_shipped_demo_model_meets_the_quality_targets() -> None:
     """≥ 90% background and shape colour, ≥ 80% shape, on the 36 fixed (prompt, seed) pairs, measured on
     the 512×512 upscaled output of the default graph."""
-    assert (SHIPPED_MODELS / "checkpoints" / arch.CHECKPOINT_NAME).is_file()
+    models = shipped_models()
+    assert models is not None and (models / "checkpoints" / arch.CHECKPOINT_NAME).is_file()
     with tempfile.TemporaryDirectory() as base:
-        results = generate(Runtime.create(base))
+        results = generate(Runtime.create(Settings(base_dir=base)))
     measured = scores(results)
     assert all(result.image.size == (512, 512) for result in results)
     failures = {name: value for name, value in measured.items() if value < TARGETS[name]}
@@ -79,7 +89,7 @@ def test_default_workflow_makes_a_512_picture(tmp_path: Path, name: str) -> None
     from PIL import Image
 
     prompt = json.loads((Path(__file__).resolve().parents[2] / "workflows" / name).read_text())
-    runtime = Runtime.create(tmp_path)
+    runtime = Runtime.create(Settings(base_dir=tmp_path))
     result, outcome = runtime.run(prompt)
     assert result.ok and outcome is not None and outcome.status_str == "success", (result.error_body(), outcome)
     (item,) = [image for output in outcome.outputs.values() for image in output.get("images", [])]

@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 import torch
 
-from engine.runtime import Runtime
-from nodes.diffusion import checkpoint as ckpt
-from nodes.diffusion.guidance import Denoiser
-from nodes.diffusion.ksampler import prepare_noise
-from nodes.diffusion.samplers import SAMPLERS, euler
-from nodes.diffusion.schedules import DiscreteSchedule, sampling_sigmas, schedule_sigmas
-from nodes.diffusion.text import tokenize
+from inkgraph.engine.core.settings import Settings
+from inkgraph.engine.runtime import Runtime
+from inkgraph.nodes.diffusion import checkpoint as ckpt
+from inkgraph.nodes.diffusion.guidance import Denoiser
+from inkgraph.nodes.diffusion.ksampler import prepare_noise
+from inkgraph.nodes.diffusion.samplers import SAMPLERS, euler
+from inkgraph.nodes.diffusion.schedules import DiscreteSchedule, sampling_sigmas, schedule_sigmas
+from inkgraph.nodes.diffusion.text import tokenize
 from tests.fixtures.tiny_sd import build, save_diffusers_folder, save_single_file
 
 KINDS = ("sd1", "sd2v", "sdxl")
@@ -33,7 +34,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def runtime(base: Path) -> Runtime:
-    return Runtime.create(base, cache="none")
+    return Runtime.create(Settings(base_dir=base, cache="none"))
 
 
 @pytest.fixture
@@ -196,7 +197,7 @@ def test_img2img_half_denoise_stays_near_the_input(runtime: Runtime) -> None:
 
 
 def test_inpainting_keeps_the_unmasked_latent(runtime: Runtime) -> None:
-    from nodes.diffusion.ksampler import sample
+    from inkgraph.nodes.diffusion.ksampler import sample
 
     class Ctx:
         extra_data: dict[str, Any] = {}
@@ -204,7 +205,7 @@ def test_inpainting_keeps_the_unmasked_latent(runtime: Runtime) -> None:
         def progress(self, *args: Any, **kwargs: Any) -> None:
             return None
 
-    from nodes.loaders import load_handles
+    from inkgraph.nodes.loaders import load_handles
 
     class LoaderCtx(Ctx):
         models = runtime.models
@@ -214,7 +215,7 @@ def test_inpainting_keeps_the_unmasked_latent(runtime: Runtime) -> None:
             return None
 
     model, clip, _ = load_handles(LoaderCtx(), runtime.folders.model_path("checkpoints", "tiny_sd1.safetensors"))
-    from nodes.diffusion.text import encode_prompt
+    from inkgraph.nodes.diffusion.text import encode_prompt
 
     with clip.use() as encoders, torch.no_grad():
         cond = encode_prompt(encoders, "sd1", None, "a circle")
@@ -245,8 +246,8 @@ def test_prompt_chunks() -> None:
 
 
 def test_tiled_vae_matches_whole_image_decode(runtime: Runtime) -> None:
-    from nodes.diffusion.vae_ops import decode, decode_tiled, encode, encode_tiled
-    from nodes.loaders import load_handles
+    from inkgraph.nodes.diffusion.vae_ops import decode, decode_tiled, encode, encode_tiled
+    from inkgraph.nodes.loaders import load_handles
 
     class LoaderCtx:
         models, folders = runtime.models, runtime.folders
@@ -267,7 +268,7 @@ def test_tiled_vae_matches_whole_image_decode(runtime: Runtime) -> None:
 
 
 def test_latent_rgb_projection() -> None:
-    from nodes.diffusion.previews import latent_rgb
+    from inkgraph.nodes.diffusion.previews import latent_rgb
 
     x0 = torch.zeros(1, 4, 2, 3)
     x0[0, 0] = 1.0  # channel 0 alone: R, G, B = its factors
@@ -287,7 +288,7 @@ def test_previews_while_sampling(base: Path, method: str) -> None:
                if k.startswith("decoder.layers.")}
     save_file({f"{int(k.split('.')[0]) + 1}.{k.split('.', 1)[1]}": v.contiguous() for k, v in decoder.items()},
               str(folder / "taesd_decoder.safetensors"))
-    runtime = Runtime.create(base, cache="none")
+    runtime = Runtime.create(Settings(base_dir=base, cache="none"))
     previews = []
     runtime.bus.subscribe(lambda event, target: previews.append(event) if event.type == "preview_image" else None)
     _, outcome = runtime.run(txt2img("tiny_sd1.safetensors", steps=3), extra_data={"preview_method": method})

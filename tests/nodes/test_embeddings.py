@@ -13,9 +13,10 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from engine.paths import Folders
-from nodes.diffusion.embeddings import referenced_files
-from nodes.diffusion.text import encode_prompt, tokenizer
+from inkgraph.engine.core.paths import Folders
+from inkgraph.engine.core.settings import Settings
+from inkgraph.nodes.diffusion.embeddings import referenced_files
+from inkgraph.nodes.diffusion.text import encode_prompt, tokenizer
 from tests.fixtures.tiny_sd import build
 
 
@@ -62,7 +63,8 @@ def test_a1111_pt_embedding_encodes_like_its_words(sd1: list[Any], folders: Fold
 
 def test_safetensors_embedding_in_a_subfolder_with_trailing_comma(sd1: list[Any], folders: Folders) -> None:
     (folders.models / "embeddings" / "styles").mkdir()
-    save_file({"emb_params": rows(sd1[0], "blue square")}, str(folders.models / "embeddings" / "styles" / "bsq.safetensors"))
+    target = folders.models / "embeddings" / "styles" / "bsq.safetensors"
+    save_file({"emb_params": rows(sd1[0], "blue square")}, str(target))
     expected = encode(sd1, "sd1", "blue square, cat", folders)
     assert torch.allclose(encode(sd1, "sd1", "embedding:bsq, cat", folders), expected, atol=1e-6)
     assert torch.allclose(encode(sd1, "sd1", "embedding:styles/bsq.safetensors, cat", folders), expected, atol=1e-6)
@@ -99,12 +101,12 @@ def test_fingerprint_follows_the_embedding_file(sd1: list[Any], folders: Folders
 
 
 def test_clip_text_encode_node_reports_a_missing_embedding(tmp_path: Path) -> None:
-    from engine.events import ProgressText
-    from engine.runtime import Runtime
+    from inkgraph.engine.core.events import ProgressText
+    from inkgraph.engine.runtime import Runtime
     from tests.fixtures.tiny_sd import save_single_file
 
     save_single_file("sd1", tmp_path / "models" / "checkpoints" / "tiny.safetensors", seed=1)
-    runtime = Runtime.create(tmp_path)
+    runtime = Runtime.create(Settings(base_dir=tmp_path))
     texts: list[str] = []
     runtime.bus.subscribe(lambda event, target: texts.append(event.text) if isinstance(event, ProgressText) else None)
     prompt = {"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "tiny.safetensors"}},

@@ -15,7 +15,8 @@ import pytest
 import torch
 from PIL import Image
 
-from engine.runtime import Runtime
+from inkgraph.engine.core.settings import Settings
+from inkgraph.engine.runtime import Runtime
 from tests.fixtures.tiny_sd import save_single_file
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
@@ -37,7 +38,7 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
                base / "models" / "upscale_models" / "RealESRGAN_x4plus.pth")
     (base / "input").mkdir(exist_ok=True)
     Image.new("RGB", (64, 48), (40, 120, 200)).save(base / "input" / "example.png")
-    return Runtime.create(base)
+    return Runtime.create(Settings(base_dir=base))
 
 
 def shrunk(prompt: dict[str, Any]) -> dict[str, Any]:
@@ -73,7 +74,7 @@ def test_example_workflow_runs(runtime: Runtime, name: str) -> None:
 @pytest.mark.parametrize("name", UI_VERSIONS)
 def test_ui_version_converts_to_the_api_workflow(runtime: Runtime, name: str) -> None:
     """The canvas opens NAME.ui.json; queued, it must be exactly NAME.json."""
-    from engine.formats import ui_to_api
+    from inkgraph.engine.core.formats import ui_to_api
 
     ui = json.loads((WORKFLOWS / f"{name}.ui.json").read_text())
     api = json.loads((WORKFLOWS / f"{name}.json").read_text())

@@ -11,9 +11,10 @@ import pytest
 import torch
 from PIL import Image as PILImage
 
-from engine.graph_builder import GraphBuilder
-from engine.runtime import Runtime
-from nodes import image_filters, image_ops, mask, primitives
+from inkgraph.engine.core.graph_builder import GraphBuilder
+from inkgraph.engine.core.settings import Settings
+from inkgraph.engine.runtime import Runtime
+from inkgraph.nodes import image_filters, image_ops, mask, primitives
 
 
 def call(fn: Any, **kwargs: Any) -> Any:
@@ -22,7 +23,7 @@ def call(fn: Any, **kwargs: Any) -> Any:
 
 @pytest.fixture
 def runtime(tmp_path: Path) -> Runtime:
-    return Runtime.create(tmp_path, cache="none")
+    return Runtime.create(Settings(base_dir=tmp_path, cache="none"))
 
 
 def test_empty_image_colour_and_shape() -> None:
@@ -188,7 +189,7 @@ def test_load_image_with_alpha_mask(runtime: Runtime) -> None:
     rgba[..., 0] = 255
     rgba[:, :3, 3] = 255  # left half opaque
     PILImage.fromarray(rgba, "RGBA").save(runtime.folders.input / "a.png")
-    from nodes.image_io import LoadImage
+    from inkgraph.nodes.image_io import LoadImage
 
     image, m = LoadImage().execute(ctx=type("C", (), {"folders": runtime.folders})(), image="a.png")
     assert image.shape == (1, 4, 6, 3) and torch.all(image[..., 0] == 1.0)
@@ -198,7 +199,7 @@ def test_load_image_with_alpha_mask(runtime: Runtime) -> None:
 
 
 def test_load_image_frames_and_16_bit(runtime: Runtime, tmp_path: Path) -> None:
-    from nodes.image_io import LoadImage
+    from inkgraph.nodes.image_io import LoadImage
 
     frames = [PILImage.new("RGB", (5, 4), c) for c in ((255, 0, 0), (0, 0, 255))]
     frames[0].save(runtime.folders.input / "anim.gif", save_all=True, append_images=frames[1:])
@@ -226,7 +227,7 @@ def test_load_image_validation_and_fingerprint(runtime: Runtime) -> None:
 
 
 def test_load_image_reruns_when_file_changes(tmp_path: Path) -> None:
-    runtime = Runtime.create(tmp_path, cache="lru")
+    runtime = Runtime.create(Settings(base_dir=tmp_path, cache="lru"))
     PILImage.new("RGB", (2, 2), (1, 2, 3)).save(runtime.folders.input / "x.png")
     _, first = runtime.run(load_prompt("x.png"))
     _, second = runtime.run(load_prompt("x.png"))
@@ -237,7 +238,7 @@ def test_load_image_reruns_when_file_changes(tmp_path: Path) -> None:
 
 
 def test_save_counter_survives_external_files_and_batch_num(runtime: Runtime) -> None:
-    from engine.paths import next_counter
+    from inkgraph.engine.core.paths import next_counter
 
     folder = runtime.folders.output
     _, outcome = runtime.run(save_prompt("ext"))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from nodes import conditioning as cond
-from nodes import latent
-from nodes.image_utils import bislerp
+from inkgraph.nodes import conditioning as cond
+from inkgraph.nodes import latent
+from inkgraph.nodes.image_utils import bislerp
 
 
 def test_empty_latent_shape() -> None:

@@ -9,9 +9,10 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from engine.runtime import Runtime
-from nodes.diffusion import lora as lora_mod
-from nodes.diffusion.ldm_format import unet_diffusers_to_ldm
+from inkgraph.engine.core.settings import Settings
+from inkgraph.engine.runtime import Runtime
+from inkgraph.nodes.diffusion import lora as lora_mod
+from inkgraph.nodes.diffusion.ldm_format import unet_diffusers_to_ldm
 from tests.fixtures.tiny_sd import build, save_single_file
 
 
@@ -65,8 +66,8 @@ class Ctx:
 
 
 def sample_with(ctx: Ctx, model: Any, clip: Any) -> torch.Tensor:
-    from nodes.conditioning import CLIPTextEncode
-    from nodes.diffusion.ksampler import sample
+    from inkgraph.nodes.conditioning import CLIPTextEncode
+    from inkgraph.nodes.diffusion.ksampler import sample
 
     cond = CLIPTextEncode(ctx, text="a circle", clip=clip)
     with torch.no_grad():
@@ -76,9 +77,9 @@ def sample_with(ctx: Ctx, model: Any, clip: Any) -> torch.Tensor:
 
 
 def test_strength_zero_equals_base_and_one_differs_and_base_is_restored(base: Path) -> None:
-    from nodes.loaders import CheckpointLoaderSimple, LoraLoader
+    from inkgraph.nodes.loaders import CheckpointLoaderSimple, LoraLoader
 
-    ctx = Ctx(Runtime.create(base, cache="none"))
+    ctx = Ctx(Runtime.create(Settings(base_dir=base, cache="none")))
     model, clip, _ = CheckpointLoaderSimple(ctx, ckpt_name="tiny.safetensors")
     plain = sample_with(ctx, model, clip)
     zero = LoraLoader(ctx, model=model, clip=clip, lora_name="style.safetensors", strength_model=0.0,
@@ -115,16 +116,17 @@ def test_sdxl_kohya_names_and_peft_keys_map() -> None:
     assert all(flat in te_index for flat in parsed.patches["te0"])
     peft = {"unet.down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q.lora_A.weight": torch.zeros(2, 64),
             "unet.down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q.lora_B.weight": torch.zeros(64, 2)}
-    assert list(lora_mod.parse(peft, "p").patches["unet"]) == ["down_blocks_1_attentions_0_transformer_blocks_0_attn1_to_q"]
+    expected = ["down_blocks_1_attentions_0_transformer_blocks_0_attn1_to_q"]
+    assert list(lora_mod.parse(peft, "p").patches["unet"]) == expected
     with pytest.raises(ValueError, match="no LoRA weights"):
         lora_mod.parse({"model.diffusion_model.x": torch.zeros(1)}, "bad")
 
 
 def test_checkpoint_save_round_trips_with_the_lora_baked_in(base: Path) -> None:
-    from nodes.checkpoint_save import CheckpointSave
-    from nodes.loaders import CheckpointLoaderSimple, LoraLoader
+    from inkgraph.nodes.checkpoint_save import CheckpointSave
+    from inkgraph.nodes.loaders import CheckpointLoaderSimple, LoraLoader
 
-    runtime = Runtime.create(base, cache="none")
+    runtime = Runtime.create(Settings(base_dir=base, cache="none"))
     ctx = Ctx(runtime)
     model, clip, vae = CheckpointLoaderSimple(ctx, ckpt_name="tiny.safetensors")
     styled = LoraLoader(ctx, model=model, clip=clip, lora_name="style.safetensors", strength_model=1.0,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from nodes.diffusion.prompt_weights import parse_weights
+from inkgraph.nodes.diffusion.prompt_weights import parse_weights
 
 
 @pytest.mark.parametrize("text,expected", [

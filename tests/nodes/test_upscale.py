@@ -9,7 +9,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from engine.runtime import Runtime
+from inkgraph.engine.core.settings import Settings
+from inkgraph.engine.runtime import Runtime
 
 
 def save_models(folder: Path) -> None:
@@ -35,10 +36,10 @@ class Ctx:
 
 @pytest.mark.parametrize("name", ["esrgan_4x.safetensors", "compact_4x.safetensors"])
 def test_upscale_4x(tmp_path: Path, name: str) -> None:
-    from nodes import upscale
+    from inkgraph.nodes import upscale
 
     save_models(tmp_path / "models" / "upscale_models")
-    ctx = Ctx(Runtime.create(tmp_path))
+    ctx = Ctx(Runtime.create(Settings(base_dir=tmp_path)))
     handle = upscale.UpscaleModelLoader(ctx, model_name=name)
     assert handle.scale == 4
     image = torch.rand(1, 20, 24, 3)
@@ -54,8 +55,8 @@ def test_upscale_4x(tmp_path: Path, name: str) -> None:
 
 
 def test_not_a_model_is_a_clear_error(tmp_path: Path) -> None:
-    from nodes import upscale
+    from inkgraph.nodes import upscale
 
     save_models(tmp_path / "models" / "upscale_models")
     with pytest.raises(Exception, match="notes.safetensors|header|deserial"):
-        upscale.UpscaleModelLoader(Ctx(Runtime.create(tmp_path)), model_name="notes.safetensors")
+        upscale.UpscaleModelLoader(Ctx(Runtime.create(Settings(base_dir=tmp_path))), model_name="notes.safetensors")

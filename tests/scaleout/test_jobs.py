@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.paths import Folders
-from engine.scaleout.jobs import (
+from inkgraph.engine.cli import CliError
+from inkgraph.engine.cli.sweep import sweep_runs
+from inkgraph.engine.core.paths import Folders
+from inkgraph.engine.scaleout.jobs import (
     OutputStore,
     input_files,
     model_files,
@@ -18,7 +20,6 @@ from engine.scaleout.jobs import (
     output_files,
     rename_references,
 )
-from engine.scaleout.sweep import sweep_runs
 
 
 def loader_prompt(ckpt: str, seed: int) -> dict[str, object]:
@@ -85,12 +86,14 @@ def test_sweep_runs_are_every_combination_or_csv_rows(tmp_path: Path) -> None:
     rows = tmp_path / "rows.csv"
     rows.write_text("3.seed,6.text\n1,a cat\n2,a dog\n")
     assert sweep_runs([], str(rows)) == [["3.seed=1", "6.text=a cat"], ["3.seed=2", "6.text=a dog"]]
-    with pytest.raises(ValueError, match="NODE_ID.INPUT"):
+    with pytest.raises(CliError, match="NODE_ID.INPUT"):
         sweep_runs(["seed=1"], None)
 
 
 def test_without_ray_nothing_imports_it(tmp_path: Path) -> None:
-    code = ("import sys; from engine.server.app import PromptServer, ServerConfig; "
-            f"PromptServer(ServerConfig(base_dir={str(tmp_path)!r})); import engine.cli; engine.cli.build_parser(); "
+    code = ("import sys; from inkgraph.engine.server.app import PromptServer, ServerConfig; "
+            "from inkgraph.engine.core.settings import Settings; "
+            f"PromptServer(ServerConfig(settings=Settings(base_dir={str(tmp_path)!r}))); "
+            "import inkgraph.engine.cli; inkgraph.engine.cli.build_parser(); "
             "assert 'ray' not in sys.modules, 'ray imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

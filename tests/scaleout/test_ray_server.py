@@ -18,9 +18,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
-from engine.scaleout.actor import WorkerSettings
-from engine.scaleout.pool import RayOptions
-from engine.server.app import PromptServer, ServerConfig
+from inkgraph.engine.core.settings import Settings
+from inkgraph.engine.scaleout.pool import RayOptions
+from inkgraph.engine.server.app import PromptServer, ServerConfig
 from tests.server.conftest import receive_until, wait_until
 
 ray = pytest.importorskip("ray")
@@ -30,7 +30,7 @@ PACK = f"""
 import sys
 sys.path.insert(0, {str(REPO)!r})
 from typing import Annotated, Any
-from engine import Context, Socket, node
+from inkgraph.engine import Context, Socket, node
 from tests.engine.stub_nodes import STUB_NODES
 
 Number = Annotated[Any, Socket(type="NUMBER")]
@@ -63,11 +63,11 @@ def write_pack(base: Path) -> None:
 def server_with_pack(base: Path, ray_options: RayOptions | None) -> PromptServer:
     """A server whose custom_nodes/ holds the test pack (workers load it from there too)."""
     write_pack(base)
-    return PromptServer(ServerConfig(base_dir=str(base), ray=ray_options))
+    return PromptServer(ServerConfig(settings=Settings(base_dir=str(base)), ray=ray_options))
 
 
 def ray_server(base: Path) -> PromptServer:
-    return server_with_pack(base, RayOptions(workers=2, resource=RESOURCE, max_restarts=2, settings=WorkerSettings()))
+    return server_with_pack(base, RayOptions(workers=2, resource=RESOURCE, max_restarts=2))
 
 
 @pytest.fixture
@@ -291,7 +291,7 @@ def test_run_sweep_fans_out_over_the_workers(local_ray: None, tmp_path: Path,
     """``inkgraph run --ray --sweep``: every combination runs, on both workers, with a results table."""
     import json
 
-    from engine.cli import main
+    from inkgraph.engine.cli import main
 
     write_pack(tmp_path)
     workflow = tmp_path / "sweep.json"
@@ -315,7 +315,8 @@ def test_run_sweep_fans_out_over_the_workers(local_ray: None, tmp_path: Path,
 
 
 def test_more_workers_than_the_cluster_holds_is_refused_at_start(local_ray: None) -> None:
-    from engine.scaleout.pool import WorkerPool
+    from inkgraph.engine.scaleout.actor import WorkerSettings
+    from inkgraph.engine.scaleout.pool import WorkerPool
 
     with pytest.raises(RuntimeError, match="5 Ray workers need 5 inkgraph_test_worker but the cluster has 2"):
-        WorkerPool(RayOptions(workers=5, resource=RESOURCE))
+        WorkerPool(RayOptions(workers=5, resource=RESOURCE), WorkerSettings())

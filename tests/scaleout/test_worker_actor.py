@@ -12,8 +12,8 @@ from typing import Any
 
 from PIL import Image
 
-from engine.scaleout.actor import InkgraphWorker, WorkerSettings
-from engine.scaleout.jobs import Finished, Job
+from inkgraph.engine.scaleout.actor import InkgraphWorker, WorkerSettings
+from inkgraph.engine.scaleout.jobs import Finished, Job
 
 
 def drain(worker: InkgraphWorker, job: Job) -> tuple[list[Any], Finished]:

@@ -13,17 +13,18 @@ import pytest
 from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 
-from engine.registry import NodeRegistry
-from engine.runtime import Runtime
-from engine.server.app import PromptServer, ServerConfig
+from inkgraph.engine.core.settings import Settings
+from inkgraph.engine.runtime import Runtime
+from inkgraph.engine.runtime.packs import default_registry
+from inkgraph.engine.server.app import PromptServer, ServerConfig
 from tests.engine.stub_nodes import STUB_NODES
 
 
 def make_server(base: Path, **config: Any) -> PromptServer:
-    registry = NodeRegistry.default(entry_points=False)
+    registry = default_registry(entry_points=False)
     registry.load_pack("stub", "tests", lambda: STUB_NODES)
-    runtime = Runtime.create(base, registry=registry)
-    return PromptServer(ServerConfig(base_dir=str(base), **config), runtime=runtime)
+    runtime = Runtime.create(Settings(base_dir=base), registry=registry)
+    return PromptServer(ServerConfig(settings=Settings(base_dir=str(base)), **config), runtime=runtime)
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from engine.server.app import PromptServer, ServerConfig
+from inkgraph.engine.core.settings import Settings
+from inkgraph.engine.server.app import PromptServer, ServerConfig
 from tests.engine.test_comfy_v1 import install, loop_prompt
 
 from .conftest import receive_until
@@ -19,7 +20,7 @@ from .conftest import receive_until
 @pytest.fixture
 async def v1_client(aiohttp_client: Callable[..., Any], tmp_path: Path) -> AsyncIterator[TestClient]:
     install(tmp_path)
-    server = PromptServer(ServerConfig(base_dir=str(tmp_path)))
+    server = PromptServer(ServerConfig(settings=Settings(base_dir=str(tmp_path))))
     yield await aiohttp_client(server.make_app())
 
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from engine.server.app import PromptServer
-from engine.server.security import cross_origin
+from inkgraph.engine.server.app import PromptServer
+from inkgraph.engine.server.security import cross_origin
 
 from .conftest import make_server
 

@@ -8,7 +8,7 @@ import logging
 
 from aiohttp.test_utils import TestClient
 
-from engine.server.app import PromptServer
+from inkgraph.engine.server.app import PromptServer
 
 
 async def test_settings_round_trip(client: TestClient) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.server import hub
-from engine.server.hub import Client, Hub, Preview
+from inkgraph.engine.server import hub
+from inkgraph.engine.server.hub import Client, Hub, Preview
 
 
 def client() -> Client:

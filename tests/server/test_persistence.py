@@ -13,12 +13,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from engine.queue import PromptQueue, QueueItem
+from inkgraph.engine.core.queue import PromptQueue, QueueItem
 
 SLOW_PACK = '''
 import time
 from typing import Annotated, Any
-from engine import Context, Float, NodeOutput, Socket, node
+from inkgraph.engine import Context, Float, NodeOutput, Socket, node
 
 @node(category="test", output_node=True, outputs=[])
 def SlowSave(ctx: Context, label: str = "", seconds: Annotated[float, Float(min=0.0, max=60.0)] = 1.0) -> NodeOutput:
@@ -77,7 +77,8 @@ def free_port() -> int:
 
 def start(base: Path, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--base-dir", str(base), "--port", str(port)],
+    return subprocess.Popen([sys.executable, "-m", "inkgraph.engine.cli", "serve", "--base-dir", str(base),
+                             "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from engine.server.app import PromptServer
+from inkgraph.engine.server.app import PromptServer
 
 from .conftest import chain_prompt, receive_until, wait_until
 

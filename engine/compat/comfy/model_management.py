@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ...context import Interrupted, current_context
+from ...core.context import Interrupted, current_context
 
 InterruptProcessingException = Interrupted
 
@@ -26,7 +26,7 @@ def _device_name() -> str:
     ctx = current_context()
     if ctx is not None:
         return ctx.device
-    from ...devices import pick_device
+    from ...core.devices import pick_device
 
     return pick_device()
 
@@ -108,7 +108,7 @@ def unload_all_models() -> None:
 
 def get_free_memory(device: Any = None, torch_free_too: bool = False) -> Any:
     """Free bytes on ``device`` (RAM for the CPU); with ``torch_free_too`` a pair, as ComfyUI returns."""
-    from ...devices import ram_bytes
+    from ...core.devices import ram_bytes
 
     device = device if device is not None else get_torch_device()
     if getattr(device, "type", "cpu") == "cuda":

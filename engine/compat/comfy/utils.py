@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...context import Interrupted, current_context
+from ...core.context import Interrupted, current_context
 
 PROGRESS_BAR_ENABLED = True
 
@@ -39,25 +39,25 @@ class ProgressBar:
 def common_upscale(samples: Any, width: int, height: int, upscale_method: str, crop: str) -> Any:
     """Resize [B, C, H, W] tensors like ComfyUI (crop "center" or "disabled"; nearest-exact, bilinear,
     area, bicubic, bislerp, lanczos)."""
-    from nodes.image_utils import common_upscale as upscale
+    from inkgraph.nodes.image_utils import common_upscale as upscale
 
     return upscale(samples, width, height, upscale_method, crop)
 
 
 def repeat_to_batch_size(tensor: Any, batch_size: int, dim: int = 0) -> Any:
-    from nodes.image_utils import repeat_to_batch_size as repeat
+    from inkgraph.nodes.image_utils import repeat_to_batch_size as repeat
 
     return repeat(tensor, batch_size, dim)
 
 
 def lanczos(samples: Any, width: int, height: int) -> Any:
-    from nodes.image_utils import lanczos as resize
+    from inkgraph.nodes.image_utils import lanczos as resize
 
     return resize(samples, width, height)
 
 
 def bislerp(samples: Any, width: int, height: int) -> Any:
-    from nodes.image_utils import bislerp as resize
+    from inkgraph.nodes.image_utils import bislerp as resize
 
     return resize(samples, width, height)
 

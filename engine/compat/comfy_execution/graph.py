@@ -1,6 +1,6 @@
 """``comfy_execution.graph``: the blocker value and the dynamic prompt that expanding nodes read."""
 
-from ...expansion import DynamicPrompt, NodeNotFoundError
-from ...results import ExecutionBlocker
+from ...core.expansion import DynamicPrompt, NodeNotFoundError
+from ...core.results import ExecutionBlocker
 
 __all__ = ["DynamicPrompt", "ExecutionBlocker", "NodeNotFoundError"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ...context import current_context
+from ...core.context import current_context
 
 
 class ExecutionContext(NamedTuple):

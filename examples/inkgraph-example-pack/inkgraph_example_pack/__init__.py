@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any, Literal
 
-from engine import (
+from inkgraph import (
     CachePolicy,
     Context,
     Float,

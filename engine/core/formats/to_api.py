@@ -1,4 +1,4 @@
-"""UI workflow → API prompt, as ComfyUI's frontend does it when you press Queue (reference §4.3–4.4), on the
+"""UI workflow → API prompt, as ComfyUI's frontend does it when you press Queue (its graphToPrompt), on the
 server so saved workflows run headless.
 
 - ``widgets_values`` fill the widget inputs in ``INPUT_TYPES`` order (required, then optional), skipping the

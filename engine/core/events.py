@@ -15,11 +15,22 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from enum import IntEnum
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation
+from typing_extensions import TypedDict  # pydantic needs it before Python 3.12
 
 log = logging.getLogger(__name__)
+
+
+class BinaryEventTypes(IntEnum):
+    """The first four bytes of a binary websocket frame (ComfyUI's ``server.BinaryEventTypes``)."""
+
+    PREVIEW_IMAGE = 1
+    UNENCODED_PREVIEW_IMAGE = 2
+    TEXT = 3
+    PREVIEW_IMAGE_WITH_METADATA = 4
 
 
 def now_ms() -> int:
@@ -83,27 +94,29 @@ class Progress(Event):
     node: str
 
 
-class NodeProgress(BaseModel):
+class NodeProgress(TypedDict):
+    """One node's entry in ``progress_state`` (ComfyUI's field names)."""
+
     value: int | float
     max: int | float
     state: Literal["pending", "running", "finished", "error"]
     node_id: str
     prompt_id: str
     display_node_id: str
-    parent_node_id: str | None = None
+    parent_node_id: str | None
     real_node_id: str
 
 
 class ProgressState(Event):
     """Only the nodes whose state changed since the last ``progress_state`` of this prompt.
 
-    ``nodes`` values have :class:`NodeProgress`'s fields; the executor passes plain dicts, which are
-    validated as such (a nested model per node would cost more than the whole rest of a no-op node).
+    ``nodes`` is not validated: the executor builds it (validating a dict per node would cost more than the
+    whole rest of a no-op node).
     """
 
     type: ClassVar[str] = "progress_state"
     prompt_id: str
-    nodes: dict[str, dict[str, Any]]
+    nodes: SkipValidation[dict[str, NodeProgress]]
 
 
 class Executed(Event):

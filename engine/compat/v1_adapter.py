@@ -1,6 +1,6 @@
 """ComfyUI V1 node classes (``INPUT_TYPES``, ``RETURN_TYPES``, ``FUNCTION`` …) as NodeSpecs.
 
-The adapter reads a pack's classes as ComfyUI does (reference §5.1): required / optional / hidden inputs,
+The adapter reads a pack's classes as ComfyUI's loader does: required / optional / hidden inputs,
 both combo forms, every input option, output names, tooltips and list flags, ``INPUT_IS_LIST``,
 ``OUTPUT_NODE``, ``IS_CHANGED``, ``VALIDATE_INPUTS`` (with ``input_types``), ``check_lazy_status``,
 ``NOT_IDEMPOTENT``, description / deprecated / experimental, and sync or ``async`` functions. Calls return
@@ -16,10 +16,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from .context import NodeContext, running
-from .paths import Folders
-from .results import normalize_result, settle
-from .spec import HIDDEN_KINDS, CachePolicy, InputSpec, NodeSpec, OutputSpec, SpecError
+from ..core.context import NodeContext, running
+from ..core.paths import Folders
+from ..core.results import normalize_result, settle
+from ..core.spec import HIDDEN_KINDS, CachePolicy, InputSpec, NodeSpec, OutputSpec, SpecError
 
 log = logging.getLogger(__name__)
 

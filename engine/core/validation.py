@@ -20,6 +20,7 @@ from pydantic import ValidationError as PydanticValidationError
 from . import graph
 from .paths import Folders
 from .registry import NodeRegistry
+from .results import full_type_name
 from .spec import WIDGET_TYPES, InputSpec, NodeSpec, types_compatible
 from .workflow import is_link, unwrap_constant
 
@@ -233,7 +234,7 @@ class _Checker:
             result = spec.impl.validate(wanted, received if spec.wants_input_types else None, self.folders)
         except Exception as exc:
             return [_err("exception_during_validation", "Exception when validating node", str(exc),
-                         exception_type=_full_type_name(type(exc)),
+                         exception_type=full_type_name(type(exc)),
                          traceback=traceback.format_tb(exc.__traceback__))]
         if result is True:
             return []
@@ -241,11 +242,6 @@ class _Checker:
         names = list(wanted) or [""]
         return [_err("custom_validation_failed", "Custom validation failed for node", f"{n}{reason}",
                      input_name=n) for n in names]
-
-
-def _full_type_name(klass: type) -> str:
-    module = klass.__module__
-    return klass.__qualname__ if module == "builtins" else f"{module}.{klass.__qualname__}"
 
 
 def validate_prompt(
@@ -302,7 +298,7 @@ def validate_prompt(
             planned[node_id], errors = checker.check(node_id)
         except Exception as exc:
             errors = [_err("exception_during_validation", "Exception when validating node", str(exc),
-                           exception_type=_full_type_name(type(exc)),
+                           exception_type=full_type_name(type(exc)),
                            traceback=traceback.format_tb(exc.__traceback__))]
         if errors:
             reasons[node_id] = errors

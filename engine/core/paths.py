@@ -19,12 +19,12 @@ from typing import Literal
 from .model_paths import (
     LISTING,
     MODEL_EXTENSIONS,
-    SHIPPED_MODELS,
     SUBFOLDERS,
     ExtraPath,
     canonical,
     parse_extra_model_paths,
 )
+from .resources import shipped_models
 
 FolderType = Literal["input", "output", "temp"]
 FOLDER_TYPES: tuple[FolderType, ...] = ("input", "output", "temp")
@@ -134,7 +134,8 @@ class Folders:
         own = [self.models / sub for sub in SUBFOLDERS.get(folder, (folder,))]
         defaults = [e.path for e in self.extra_models if e.folder == folder and e.is_default]
         others = [e.path for e in self.extra_models if e.folder == folder and not e.is_default]
-        shipped = [SHIPPED_MODELS / folder] if (SHIPPED_MODELS / folder).is_dir() else []
+        models = shipped_models()
+        shipped = [models / folder] if models is not None and (models / folder).is_dir() else []
         return list(dict.fromkeys(defaults + own + others + shipped))
 
     def model_files(self, folder: str, extensions: frozenset[str] = MODEL_EXTENSIONS) -> list[str]:

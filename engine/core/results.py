@@ -89,3 +89,9 @@ def settle(value: Any) -> Any:
         return await value
 
     return asyncio.run(wait())
+
+
+def full_type_name(klass: type) -> str:
+    """An exception's type as ComfyUI reports it (``exception_type``): ``ValueError``, ``mypack.nodes.Error``."""
+    module = klass.__module__
+    return klass.__qualname__ if module == "builtins" else f"{module}.{klass.__qualname__}"

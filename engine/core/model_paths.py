@@ -27,7 +27,6 @@ MODEL_EXTENSIONS = frozenset({".ckpt", ".pt", ".pt2", ".bin", ".pth", ".safetens
 SUBFOLDERS = {"text_encoders": ("text_encoders", "clip"), "diffusion_models": ("unet", "diffusion_models"),
               "controlnet": ("controlnet", "t2i_adapter")}
 ALIASES = {"clip": "text_encoders", "unet": "diffusion_models"}
-SHIPPED_MODELS = Path(__file__).resolve().parents[1] / "models"
 
 
 def canonical(folder: str) -> str:

@@ -3,7 +3,7 @@
 ::
 
     from typing import Annotated, Literal
-    from engine.api import Image, Int, node
+    from inkgraph.engine.core.api import Image, Int, node
 
     @node(category="image", display_name="Upscale Image")
     def ImageScale(
@@ -43,6 +43,7 @@ __all__ = [
 
 Context = NodeContext
 ANY = "*"
+MAX_RESOLUTION = 16384  # ComfyUI's largest width/height (its nodes.MAX_RESOLUTION)
 F = TypeVar("F")
 
 # ---------------------------------------------------------------------------------------------------

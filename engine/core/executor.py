@@ -26,7 +26,7 @@ from .expansion import DynamicPrompt, PendingExpansion, add_subgraph, resolve, r
 from .graph_builder import GraphBuilder
 from .mapping import map_over_lists, merge_results
 from .paths import Folders
-from .results import NodeOutput, ResultError
+from .results import NodeOutput, ResultError, full_type_name
 from .signature import compute_keys, node_key
 from .spec import CachePolicy
 from .validation import Plan, PlannedNode
@@ -64,11 +64,6 @@ def format_value(value: Any) -> Any:
         return value
     text = str(value)
     return text if len(text) <= 2000 else text[:2000] + "…"
-
-
-def _full_type_name(klass: type) -> str:
-    module = klass.__module__
-    return klass.__qualname__ if module == "builtins" else f"{module}.{klass.__qualname__}"
 
 
 class Executor:
@@ -112,7 +107,7 @@ class Executor:
             live = {(n, p.spec.class_type) for n, p in plan.nodes.items()}
             for key in [k for k in self._instances if k not in live]:
                 del self._instances[key]
-            return _Run(self, plan, prompt_id, extra_data or {}, client_id).run()
+            return _Run(self, plan, prompt_id, extra_data or {}, client_id, self._interrupt).run()
         finally:
             with self._lock:
                 self._running = None
@@ -150,8 +145,9 @@ class _Run:
     """One prompt's execution; also the Reporter behind each node's context."""
 
     def __init__(self, executor: Executor, plan: Plan, prompt_id: str, extra_data: dict[str, Any],
-                 client_id: str | None) -> None:
+                 client_id: str | None, stop: threading.Event) -> None:
         self.ex = executor
+        self.stop = stop  # set by Executor.interrupt (or a node's request_interrupt): ends this run
         self.plan = plan
         self.prompt_id = prompt_id
         self.extra_data = extra_data
@@ -164,7 +160,7 @@ class _Run:
         self.keys: dict[str, bytes] = {}
         self.output_ids = set(plan.outputs)
         self.inference_mode_entered = False
-        self.finished_states: dict[str, dict[str, Any]] = {}
+        self.finished_states: dict[str, ev.NodeProgress] = {}
         self.node_max: dict[str, float] = {}
         self.dynprompt = DynamicPrompt(plan.prompt)
         self.pending: dict[str, PendingExpansion] = {}  # expanding nodes waiting for their subgraphs
@@ -190,9 +186,10 @@ class _Run:
         else:  # finished: full bar of whatever scale the node reported
             value = maximum = self.node_max.pop(node_id, maximum)
         dyn = self.dynprompt
-        progress = {"value": value, "max": maximum, "state": state, "node_id": node_id,
-                    "prompt_id": self.prompt_id, "display_node_id": dyn.get_display_node_id(node_id),
-                    "parent_node_id": dyn.get_parent_node_id(node_id), "real_node_id": dyn.get_real_node_id(node_id)}
+        progress = ev.NodeProgress(value=value, max=maximum, state=state, node_id=node_id, prompt_id=self.prompt_id,
+                                   display_node_id=dyn.get_display_node_id(node_id),
+                                   parent_node_id=dyn.get_parent_node_id(node_id),
+                                   real_node_id=dyn.get_real_node_id(node_id))
         self.finished_states[node_id] = progress
         if state == "running":
             self._flush_states()
@@ -204,13 +201,13 @@ class _Run:
 
     # -- Reporter (called from node contexts) ---------------------------------------------------
     def interrupted(self) -> bool:
-        return self.ex._interrupt.is_set()
+        return self.stop.is_set()
 
     def request_interrupt(self) -> None:
-        self.ex._interrupt.set()
+        self.stop.set()
 
     def check_interrupted(self) -> None:
-        if self.ex._interrupt.is_set():
+        if self.stop.is_set():
             raise Interrupted("interrupted by the user")
 
     def report_progress(self, node_id: str, value: float, maximum: float, preview: Any, fmt: str) -> None:
@@ -477,7 +474,7 @@ class _Run:
             prompt_id=self.prompt_id, node_id=self.dynprompt.get_real_node_id(node_id),
             node_type=self._class_of(node_id),
             executed=list(self.executed), exception_message=f"{message}\n",
-            exception_type=_full_type_name(type(exc)), traceback=traceback.format_tb(exc.__traceback__),
+            exception_type=full_type_name(type(exc)), traceback=traceback.format_tb(exc.__traceback__),
             current_inputs={k: [format_value(x) for x in v] for k, v in lists.items()},
             current_outputs=[] if isinstance(self.ex.cache, NullCache) else list(self.plan.prompt),
             timestamp=ev.now_ms())

@@ -1,0 +1,33 @@
+"""ComfyUI's ``nodes`` module for V1 packs: ``MAX_RESOLUTION``, ``NODE_CLASS_MAPPINGS``,
+``NODE_DISPLAY_NAME_MAPPINGS`` and each built-in node as a V1 class (``nodes.VAEDecode().decode(vae, x)``,
+or a base class to subclass). The classes come from the built-in nodes of the registry that is loading
+the packs, so they are exactly the nodes the engine runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.api import MAX_RESOLUTION
+from . import STATE
+from .node_facades import builtin_classes
+
+__all__ = ["MAX_RESOLUTION"]
+
+
+def _classes() -> dict[str, type]:
+    if STATE.registry is None:
+        raise ImportError("ComfyUI's 'nodes' module is answered only while Inkgraph loads node packs")
+    return builtin_classes(STATE.registry)
+
+
+def __getattr__(name: str) -> Any:
+    if name.startswith("__"):
+        raise AttributeError(name)
+    classes = _classes()
+    if name == "NODE_CLASS_MAPPINGS":
+        return dict(classes)
+    if name == "NODE_DISPLAY_NAME_MAPPINGS":
+        return {class_type: getattr(cls, "DISPLAY_NAME", class_type) for class_type, cls in classes.items()}
+    if name in classes:
+        return classes[name]
+    raise AttributeError(f"module 'nodes' has no attribute {name!r}")

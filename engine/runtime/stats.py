@@ -1,0 +1,62 @@
+"""What a process running Inkgraph reports about itself (``/system_stats``, Ray workers' health).
+
+Nothing here imports torch: the answer must come right after start, and torch takes seconds to import.
+Device details appear once something has loaded torch.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import sys
+from typing import Any
+
+from .. import __version__
+from ..core.devices import ram_bytes
+
+COMFYUI_API_VERSION = "0.8.0"  # the ComfyUI release whose protocol this server speaks
+
+
+def _version_of(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
+def _devices() -> list[dict[str, Any]]:
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        devices = []
+        for index in range(torch.cuda.device_count()):
+            free, total = torch.cuda.mem_get_info(index)
+            reserved = torch.cuda.memory_reserved(index)
+            allocated = torch.cuda.memory_allocated(index)
+            devices.append({"name": f"cuda:{index} {torch.cuda.get_device_name(index)}", "type": "cuda",
+                            "index": index, "vram_total": total, "vram_free": free,
+                            "torch_vram_total": reserved, "torch_vram_free": reserved - allocated})
+        return devices
+    total, free = ram_bytes()
+    return [{"name": "cpu", "type": "cpu", "index": None, "vram_total": total, "vram_free": free,
+             "torch_vram_total": total, "torch_vram_free": free}]
+
+
+def system_stats() -> dict[str, Any]:
+    total, free = ram_bytes()
+    return {
+        "system": {
+            "os": os.name if sys.platform != "linux" else "posix",
+            "ram_total": total,
+            "ram_free": free,
+            "comfyui_version": COMFYUI_API_VERSION,
+            "inkgraph_version": __version__,
+            "required_frontend_version": "",
+            "python_version": sys.version,
+            "pytorch_version": _version_of("torch"),
+            "embedded_python": False,
+            "argv": sys.argv,
+            "platform": platform.platform(),
+        },
+        "devices": _devices(),
+    }
