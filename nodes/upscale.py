@@ -33,7 +33,7 @@ def UpscaleModelLoader(ctx: Context, model_name: Annotated[str, Combo(options=_m
     """Loads an upscale model from models/upscale_models (architecture detected from its weights)."""
     from spandrel import ImageModelDescriptor, ModelLoader
 
-    from .diffusion.checkpoint import read_state_dict
+    from .diffusion.state_dict import read_state_dict
 
     path = ctx.folders.model_path("upscale_models", model_name)
     key = ("upscale", str(path), path.stat().st_mtime_ns)

@@ -77,7 +77,7 @@ def parse(state: dict[str, torch.Tensor], name: str) -> LoraFile:
 
 
 def load(path: Path) -> LoraFile:
-    from .checkpoint import read_state_dict
+    from .state_dict import read_state_dict
 
     state, _ = read_state_dict(path)
     return parse(state, path.name)

@@ -47,7 +47,7 @@ def load_taesd(path: Any) -> Any:
     """A TAESD decoder file (bare Sequential keys ``1.weight`` …) as diffusers' AutoencoderTiny."""
     from diffusers import AutoencoderTiny
 
-    from .checkpoint import read_state_dict
+    from .state_dict import read_state_dict
 
     state, _ = read_state_dict(path)
     mapped = {}

@@ -87,17 +87,26 @@ def test_single_file_loads_exact_weights_offline(base: Path, kind: str, no_netwo
         assert all(torch.equal(got[k], v) for k, v in expected.items() if k in got)
 
 
-def test_family_detection_of_real_layouts() -> None:
+def test_family_of_an_all_in_one_file_comes_from_its_text_encoders(tmp_path: Path) -> None:
+    """SD1, SD2 and SDXL all-in-one files are told apart by the text encoders they carry, as ComfyUI does;
+    SD2's v-prediction by the spread of one norm's bias."""
+    from safetensors.torch import load_file, save_file
+
+    from inkgraph.nodes.diffusion.families import detect_file
+
+    for kind, expected in (("sd1", "sd1"), ("sd2v", "sd2"), ("sdxl", "sdxl")):
+        source = tmp_path / f"{kind}.safetensors"
+        save_single_file(kind, source)
+        bare = tmp_path / f"{kind}-bare.safetensors"
+        save_file(load_file(str(source)), str(bare))  # the same tensors, without Inkgraph's configs
+        detected, _ = detect_file(bare)
+        assert detected.family.name == expected
     probe = "model.diffusion_model.output_blocks.11.1.transformer_blocks.0.norm1.bias"
-    assert ckpt.detect_family({ckpt.SD1_CLIP: torch.zeros(1)}, {}).kind == "sd1"
-    xl = ckpt.detect_family({ckpt.SDXL_CLIP_G: torch.zeros(1)}, {})
-    assert xl.kind == "sdxl" and xl.latent_scale == pytest.approx(0.13025)
-    eps = ckpt.detect_family({ckpt.SD2_CLIP: torch.zeros(1), probe: torch.zeros(320)}, {})
-    vpred = ckpt.detect_family({ckpt.SD2_CLIP: torch.zeros(1), probe: torch.randn(320)}, {})
-    assert (eps.prediction, vpred.prediction) == ("epsilon", "v_prediction")
-    assert eps.configs["unet"]["sample_size"] == 64 and vpred.configs["unet"]["sample_size"] == 96
-    with pytest.raises(ckpt.CheckpointError, match="no Stable Diffusion"):
-        ckpt.detect_family({"lora_unet_x.lora_down.weight": torch.zeros(1)}, {})
+    state = load_file(str(tmp_path / "sd2v-bare.safetensors"))
+    for spread, variant in ((0.0, ""), (1.0, "v")):
+        state[probe] = torch.randn(320) * spread
+        save_file(state, str(tmp_path / "probe.safetensors"))
+        assert detect_file(tmp_path / "probe.safetensors")[0].variant == variant
 
 
 def test_truncated_checkpoint_is_a_clear_error(tmp_path: Path) -> None:

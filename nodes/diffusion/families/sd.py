@@ -1,0 +1,223 @@
+"""Stable Diffusion 1.x, 2.x and SDXL (base and refiner): UNets in the original (LDM/SGM) layout.
+
+The architecture is read from the tensors — widths, levels, resnets per level, transformer depth per
+level (down and up apart), context and pooled dims, in/out channels, a missing middle block — so
+distilled and pruned models (SSD-1B, Segmind Vega, KOALA, BK-SDM) and non-standard widths load. The
+shipped configs only supply what shapes cannot show (attention heads, which follow SD's conventions:
+8 heads on SD1, 64-wide heads otherwise). diffusers' LDM → diffusers converter renames the keys.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import torch
+
+from ..state_dict import TensorIndex, block_count
+from .base import Detected, DiffusionFamily, LatentFormat, SamplingDefaults
+
+LDM_PREFIX = "model.diffusion_model."
+METADATA_KEY = "inkgraph.configs"  # safetensors metadata: {component: diffusers config} written by Inkgraph
+V_PRED_PROBE = "output_blocks.11.1.transformer_blocks.0.norm1.bias"
+SDXL_CLIP_L = "conditioner.embedders.0.transformer."
+# the text encoders of all-in-one files name their family (most specific first)
+TEXT_ENCODER_MARKERS = (("conditioner.embedders.", "sdxl"), ("cond_stage_model.model.", "sd2"),
+                        ("cond_stage_model.transformer.", "sd1"))
+
+SD_LATENT = LatentFormat(4, 0.18215, rgb_factors=(
+    (0.3512, 0.2297, 0.3227), (0.3250, 0.4974, 0.2350), (-0.2829, 0.1762, 0.2721), (-0.2120, -0.2616, -0.7177)))
+SDXL_LATENT = LatentFormat(4, 0.13025, rgb_factors=(
+    (0.3651, 0.4232, 0.4341), (-0.2533, -0.0042, 0.1068), (0.1076, 0.1111, -0.0362), (-0.3165, -0.2492, -0.2188)),
+    rgb_bias=(0.1084, -0.0175, -0.0011))
+
+
+def _load_shipped(name: str) -> dict[str, Any]:
+    from ..checkpoint import shipped_configs
+
+    return dict(shipped_configs(name)["unet"])
+
+
+def read_unet_config(index: TensorIndex, prefix: str, base: dict[str, Any], sd1_heads: bool) -> dict[str, Any]:
+    """A diffusers UNet2DConditionModel config for the LDM-layout UNet under ``prefix``. Attention heads
+    cannot be seen in the weights: SD1 has 8 per block (``sd1_heads``), SD2 and SDXL 64-wide ones."""
+    def shape(key: str) -> tuple[int, ...]:
+        found = index.shape(prefix + key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    model_channels, in_channels = shape("input_blocks.0.0.weight")[:2]
+    out_channels = shape("out.2.weight")[0]
+    # each input block after the first is one resnet (+ attention) or one downsampler
+    blocks = block_count({k[len(prefix):]: None for k in index if k.startswith(prefix)}, "input_blocks.")
+    levels: list[list[int]] = [[]]
+    for i in range(1, blocks):
+        if index.shape(f"{prefix}input_blocks.{i}.0.op.weight") is not None:
+            levels.append([])
+        else:
+            levels[-1].append(i)
+    widths = [shape(f"input_blocks.{level[0]}.0.out_layers.3.weight")[0] for level in levels]
+    per_level = {len(level) for level in levels}
+    if len(per_level) != 1:
+        raise ValueError(f"levels with different resnet counts ({sorted(per_level)}) are not supported")
+    layers = per_level.pop()
+    down_depth = [_depth(index, f"{prefix}input_blocks.{level[0]}.1.") for level in levels]
+    out_blocks = block_count({k[len(prefix):]: None for k in index if k.startswith(prefix)}, "output_blocks.")
+    up_depth = []  # in up_blocks order: the deepest level first, as the output blocks run
+    for level in range(len(levels)):
+        ids = range(level * (layers + 1), min((level + 1) * (layers + 1), out_blocks))
+        up_depth.append([_depth(index, f"{prefix}output_blocks.{i}.1.") for i in ids])
+    context_key = next((k for k in index if k.startswith(prefix) and k.endswith("attn2.to_k.weight")), None)
+    context_dim = index[context_key].shape[1] if context_key else base.get("cross_attention_dim", 768)
+    linear = next((len(index[k].shape) == 2 for k in index if k.startswith(prefix) and k.endswith(".proj_in.weight")),
+                  bool(base.get("use_linear_projection", False)))
+    config = dict(base)
+    config.update(
+        in_channels=in_channels, out_channels=out_channels, block_out_channels=widths, layers_per_block=layers,
+        down_block_types=["CrossAttnDownBlock2D" if d else "DownBlock2D" for d in down_depth],
+        up_block_types=["CrossAttnUpBlock2D" if any(d) else "UpBlock2D" for d in up_depth],
+        transformer_layers_per_block=[max(d, 1) for d in down_depth],
+        reverse_transformer_layers_per_block=[[max(x, 1) for x in d] for d in up_depth],
+        cross_attention_dim=context_dim, use_linear_projection=linear,
+        attention_head_dim=8 if sd1_heads else [max(w // 64, 1) for w in widths],
+    )
+    if index.shape(f"{prefix}middle_block.0.in_layers.2.weight") is None:
+        config["mid_block_type"] = None
+    else:
+        config["mid_block_type"] = "UNetMidBlock2DCrossAttn"
+        mid_depth = _depth(index, f"{prefix}middle_block.1.")
+        if mid_depth != max(down_depth[-1], 1):  # diffusers gives the middle block the last level's depth
+            raise ValueError(f"a middle block {mid_depth} transformer blocks deep after a last level of "
+                             f"{down_depth[-1]} is not supported")
+    label = index.shape(f"{prefix}label_emb.0.0.weight")
+    if label is not None:
+        config.update(addition_embed_type="text_time", addition_time_embed_dim=256,
+                      projection_class_embeddings_input_dim=label[1])
+    else:
+        for key in ("addition_embed_type", "addition_time_embed_dim", "projection_class_embeddings_input_dim"):
+            config.pop(key, None)
+    if config["reverse_transformer_layers_per_block"] == [[d] * (layers + 1) for d in
+                                                          reversed(config["transformer_layers_per_block"])]:
+        config.pop("reverse_transformer_layers_per_block")  # the usual symmetric UNet
+    return config
+
+
+def _depth(index: TensorIndex, block: str) -> int:
+    """Transformer blocks in the attention block at ``block`` (0 when there is none)."""
+    pattern = re.compile(re.escape(block) + r"transformer_blocks\.(\d+)\.")
+    found = [int(m.group(1)) for key in index if (m := pattern.match(key))]
+    return max(found) + 1 if found else 0
+
+
+class _UNetFamily(DiffusionFamily):
+    """What SD1, SD2 and SDXL share: the LDM UNet, its detection and its call."""
+
+    shipped: ClassVar[str]
+    vae: ClassVar[str] = "sd"
+
+    def _find_prefix(self, index: TensorIndex) -> str | None:
+        prefix = index.prefix_of("input_blocks.0.0.weight")
+        if prefix is None or index.shape(prefix + "time_embed.0.weight") is None:
+            return None
+        return prefix
+
+    def _context_dim(self, index: TensorIndex, prefix: str) -> int | None:
+        key = next((k for k in index if k.startswith(prefix) and k.endswith("attn2.to_k.weight")), None)
+        return index[key].shape[1] if key else None
+
+    def _kind(self, index: TensorIndex, prefix: str) -> str | None:
+        """Which of SD1 / SD2 / SDXL / SDXL refiner this UNet is: from the text encoders an all-in-one file
+        carries, else (a UNet alone) from its context and pooled widths."""
+        if METADATA_KEY in index.metadata:
+            configs = json.loads(index.metadata[METADATA_KEY])
+            return str(configs.get("kind", "sdxl" if "text_encoder_2" in configs else "sd1"))
+        for marker, kind in TEXT_ENCODER_MARKERS:
+            if any(key.startswith(marker) for key in index):
+                if kind == "sdxl" and not any(key.startswith(SDXL_CLIP_L) for key in index):
+                    return "sdxl_refiner"
+                return kind
+        context = self._context_dim(index, prefix)
+        label = index.shape(f"{prefix}label_emb.0.0.weight")
+        if label is not None:
+            return "sdxl_refiner" if context == 1280 else "sdxl"
+        if context == 1024:
+            return "sd2"
+        if context == 768 or context is None:
+            return "sd1"
+        return None
+
+    def detect(self, index: TensorIndex) -> Detected | None:
+        prefix = self._find_prefix(index)
+        if prefix is None or self._kind(index, prefix) != self.name:
+            return None
+        if METADATA_KEY in index.metadata:
+            configs = json.loads(index.metadata[METADATA_KEY])
+            config = dict(configs["unet"])
+            variant = "v" if configs.get("scheduler", {}).get("prediction_type") == "v_prediction" else ""
+            return Detected(self, config, prefix, variant, {"configs": configs})
+        config = read_unet_config(index, prefix, _load_shipped(self.shipped), sd1_heads=self.name == "sd1")
+        return Detected(self, config, prefix)
+
+    def build(self, tensors: dict[str, torch.Tensor], detected: Detected, dtype: torch.dtype) -> torch.nn.Module:
+        from diffusers import UNet2DConditionModel
+        from diffusers.loaders.single_file_utils import convert_ldm_unet_checkpoint
+
+        from ..weights import assemble
+
+        ldm = {LDM_PREFIX + key: value for key, value in tensors.items()}
+        converted = convert_ldm_unet_checkpoint(ldm, detected.config)
+        return assemble(UNet2DConditionModel, detected.config, converted, dtype, "UNet", detected.source)
+
+    def sampling(self, detected: Detected) -> SamplingDefaults:
+        return SamplingDefaults("v" if detected.variant == "v" else "eps")
+
+    def apply(self, model: torch.nn.Module, x: torch.Tensor, timestep: torch.Tensor, context: torch.Tensor,
+              extras: dict[str, Any]) -> torch.Tensor:
+        kwargs: dict[str, Any] = {}
+        config = model.config  # type: ignore[attr-defined]
+        if getattr(config, "addition_embed_type", None) == "text_time":
+            kwargs["added_cond_kwargs"] = {"text_embeds": extras["text_embeds"], "time_ids": extras["time_ids"]}
+        output: torch.Tensor = model(x, timestep, encoder_hidden_states=context, return_dict=False, **kwargs)[0]
+        return output
+
+
+class SD1(_UNetFamily):
+    name = "sd1"
+    shipped = "sd15"
+    latent = SD_LATENT
+    text_encoders = ("clip_l",)
+
+
+class SD2(_UNetFamily):
+    name = "sd2"
+    shipped = "sd21_base512"
+    latent = SD_LATENT
+    text_encoders = ("clip_h",)
+
+    def refine(self, detected: Detected, read: Callable[[str], torch.Tensor | None]) -> None:
+        # ComfyUI's test: v-prediction SD2 models have a markedly wider spread in this norm's bias.
+        if detected.variant or "configs" in detected.extra:
+            return
+        probe = read(detected.prefix + V_PRED_PROBE)
+        if probe is not None and float(probe.float().std()) > 0.09:
+            detected.variant = "v"
+
+
+class SDXL(_UNetFamily):
+    name = "sdxl"
+    shipped = "sdxl_base"
+    latent = SDXL_LATENT
+    text_encoders = ("clip_l", "clip_g")
+
+
+class SDXLRefiner(_UNetFamily):
+    name = "sdxl_refiner"
+    shipped = "sdxl_base"
+    latent = SDXL_LATENT
+    text_encoders = ("clip_g",)
+
+
+FAMILIES: list[DiffusionFamily] = [SDXL(), SDXLRefiner(), SD2(), SD1()]
