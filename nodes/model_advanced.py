@@ -62,7 +62,8 @@ def ModelSamplingFlux(
     width: Annotated[int, Int(min=16, max=MAX_RESOLUTION, step=8)] = 1024,
     height: Annotated[int, Int(min=16, max=MAX_RESOLUTION, step=8)] = 1024,
 ) -> Model:
-    """Flux's schedule with the shift for an image size: base_shift at 512², max_shift at 1024²."""
+    """Flux's schedule with the shift for an image size: base_shift at 256², max_shift at 1024², linear in
+    the pixel count between."""
     from .diffusion import model_sampling as ms
 
     shift = ms.flux_shift(width, height, max_shift, base_shift)

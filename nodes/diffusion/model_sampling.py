@@ -404,8 +404,8 @@ class ModelSamplingFlux:
 
 
 def flux_shift(width: int, height: int, max_shift: float = 1.15, base_shift: float = 0.5) -> float:
-    """ModelSamplingFlux's shift for an image size: linear in the number of 2×2 latent patches, from
-    base_shift at 256 patches (512²) to max_shift at 4096 (1024²)."""
+    """ModelSamplingFlux's shift for an image size: linear in the number of 2×2 latent patches
+    (w·h/256), from base_shift at 256 patches (256²) to max_shift at 4096 (1024²)."""
     slope = (max_shift - base_shift) / (4096 - 256)
     return (width * height / (8 * 8 * 2 * 2)) * slope + (base_shift - slope * 256)
 
