@@ -185,7 +185,8 @@ def _encode_sdxl(ctx: Context, node_name: str, clip: Any, texts: list[str], pad:
         if len(encoders) != len(texts):
             raise ValueError(f"{node_name}: input 'clip' has {len(encoders)} text encoder(s); this node needs "
                              f"{len(texts)} (an SDXL CLIP)")
-        conditioning = encode_texts(encoders, clip.family.kind, clip.layer, texts, ctx.folders, warnings, pad)
+        conditioning: Conditioning = encode_texts(encoders, clip.family.kind, clip.layer, texts, ctx.folders,
+                                                  warnings, pad)
     for warning in dict.fromkeys(warnings):
         log.warning("%s %s: %s", node_name, ctx.node_id, warning)
         ctx.text(warning)

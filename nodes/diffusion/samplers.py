@@ -24,9 +24,8 @@ import torch
 
 from .ksamplers.cfg_pp import dpmpp_2m_cfg_pp, dpmpp_2s_ancestral_cfg_pp, euler_ancestral_cfg_pp, euler_cfg_pp
 from .ksamplers.common import StepCallback, noop
+from .ksamplers.dpm_fast import dpm_adaptive, dpm_fast
 from .ksamplers.dpm_solver import (
-    dpm_adaptive,
-    dpm_fast,
     dpmpp_2m,
     dpmpp_2m_sde,
     dpmpp_2s_ancestral,

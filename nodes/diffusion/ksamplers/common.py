@@ -89,7 +89,7 @@ class BrownianNoise:
         device, dtype = t0.device, t0.dtype
         if self.cpu:
             t0, t1 = t0.detach().cpu().float(), t1.detach().cpu().float()
-        w = self.tree(t0, t1).to(device=device, dtype=dtype) * (self.sign * sign)
+        w: torch.Tensor = self.tree(t0, t1).to(device=device, dtype=dtype) * (self.sign * sign)
         return w / (s_next - s).abs().sqrt()
 
 
@@ -135,7 +135,7 @@ def offset_first_sigma(sigmas: torch.Tensor, model_sampling: ModelSampling,
         return sigmas
     if isinstance(model_sampling, CONST) and sigmas[0] >= 1:
         sigmas = sigmas.clone()
-        sigmas[0] = model_sampling.percent_to_sigma(percent_offset)
+        sigmas[0] = model_sampling.percent_to_sigma(percent_offset)  # type: ignore[attr-defined]
     return sigmas
 
 

@@ -219,7 +219,7 @@ def lms(model: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, seed: int, cb: S
         else:
             current = min(i + 1, order)
             coeffs = [_lms_coeff(current, t, i, j) for j in range(current)]
-            x = x + sum(c * d for c, d in zip(coeffs, reversed(ds), strict=False))  # type: ignore[misc]
+            x = x + sum(c * d for c, d in zip(coeffs, reversed(ds), strict=False))
         cb(i, x, denoised)
     return x
 

@@ -222,7 +222,8 @@ def _adams_b_coeffs(sigma_next: torch.Tensor, lambdas: torch.Tensor, lambda_s: t
         return torch.stack([b_2, b_1])
     integrals = _exponential_coeffs(lambda_s, lambda_t, n, tau)
     lagrange = torch.linalg.solve(torch.vander(lambdas, n, increasing=True).T, integrals)
-    return alpha_t * lagrange
+    weights: torch.Tensor = alpha_t * lagrange
+    return weights
 
 
 def tau_interval(start_sigma: float, end_sigma: float, eta: float = 1.0) -> Callable[[Any], float]:

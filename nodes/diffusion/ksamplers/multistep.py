@@ -118,7 +118,7 @@ def _deis_coeffs(sigmas: torch.Tensor, max_order: int = 3, n: int = 10000, eps_s
         if order == 1:
             table.append([])
             continue
-        taus = torch.linspace(t[i], t[i + 1], n)  # type: ignore[arg-type]
+        taus = torch.linspace(t[i], t[i + 1], n)
         dtau = (t[i + 1] - t[i]) / n
         alpha = torch.exp(-0.5 * taus ** 2 * (b1 - b0) - taus * b0)
         integrand = -0.5 * (-(taus * (b1 - b0) + b0)) / torch.sqrt(alpha * (1 - alpha))
