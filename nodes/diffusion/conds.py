@@ -27,12 +27,25 @@ import torch.nn.functional as F  # noqa: N812
 Area = tuple[int, int, int, int]  # (h, w, y, x) in latent cells
 
 
+@dataclass(frozen=True)
+class EncodeContext:
+    """What an adapter may need besides the entry itself (ComfyUI passes the same to extra_conds)."""
+
+    prompt_type: str  # "positive" or "negative" (a DualCFGGuider's middle prompt counts as negative)
+    latent_shape: tuple[int, ...]  # [B, C, h, w] of the latent being sampled
+    device: torch.device
+    dtype: torch.dtype
+    latent_image: torch.Tensor | None = None  # the input latent in the model's space (img2img, inpainting)
+    denoise_mask: torch.Tensor | None = None  # [B, C, h, w], 1 where the sampler repaints
+    seed: int | None = None
+
+
 class ModelAdapter(Protocol):
     """How one model family's network is fed; the model layer provides one per family.
 
     ``encode`` runs once per conditioning entry and sampling run: it returns the tensors the network takes
-    for that entry (batch dimension 1, or the latent batch), on ``device`` in ``dtype``. Entries whose
-    tensors have equal keys and shapes are batched: each tensor is expanded to the latent batch and
+    for that entry (batch dimension 1, or the latent batch), on ``ctx.device`` in ``ctx.dtype``. Entries
+    whose tensors have equal keys and shapes are batched: each tensor is expanded to the latent batch and
     concatenated along dim 0. Keys in ``spatial_keys`` are latent-shaped [B, C, h, w] and cropped to an
     entry's area. ``apply`` is one network call on ``x_in`` (``model_sampling.calculate_input`` of the
     latent) at ``timestep`` (``model_sampling.timestep(σ)``, one per batch item) and returns the raw
@@ -41,8 +54,8 @@ class ModelAdapter(Protocol):
 
     spatial_keys: frozenset[str]
 
-    def encode(self, module: Any, embedding: torch.Tensor, options: dict[str, Any], *, prompt_type: str,
-               latent_shape: tuple[int, ...], device: torch.device, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    def encode(self, module: Any, embedding: torch.Tensor, options: dict[str, Any], ctx: EncodeContext
+               ) -> dict[str, torch.Tensor]:
         ...
 
     def apply(self, module: Any, x_in: torch.Tensor, timestep: torch.Tensor,
@@ -100,17 +113,16 @@ def mask_bounds(mask: torch.Tensor) -> Area:
     return max(8, y1 - y0 + 1), max(8, x1 - x0 + 1), y0, x0
 
 
-def prepare(conditioning: list[list[Any]], prompt_type: str, adapter: ModelAdapter, module: Any,
-            model_sampling: Any, latent_shape: tuple[int, ...], device: torch.device, dtype: torch.dtype
-            ) -> list[Cond]:
+def prepare(conditioning: list[list[Any]], adapter: ModelAdapter, module: Any, model_sampling: Any,
+            ctx: EncodeContext) -> list[Cond]:
     """Every entry of a CONDITIONING, encoded for the model and with its area, mask and σ range resolved."""
-    height, width = latent_shape[-2], latent_shape[-1]
+    height, width = ctx.latent_shape[-2], ctx.latent_shape[-1]
     out = []
     for embedding, options in conditioning:
         area = resolve_area(options.get("area"), height, width)
         mask = options.get("mask")
         if mask is not None:
-            mask = resolve_mask(mask, height, width, device)
+            mask = resolve_mask(mask, height, width, ctx.device)
             if options.get("set_area_to_bounds", False):
                 area = mask_bounds(mask)
         sigma_start = sigma_end = None
@@ -118,8 +130,8 @@ def prepare(conditioning: list[list[Any]], prompt_type: str, adapter: ModelAdapt
             sigma_start = model_sampling.percent_to_sigma(options["start_percent"])
         if "end_percent" in options:
             sigma_end = model_sampling.percent_to_sigma(options["end_percent"])
-        tensors = adapter.encode(module, embedding, options, prompt_type=options.get("prompt_type", prompt_type),
-                                 latent_shape=latent_shape, device=device, dtype=dtype)
+        entry_ctx = replace(ctx, prompt_type=options["prompt_type"]) if "prompt_type" in options else ctx
+        tensors = adapter.encode(module, embedding, options, entry_ctx)
         out.append(Cond(tensors, area, float(options.get("strength", 1.0)), mask,
                         float(options.get("mask_strength", 1.0)), sigma_start, sigma_end, options))
     return out

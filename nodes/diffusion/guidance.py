@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from .conds import Cond, ModelAdapter, Slice, area_and_mult, pair_areas, prepare
+from .conds import Cond, EncodeContext, ModelAdapter, Slice, area_and_mult, pair_areas, prepare
 
 Conditioning = list[list[Any]]
 CondLists = dict[str, list[Cond]]
@@ -256,7 +256,8 @@ class Denoiser:
 
 
 def denoiser_for(module: Any, model_sampling: Any, guider: Guider, latent_shape: tuple[int, ...],
-                 adapter: ModelAdapter | None = None, inpaint: Inpaint | None = None) -> Denoiser:
+                 adapter: ModelAdapter | None = None, inpaint: Inpaint | None = None,
+                 latent_image: torch.Tensor | None = None, seed: int | None = None) -> Denoiser:
     """The denoiser of one sampling run over a loaded network: the guider's conditionings prepared for the
     latent's shape (areas, masks and σ ranges resolved, tensors encoded once)."""
     if adapter is None:
@@ -265,8 +266,11 @@ def denoiser_for(module: Any, model_sampling: Any, guider: Guider, latent_shape:
         adapter = UNetAdapter()
     runner = ModelRunner(module, adapter, model_sampling)
     types = guider.prompt_types()
-    conds = {name: prepare(conditioning, types[name], adapter, module, model_sampling, latent_shape, runner.device,
-                           runner.dtype)
-             for name, conditioning in guider.conds.items()}
+    conds = {}
+    for name, conditioning in guider.conds.items():
+        ctx = EncodeContext(types[name], latent_shape, runner.device, runner.dtype,
+                            None if latent_image is None else latent_image.to(runner.device),
+                            inpaint.mask if inpaint is not None else None, seed)
+        conds[name] = prepare(conditioning, adapter, module, model_sampling, ctx)
     pair_areas(conds)
     return Denoiser(guider, runner, conds, inpaint)

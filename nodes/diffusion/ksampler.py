@@ -117,7 +117,8 @@ def run_sampler(ctx: Context, guider: Guider, sampler: Sampler, sigmas: torch.Te
                           if sampler.inpaint_random else noise)
             inpaint = Inpaint(_mask_for(latent["noise_mask"], latent_image.shape).to(device),
                               latent_image.to(device), kept_noise.to(device))
-        denoiser = denoiser_for(module, model_sampling, guider, tuple(latent_image.shape), adapter_of(model), inpaint)
+        denoiser = denoiser_for(module, model_sampling, guider, tuple(latent_image.shape), adapter_of(model), inpaint,
+                                latent_image, seed)
         x = model_sampling.noise_scaling(sigmas[0], noise, latent_image, max_denoise).to(device)
 
         def step(i: int, x_now: torch.Tensor, denoised: torch.Tensor) -> None:

@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+from .conds import EncodeContext
+
 LATENT_FACTOR = 8  # pixels per latent cell of the SD VAEs
 
 
@@ -31,8 +33,9 @@ class UNetAdapter:
         config = module.config
         return int(config.projection_class_embeddings_input_dim - 6 * config.addition_time_embed_dim)
 
-    def encode(self, module: Any, embedding: torch.Tensor, options: dict[str, Any], *, prompt_type: str,
-               latent_shape: tuple[int, ...], device: torch.device, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    def encode(self, module: Any, embedding: torch.Tensor, options: dict[str, Any], ctx: EncodeContext
+               ) -> dict[str, torch.Tensor]:
+        device, dtype, latent_shape = ctx.device, ctx.dtype, ctx.latent_shape
         out = {"encoder_hidden_states": embedding.to(device, dtype)}
         if getattr(module.config, "addition_embed_type", None) != "text_time":
             return out
@@ -43,7 +46,7 @@ class UNetAdapter:
         width = options.get("width", latent_shape[-1] * LATENT_FACTOR)
         crop_w, crop_h = options.get("crop_w", 0), options.get("crop_h", 0)
         if self._time_ids_count(module, int(pooled.shape[-1])) == 5:  # the refiner
-            score = options.get("aesthetic_score", 2.5 if prompt_type == "negative" else 6.0)
+            score = options.get("aesthetic_score", 2.5 if ctx.prompt_type == "negative" else 6.0)
             ids = [height, width, crop_h, crop_w, score]
         else:
             ids = [height, width, crop_h, crop_w, options.get("target_height", height),

@@ -8,6 +8,7 @@ so for an ε-model the entry predicts x − (w·x/√(σ²+1) + v)·σ.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import torch
 
 from nodes import conditioning as cn
 from nodes.diffusion import model_sampling as ms
+from nodes.diffusion.conds import EncodeContext
 from nodes.diffusion.guidance import BasicGuider, CFGGuider, Denoiser, denoiser_for
 from nodes.diffusion.unet import UNetAdapter
 from tests.fixtures.toy_diffusion import ToyAdapter, ToyNetwork, cond
@@ -128,24 +130,21 @@ class _FakeUNet:
 
 def test_sdxl_size_conditioning_reaches_the_unet_inputs() -> None:
     adapter, pooled = UNetAdapter(), torch.zeros(1, 1280)
-    kwargs: dict[str, Any] = {"latent_shape": (1, 4, 16, 24), "device": torch.device("cpu"), "dtype": torch.float32}
-    base = adapter.encode(_FakeUNet(2816), torch.zeros(1, 77, 8), {"pooled_output": pooled}, prompt_type="positive",
-                          **kwargs)
+    positive_ctx = EncodeContext("positive", (1, 4, 16, 24), torch.device("cpu"), torch.float32)
+    negative_ctx = replace(positive_ctx, prompt_type="negative")
+    base = adapter.encode(_FakeUNet(2816), torch.zeros(1, 77, 8), {"pooled_output": pooled}, positive_ctx)
     assert base["time_ids"].tolist() == [[128, 192, 0, 0, 128, 192]]  # the latent's size in pixels, no crop
     options = {"pooled_output": pooled, "width": 1024, "height": 768, "crop_w": 8, "crop_h": 16,
                "target_width": 2048, "target_height": 1536}
-    sized = adapter.encode(_FakeUNet(2816), torch.zeros(1, 77, 8), options, prompt_type="positive", **kwargs)
+    sized = adapter.encode(_FakeUNet(2816), torch.zeros(1, 77, 8), options, positive_ctx)
     assert sized["time_ids"].tolist() == [[768, 1024, 16, 8, 1536, 2048]]
     refiner = _FakeUNet(2560)  # five time ids: the refiner's aesthetic score
-    positive = adapter.encode(refiner, torch.zeros(1, 77, 8), {"pooled_output": pooled}, prompt_type="positive",
-                              **kwargs)
-    negative = adapter.encode(refiner, torch.zeros(1, 77, 8), {"pooled_output": pooled}, prompt_type="negative",
-                              **kwargs)
+    positive = adapter.encode(refiner, torch.zeros(1, 77, 8), {"pooled_output": pooled}, positive_ctx)
+    negative = adapter.encode(refiner, torch.zeros(1, 77, 8), {"pooled_output": pooled}, negative_ctx)
     assert positive["time_ids"].tolist() == [[128, 192, 0, 0, 6.0]]
     assert negative["time_ids"].tolist() == [[128, 192, 0, 0, 2.5]]
     scored = adapter.encode(refiner, torch.zeros(1, 77, 8), {"pooled_output": pooled, "aesthetic_score": 7.5,
-                                                             "width": 512, "height": 640}, prompt_type="negative",
-                            **kwargs)
+                                                             "width": 512, "height": 640}, negative_ctx)
     assert scored["time_ids"].tolist() == [[640, 512, 0, 0, 7.5]]
 
 
