@@ -98,8 +98,23 @@ def test_multistep_steps_by_hand() -> None:
     d0, d1 = (x - d(x, sigmas[0])) / 4.0, (x1 - d(x1, sigmas[1])) / 3.0
     x2 = x1 + d1 * -1.0 + (2.0 - 1) * (d1 - d0) * -1.0
     assert torch.allclose(first_step("gradient_estimation", sigmas[:3], x), x2, atol=1e-6)
-    # iPNDM-v on even steps is iPNDM (its variable-step weights reduce to 3/2, −1/2 …)
-    assert torch.allclose(first_step("ipndm_v", sigmas, x), first_step("ipndm", sigmas, x), atol=1e-6)
+    # iPNDM-v on even steps is iPNDM to third order (weights 3/2, −1/2; 23/12, −16/12, 5/12); its fourth-order
+    # weights differ by design (57/24 against 55/24 with even steps, in ComfyUI's formula too)
+    even = torch.tensor([7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0])
+    assert torch.allclose(first_step("ipndm_v", even, x, max_order=3), first_step("ipndm", even, x, max_order=3),
+                          atol=1e-6)
+    assert not torch.allclose(first_step("ipndm_v", even, x), first_step("ipndm", even, x), atol=1e-5)
+    # Heun++ away from the end: Euler to σ₁ and σ₂, derivatives weighted 1 − w₂ − w₃, w₂ = σ₁/3σ₀, w₃ = σ₂/3σ₀
+    d_0 = (x - d(x, sigmas[0])) / 4.0
+    x_2 = x + d_0 * -1.0
+    d_2 = (x_2 - d(x_2, sigmas[1])) / 3.0
+    x_3 = x_2 + d_2 * -1.0
+    d_3 = (x_3 - d(x_3, sigmas[2])) / 2.0
+    w2, w3 = 3.0 / 12.0, 2.0 / 12.0
+    heunpp = x + ((1 - w2 - w3) * d_0 + w2 * d_2 + w3 * d_3) * -1.0
+    steps: dict[int, torch.Tensor] = {}
+    sampler_object("heunpp2")(GaussianDenoiser(), x, sigmas, SEED, lambda i, x_now, _: steps.setdefault(i, x_now))
+    assert torch.allclose(steps[0], heunpp, atol=1e-6)
     # lcm: the denoised estimate re-noised to the next σ with the step noise
     noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(SEED + 1))
     assert torch.allclose(first_step("lcm", sigmas[:2], x), d(x, sigmas[0]) + noise * 3.0, atol=1e-6)
