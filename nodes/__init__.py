@@ -19,18 +19,22 @@ def node_list() -> list[Any]:
     from . import (
         checkpoint_save,
         conditioning,
+        custom_sampling,
         image_filters,
         image_io,
         image_ops,
         latent,
         loaders,
         mask,
+        model_advanced,
         primitives,
         sampling,
+        sigmas,
         upscale,
         vae,
     )
 
-    return [*loaders.NODES, *checkpoint_save.NODES, *conditioning.NODES, *sampling.NODES, *latent.NODES, *vae.NODES, *image_io.NODES,
-            *image_ops.NODES, *image_filters.NODES, *upscale.NODES, *mask.NODES, *primitives.NODES]
+    return [*loaders.NODES, *checkpoint_save.NODES, *conditioning.NODES, *sampling.NODES, *custom_sampling.NODES,
+            *sigmas.NODES, *model_advanced.NODES, *latent.NODES, *vae.NODES, *image_io.NODES, *image_ops.NODES,
+            *image_filters.NODES, *upscale.NODES, *mask.NODES, *primitives.NODES]
 

@@ -7,9 +7,9 @@ CONDITIONING is a list of ``[embedding [1, tokens, dim], options dict]``. Option
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from inkgraph.engine import Conditioning, Context, Float, Int, Output, Socket, String, node
+from inkgraph.engine import Clip, Conditioning, Context, Float, Int, Mask, Output, Socket, String, node
 from inkgraph.engine.core.paths import Folders
 
 from . import MAX_RESOLUTION
@@ -17,6 +17,10 @@ from . import MAX_RESOLUTION
 log = logging.getLogger(__name__)
 Area = Annotated[int, Int(min=64, max=MAX_RESOLUTION, step=8)]
 Offset = Annotated[int, Int(min=0, max=MAX_RESOLUTION, step=8)]
+Fraction = Annotated[float, Float(min=0, max=1.0, step=0.01)]
+Strength = Annotated[float, Float(min=0.0, max=10.0, step=0.01)]
+Size = Annotated[int, Int(min=0, max=MAX_RESOLUTION)]
+PromptText = Annotated[str, String(multiline=True, dynamic_prompts=True)]
 
 
 def with_options(conditioning: Conditioning, **options: Any) -> Conditioning:
@@ -129,4 +133,94 @@ def ConditioningZeroOut(conditioning: Conditioning) -> Conditioning:
     return out
 
 
-NODES = [CLIPTextEncode, ConditioningCombine, ConditioningAverage, ConditioningConcat, ConditioningSetArea, ConditioningZeroOut]
+@node(display_name="Conditioning (Set Area with Percentage)", category="conditioning")
+def ConditioningSetAreaPercentage(conditioning: Conditioning, width: Fraction = 1.0, height: Fraction = 1.0,
+                                  x: Fraction = 0, y: Fraction = 0, strength: Strength = 1.0) -> Conditioning:
+    """Applies the conditioning to a rectangle given as fractions of the image, with a strength."""
+    return with_options(conditioning, area=("percentage", height, width, y, x), strength=strength,
+                        set_area_to_bounds=False)
+
+
+@node(category="conditioning")
+def ConditioningSetAreaStrength(conditioning: Conditioning, strength: Strength = 1.0) -> Conditioning:
+    """Sets how much the conditioning weighs where it overlaps others."""
+    return with_options(conditioning, strength=strength)
+
+
+@node(display_name="Conditioning (Set Mask)", category="conditioning")
+def ConditioningSetMask(conditioning: Conditioning, mask: Mask, strength: Strength = 1.0, *,
+                        set_cond_area: Literal["default", "mask bounds"]) -> Conditioning:
+    """Applies the conditioning where the mask is set, weighted by it; "mask bounds" also runs the model
+    on the mask's bounding box only."""
+    if len(mask.shape) < 3:
+        mask = mask.unsqueeze(0)
+    return with_options(conditioning, mask=mask, set_area_to_bounds=set_cond_area != "default",
+                        mask_strength=strength)
+
+
+@node(category="advanced/conditioning")
+def ConditioningSetTimestepRange(conditioning: Conditioning,
+                                 start: Annotated[float, Float(min=0.0, max=1.0, step=0.001)] = 0.0,
+                                 end: Annotated[float, Float(min=0.0, max=1.0, step=0.001)] = 1.0) -> Conditioning:
+    """Applies the conditioning only between two fractions of the sampling (0 = first step, 1 = last)."""
+    return with_options(conditioning, start_percent=start, end_percent=end)
+
+
+@node(category="advanced/conditioning/flux")
+def FluxGuidance(conditioning: Conditioning,
+                 guidance: Annotated[float, Float(min=0.0, max=100.0, step=0.1)] = 3.5) -> Conditioning:
+    """The guidance strength a guidance-distilled model (Flux dev) is told to imitate."""
+    return with_options(conditioning, guidance=guidance)
+
+
+def _encode_sdxl(ctx: Context, node_name: str, clip: Any, texts: list[str], pad: bool) -> Conditioning:
+    import torch
+
+    from .diffusion.text import encode_texts
+
+    if clip is None:
+        raise RuntimeError(f"{node_name}: clip input is invalid: None (the checkpoint loader found no text encoder)")
+    warnings: list[str] = []
+    with clip.use() as encoders, torch.inference_mode():
+        if len(encoders) != len(texts):
+            raise ValueError(f"{node_name}: input 'clip' has {len(encoders)} text encoder(s); this node needs "
+                             f"{len(texts)} (an SDXL CLIP)")
+        conditioning: Conditioning = encode_texts(encoders, clip.family.kind, clip.layer, texts, ctx.folders,
+                                                  warnings, pad)
+    for warning in dict.fromkeys(warnings):
+        log.warning("%s %s: %s", node_name, ctx.node_id, warning)
+        ctx.text(warning)
+    return conditioning
+
+
+def _sdxl_embedding_files(folders: Folders, text_g: str | None = None, text_l: str | None = None) -> Any:
+    return _embedding_files(folders, text_g), _embedding_files(folders, text_l)
+
+
+@node(category="advanced/conditioning", fingerprint=_sdxl_embedding_files)
+def CLIPTextEncodeSDXL(ctx: Context, clip: Clip, width: Size = 1024, height: Size = 1024, crop_w: Size = 0,
+                       crop_h: Size = 0, target_width: Size = 1024, target_height: Size = 1024, *,
+                       text_g: PromptText, text_l: PromptText) -> Conditioning:
+    """SDXL's two prompts (text_g for CLIP-G, text_l for CLIP-L) and its size conditioning: the original
+    size, the crop's top-left corner and the target size the model is told about."""
+    conditioning = _encode_sdxl(ctx, "CLIPTextEncodeSDXL", clip, [text_l, text_g], pad=True)
+    return with_options(conditioning, width=width, height=height, crop_w=crop_w, crop_h=crop_h,
+                        target_width=target_width, target_height=target_height)
+
+
+@node(category="advanced/conditioning", fingerprint=_embedding_files)
+def CLIPTextEncodeSDXLRefiner(ctx: Context, ascore: Annotated[float, Float(min=0.0, max=1000.0, step=0.01)] = 6.0,
+                              width: Size = 1024, height: Size = 1024, *, text: PromptText, clip: Clip
+                              ) -> Conditioning:
+    """The SDXL refiner's prompt with its aesthetic score and size conditioning."""
+    if clip is None:
+        raise RuntimeError("CLIPTextEncodeSDXLRefiner: clip input is invalid: None")
+    with clip.use() as encoders:
+        count = len(encoders)
+    conditioning = _encode_sdxl(ctx, "CLIPTextEncodeSDXLRefiner", clip, [text] * count, pad=False)
+    return with_options(conditioning, aesthetic_score=ascore, width=width, height=height)
+
+
+NODES = [CLIPTextEncode, ConditioningCombine, ConditioningAverage, ConditioningConcat, ConditioningSetArea,
+         ConditioningSetAreaPercentage, ConditioningSetAreaStrength, ConditioningSetMask, ConditioningSetTimestepRange,
+         ConditioningZeroOut, FluxGuidance, CLIPTextEncodeSDXL, CLIPTextEncodeSDXLRefiner]

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inkgraph.engine.core.settings import Settings
+
 from . import architecture as arch
 from .scenes import Reading, Scene, evaluation_set, prompt_for, read_image
 
@@ -109,7 +111,7 @@ def main() -> None:
             for sub, name in (("checkpoints", arch.CHECKPOINT_NAME), ("upscale_models", arch.UPSCALER_NAME)):
                 (Path(base) / "models" / sub).mkdir(parents=True)
                 shutil.copy(args.models / sub / name, Path(base) / "models" / sub / name)
-        results = generate(Runtime.create(base), args.count, not args.no_upscale, steps=args.steps, cfg=args.cfg,
+        results = generate(Runtime.create(Settings(base_dir=base)), args.count, not args.no_upscale, steps=args.steps, cfg=args.cfg,
                            sampler_name=args.sampler, scheduler=args.scheduler)
     for r in results:
         mark = "".join("✓" if ok else "✗" for ok in r.matches)

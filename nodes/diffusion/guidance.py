@@ -1,160 +1,276 @@
-"""The denoiser the samplers call: UNet + classifier-free guidance + areas + inpainting masks.
+"""Guiders and the denoiser the samplers call: the network over every conditioning entry, combined by CFG.
 
-D(x, σ) returns the model's estimate of the clean (scaled) latent at noise level σ, combining the
-positive and negative conditionings as ComfyUI does:
-- each conditioning entry may cover an area (ConditioningSetArea) with a strength; predictions are
-  summed with those weights and divided by the total weight per pixel;
-- CFG: uncond + (cond − uncond) · cfg, skipping the negative pass when cfg is 1;
-- with a noise mask, the unmasked part is pinned to the input latent (re-noised to σ on the way in).
+D(x, σ) returns the estimate of the clean latent at noise level σ:
+
+- :class:`ModelRunner` evaluates lists of prepared entries (``conds.Cond``) in as few network calls as
+  possible (entries with equal tensor shapes share a batch) and averages each list's predictions per cell,
+  weighted by strength, area and mask (ComfyUI's calc_cond_batch);
+- a guider (GUIDER value) combines the lists: :class:`CFGGuider` uncond + (cond − uncond)·cfg (skipping
+  the negative pass at cfg 1), :class:`BasicGuider` the positive alone, :class:`DualCFGGuider` two
+  prompts and a negative;
+- :class:`Denoiser` wraps both for one sampling run and pins the unmasked part of an inpainting latent.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from .schedules import DiscreteSchedule
+from .conds import Cond, EncodeContext, ModelAdapter, Slice, area_and_mult, pair_areas, prepare
+
+Conditioning = list[list[Any]]
+CondLists = dict[str, list[Cond]]
+
+
+class ModelRunner:
+    """The network of one sampling run, fed through its family's adapter and model sampling."""
+
+    def __init__(self, module: Any, adapter: ModelAdapter, model_sampling: Any) -> None:
+        self.module, self.adapter, self.model_sampling = module, adapter, model_sampling
+        parameter = next(module.parameters())
+        self.device, self.dtype = parameter.device, parameter.dtype
+        self.calls = 0
+        self._batched: dict[tuple[Any, ...], dict[str, torch.Tensor]] = {}
+
+    def _cond_tensors(self, slices: list[Slice], batch: int) -> dict[str, torch.Tensor]:
+        """The entries' tensors expanded to the batch and concatenated; the same every step, so kept."""
+        key = (tuple(id(s.cond) for s in slices), tuple(s.area for s in slices), batch)
+        found = self._batched.get(key)
+        if found is None:
+            found = {}
+            for name in slices[0].cond.tensors:
+                parts = []
+                for piece in slices:
+                    tensor = piece.cond.tensors[name]
+                    if name in self.adapter.spatial_keys and piece.area is not None:
+                        h, w, y, x = piece.area
+                        tensor = tensor[..., y:y + h, x:x + w]
+                    parts.append(_to_batch(tensor, batch))
+                found[name] = torch.cat(parts)
+            self._batched[key] = found
+        return found
+
+    def _run(self, slices: list[Slice], sigma: torch.Tensor) -> list[torch.Tensor]:
+        """One network call for entries that share input shape; their denoised predictions."""
+        n = len(slices)
+        sigmas = sigma.repeat(n)
+        first = slices[0].input_x
+        ones = [1] * (first.ndim - 1)
+        if all(s.input_x is first for s in slices):  # whole-image entries: one input, repeated
+            x_in = self.model_sampling.calculate_input(sigma, first).repeat(n, *ones)
+            raw = first.repeat(n, *ones)
+        else:
+            x_in = torch.cat([self.model_sampling.calculate_input(sigma, s.input_x) for s in slices])
+            raw = torch.cat([s.input_x for s in slices])
+        timestep = self.model_sampling.timestep(sigmas).float()
+        conds = self._cond_tensors(slices, first.shape[0])
+        output = self.adapter.apply(self.module, x_in.to(self.device, self.dtype), timestep.to(self.device), conds)
+        self.calls += 1
+        denoised = self.model_sampling.calculate_denoised(sigmas, output.float().to(raw.device), raw)
+        return list(denoised.chunk(n))
+
+    def calc_cond_batch(self, lists: list[list[Cond] | None], x: torch.Tensor, sigma: torch.Tensor
+                        ) -> list[torch.Tensor]:
+        """Each list's prediction: the weighted average of its entries' predictions over the cells they
+        cover (zero where none does, as ComfyUI); a None list gives zeros without running anything."""
+        if sigma.ndim == 0:
+            sigma = sigma.expand(x.shape[0])
+        work: list[tuple[int, Slice]] = []
+        for index, entries in enumerate(lists):
+            for cond in entries or []:
+                piece = area_and_mult(cond, x, sigma)
+                if piece is not None:
+                    work.append((index, piece))
+        groups: dict[tuple[Any, ...], list[tuple[int, Slice]]] = {}
+        for index, piece in work:
+            groups.setdefault((tuple(piece.input_x.shape), piece.cond.shape_key()), []).append((index, piece))
+        results: dict[int, torch.Tensor] = {}
+        for group in groups.values():
+            for (_, piece), prediction in zip(group, self._run([p for _, p in group], sigma), strict=True):
+                results[id(piece)] = prediction
+        out = []
+        for index, entries in enumerate(lists):
+            pieces = [p for i, p in work if i == index]
+            if len(pieces) == 1 and _whole(pieces[0]):
+                out.append(results[id(pieces[0])])  # one prompt over the whole image: nothing to average
+                continue
+            total = torch.zeros_like(x)
+            count = torch.ones_like(x) * 1e-37
+            for piece in pieces:
+                target_total, target_count = total, count
+                if piece.area is not None:
+                    h, w, y, x0 = piece.area
+                    target_total = total[:, :, y:y + h, x0:x0 + w]
+                    target_count = count[:, :, y:y + h, x0:x0 + w]
+                target_total += results[id(piece)] * piece.mult
+                target_count += piece.mult
+            out.append(total / count if entries else total)
+        return out
+
+
+def _whole(piece: Slice) -> bool:
+    return piece.area is None and piece.cond.mask is None and piece.cond.strength == 1.0
+
+
+def _to_batch(tensor: torch.Tensor, batch: int) -> torch.Tensor:
+    if tensor.shape[0] == batch:
+        return tensor
+    if tensor.shape[0] == 1:
+        return tensor.expand(batch, *tensor.shape[1:])
+    repeats = math.ceil(batch / tensor.shape[0])
+    return tensor.repeat(repeats, *([1] * (tensor.ndim - 1)))[:batch]
 
 
 @dataclass
-class CondEntry:
-    embedding: torch.Tensor  # [1, tokens, dim]
-    pooled: torch.Tensor | None
-    area: tuple[int, int, int, int] | None  # (h, w, y, x) in latent cells
-    strength: float
+class CfgState:
+    """Per-run CFG options the samplers may change: CFG++ needs the negative pass at every step."""
+
+    keep_uncond: bool = False
+    uncond_denoised: torch.Tensor | None = None
 
 
-def entries(conditioning: list[list[Any]]) -> list[CondEntry]:
-    out = []
-    for embedding, options in conditioning:
-        area = options.get("area")
-        out.append(CondEntry(embedding, options.get("pooled_output"),
-                             tuple(int(v) for v in area) if area is not None and len(area) == 4 else None,  # type: ignore[arg-type]
-                             float(options.get("strength", 1.0))))
-    return out
+def cfg_combine(cond: torch.Tensor, uncond: torch.Tensor, scale: float, state: CfgState) -> torch.Tensor:
+    """ComfyUI's cfg_function (without model patches): uncond + (cond − uncond)·scale."""
+    state.uncond_denoised = uncond
+    return uncond + (cond - uncond) * scale
+
+
+@dataclass(eq=False)
+class Guider:
+    """A GUIDER: a model and named conditionings, and how to combine their predictions."""
+
+    model: Any  # a ModelHandle
+    conds: dict[str, Conditioning] = field(default_factory=dict)
+    cfg: float = 1.0
+
+    @property
+    def model_patcher(self) -> Any:  # ComfyUI's attribute name for the guider's model
+        return self.model
+
+    def prompt_types(self) -> dict[str, str]:
+        """The prompt type each list is encoded as (SDXL refiners score a negative prompt differently)."""
+        return {name: "negative" if name in ("negative", "middle") else "positive" for name in self.conds}
+
+    def predict(self, runner: ModelRunner, conds: CondLists, x: torch.Tensor, sigma: torch.Tensor,
+                state: CfgState) -> torch.Tensor:
+        positive, negative = conds.get("positive"), conds.get("negative")
+        if math.isclose(self.cfg, 1.0) and not state.keep_uncond:
+            (cond,) = runner.calc_cond_batch([positive], x, sigma)
+            state.uncond_denoised = None
+            return cond
+        cond, uncond = runner.calc_cond_batch([positive, negative], x, sigma)
+        return cfg_combine(cond, uncond, self.cfg, state)
+
+    def cache_nbytes(self) -> int:
+        return 64  # the conditioning tensors are counted where their encoder node produced them
+
+
+class CFGGuider(Guider):
+    """Classifier-free guidance between a positive and a negative conditioning."""
+
+    def __init__(self, model: Any, positive: Conditioning, negative: Conditioning, cfg: float) -> None:
+        super().__init__(model, {"positive": positive, "negative": negative}, cfg)
+
+
+class BasicGuider(Guider):
+    """The positive conditioning alone (guidance-distilled models such as Flux dev)."""
+
+    def __init__(self, model: Any, conditioning: Conditioning) -> None:
+        super().__init__(model, {"positive": conditioning}, 1.0)
+
+
+class DualCFGGuider(Guider):
+    """Two prompts and a negative: cond1 is guided against cond2 (cfg_conds), cond2 against the negative
+    (cfg_cond2_negative); "nested" applies the first guidance inside the second."""
+
+    def __init__(self, model: Any, cond1: Conditioning, cond2: Conditioning, negative: Conditioning,
+                 cfg_conds: float, cfg_cond2_negative: float, nested: bool = False) -> None:
+        super().__init__(model, {"positive": cond1, "middle": cond2, "negative": negative}, cfg_conds)
+        self.cfg2, self.nested = cfg_cond2_negative, nested
+
+    def predict(self, runner: ModelRunner, conds: CondLists, x: torch.Tensor, sigma: torch.Tensor,
+                state: CfgState) -> torch.Tensor:
+        negative, middle, positive = conds.get("negative"), conds.get("middle"), conds.get("positive")
+        if self.nested:
+            out = runner.calc_cond_batch([negative, middle, positive], x, sigma)
+            text = cfg_combine(out[2], out[1], self.cfg, state)
+            return out[0] + self.cfg2 * (text - out[0])
+        if not state.keep_uncond and math.isclose(self.cfg2, 1.0):
+            negative = None
+            if math.isclose(self.cfg, 1.0):
+                middle = None
+        out = runner.calc_cond_batch([negative, middle, positive], x, sigma)
+        return cfg_combine(out[1], out[0], self.cfg2, state) + (out[2] - out[1]) * self.cfg
+
+
+@dataclass
+class Inpaint:
+    """An inpainting run: where to denoise (mask 1) and what to keep elsewhere."""
+
+    mask: torch.Tensor  # [B, C, h, w] on the device
+    latent: torch.Tensor  # the input latent, in the model's space
+    noise: torch.Tensor  # the noise the kept part is re-noised with
 
 
 class Denoiser:
-    """Callable D(x, σ) over a diffusers UNet for the samplers."""
+    """D(x, σ) for one sampling run: the guider's prediction, with inpainting applied.
 
-    def __init__(self, unet: Any, schedule: DiscreteSchedule, positive: list[list[Any]], negative: list[list[Any]],
-                 cfg: float, sdxl: bool, image_size: tuple[int, int], noise_mask: torch.Tensor | None = None,
-                 latent_image: torch.Tensor | None = None, noise: torch.Tensor | None = None) -> None:
-        self.unet = unet
-        self.schedule = schedule
-        self.positive = entries(positive)
-        self.negative = entries(negative)
-        self.cfg = cfg
-        self.sdxl = sdxl
-        self.image_size = image_size  # (height, width) in pixels, for SDXL's size conditioning
-        self.noise_mask = noise_mask
-        self.latent_image = latent_image
-        self.noise = noise
-        parameter = next(unet.parameters())
-        self.device, self.dtype = parameter.device, parameter.dtype
-        self.calls = 0
-        self._contexts: dict[tuple[Any, ...], torch.Tensor] = {}
+    ``model_sampling`` tells the samplers about the model's noise; ``watch_uncond`` gives CFG++ samplers
+    the unconditional prediction of each call.
+    """
 
-    # -- UNet passes -----------------------------------------------------------------------------------
-    def _run(self, x: torch.Tensor, sigma: torch.Tensor, group: list[CondEntry], size: tuple[int, int]
-             ) -> list[torch.Tensor]:
-        """One UNet call for several entries that share x (batched, as diffusers pipelines batch CFG)."""
-        n, batch = len(group), x.shape[0]
-        x_in = self.schedule.model_input(sigma, x).repeat(n, *([1] * (x.ndim - 1)))
-        sigmas = sigma.repeat(n)
-        timestep = self.schedule.timestep(sigmas).float()
-        context = self._context(group, batch)
-        kwargs: dict[str, Any] = {}
-        if self.sdxl:
-            height, width = size
-            pooled = torch.cat([(e.pooled if e.pooled is not None else torch.zeros(1, self._pooled_width()))
-                                .to(self.device, self.dtype).expand(batch, -1) for e in group])
-            time_ids = torch.tensor([[height, width, 0, 0, height, width]], dtype=self.dtype, device=self.device)
-            kwargs["added_cond_kwargs"] = {"text_embeds": pooled, "time_ids": time_ids.expand(n * batch, -1)}
-        output = self.unet(x_in.to(self.device, self.dtype), timestep.to(self.device), encoder_hidden_states=context,
-                           return_dict=False, **kwargs)[0]
-        self.calls += 1
-        denoised = self.schedule.denoised(sigmas, output.float().to(x.device), x.repeat(n, *([1] * (x.ndim - 1))))
-        return list(denoised.chunk(n))
+    def __init__(self, guider: Guider, runner: ModelRunner, conds: CondLists, inpaint: Inpaint | None = None) -> None:
+        self.guider, self.runner, self.conds, self.inpaint = guider, runner, conds, inpaint
+        self.model_sampling = runner.model_sampling
+        self.state = CfgState()
 
-    def _context(self, group: list[CondEntry], batch: int) -> torch.Tensor:
-        """The batched text embeddings of a group, built once per sampling run: they never change per step."""
-        key = (tuple(id(e) for e in group), batch)
-        context = self._contexts.get(key)
-        if context is None:
-            context = torch.cat([e.embedding.to(self.device, self.dtype).expand(batch, -1, -1) for e in group])
-            self._contexts[key] = context
-        return context
+    @property
+    def calls(self) -> int:
+        return self.runner.calls
 
-    def _pooled_width(self) -> int:
-        config = self.unet.config
-        return int(config.projection_class_embeddings_input_dim - 6 * config.addition_time_embed_dim)
+    def watch_uncond(self) -> Callable[[], torch.Tensor]:
+        self.state.keep_uncond = True
 
-    def _predictions(self, x: torch.Tensor, sigma: torch.Tensor, conds: list[CondEntry]
-                     ) -> list[torch.Tensor | None]:
-        """Predictions for every whole-image entry, batched by embedding shape (areas are done apart)."""
-        results: list[torch.Tensor | None] = [None] * len(conds)
-        groups: dict[tuple[Any, ...], list[int]] = {}
-        for index, entry in enumerate(conds):
-            if entry.area is None:
-                shape = (tuple(entry.embedding.shape), None if entry.pooled is None else tuple(entry.pooled.shape))
-                groups.setdefault(shape, []).append(index)
-        for indices in groups.values():
-            for index, prediction in zip(indices, self._run(x, sigma, [conds[i] for i in indices], self.image_size),
-                                         strict=True):
-                results[index] = prediction
-        return results
+        def latest() -> torch.Tensor:
+            found = self.state.uncond_denoised
+            assert found is not None, "the guider gave no unconditional prediction"
+            return found
 
-    def _combine(self, x: torch.Tensor, sigma: torch.Tensor, conds: list[CondEntry],
-                 predictions: list[torch.Tensor | None]) -> torch.Tensor:
-        """Weighted average of each entry's prediction over the area it covers."""
-        if len(conds) == 1 and conds[0].area is None and conds[0].strength == 1.0:
-            prediction = predictions[0]  # the usual case: one prompt over the whole image, nothing to average
-            assert prediction is not None
-            return prediction
-        total = torch.zeros_like(x)
-        weight = torch.zeros_like(x)
-        for entry, prediction in zip(conds, predictions, strict=True):
-            if entry.area is None:
-                assert prediction is not None
-                total += prediction * entry.strength
-                weight += entry.strength
-                continue
-            h, w, y, x0 = entry.area
-            h, w = min(h, x.shape[-2] - y), min(w, x.shape[-1] - x0)
-            if h <= 0 or w <= 0:
-                continue
-            crop = x[..., y:y + h, x0:x0 + w]
-            (area_prediction,) = self._run(crop, sigma, [entry], (h * 8, w * 8))
-            total[..., y:y + h, x0:x0 + w] += area_prediction * entry.strength
-            weight[..., y:y + h, x0:x0 + w] += entry.strength
-        uncovered = weight == 0
-        if uncovered.any():  # cells no conditioning covers keep the input latent
-            total = torch.where(uncovered, x, total)
-            weight = torch.where(uncovered, torch.ones_like(weight), weight)
-        return total / weight
+        return latest
 
-    # -- D(x, σ) --------------------------------------------------------------------------------------
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         if sigma.ndim == 0:
             sigma = sigma.expand(x.shape[0])
-        mask = self.noise_mask
-        if mask is not None:
-            assert self.latent_image is not None and self.noise is not None
-            pinned = self.schedule.noise_scaling(sigma, self.noise, self.latent_image, False)
-            x = x * mask + pinned * (1 - mask)
-        use_negative = not math.isclose(self.cfg, 1.0)
-        conds = self.positive + (self.negative if use_negative else [])
-        predictions = self._predictions(x, sigma, conds)
-        count = len(self.positive)
-        out = self._combine(x, sigma, self.positive, predictions[:count])
-        if use_negative:
-            uncond = self._combine(x, sigma, self.negative, predictions[count:])
-            out = uncond + (out - uncond) * self.cfg
-        if mask is not None:
-            assert self.latent_image is not None
-            out = out * mask + self.latent_image * (1 - mask)
+        inpaint = self.inpaint
+        if inpaint is not None:
+            pinned = self.model_sampling.noise_scaling(sigma, inpaint.noise, inpaint.latent, False)
+            x = x * inpaint.mask + pinned * (1 - inpaint.mask)
+        out = self.guider.predict(self.runner, self.conds, x, sigma, self.state)
+        if inpaint is not None:
+            out = out * inpaint.mask + inpaint.latent * (1 - inpaint.mask)
         return out
+
+
+def denoiser_for(module: Any, model_sampling: Any, guider: Guider, latent_shape: tuple[int, ...],
+                 adapter: ModelAdapter | None = None, inpaint: Inpaint | None = None,
+                 latent_image: torch.Tensor | None = None, seed: int | None = None) -> Denoiser:
+    """The denoiser of one sampling run over a loaded network: the guider's conditionings prepared for the
+    latent's shape (areas, masks and σ ranges resolved, tensors encoded once)."""
+    if adapter is None:
+        from .unet import UNetAdapter
+
+        adapter = UNetAdapter()
+    runner = ModelRunner(module, adapter, model_sampling)
+    types = guider.prompt_types()
+    conds = {}
+    for name, conditioning in guider.conds.items():
+        ctx = EncodeContext(types[name], latent_shape, runner.device, runner.dtype,
+                            None if latent_image is None else latent_image.to(runner.device),
+                            inpaint.mask if inpaint is not None else None, seed)
+        conds[name] = prepare(conditioning, adapter, module, model_sampling, ctx)
+    pair_areas(conds)
+    return Denoiser(guider, runner, conds, inpaint)

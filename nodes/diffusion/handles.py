@@ -35,6 +35,8 @@ class ModelHandle:
     family: Family = field(compare=False)
     loras: tuple[Lora, ...] = ()
     compile_backend: str | None = None
+    # A model sampling set by a ModelSampling* node; it wins over the family's (see model_api.model_sampling_of).
+    sampling_override: Any = field(default=None, compare=False)
 
     def cache_nbytes(self) -> int:
         return 64  # the weights belong to the model manager, not to the result cache

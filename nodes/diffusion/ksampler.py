@@ -1,7 +1,11 @@
-"""KSampler's procedure: noise from the seed, sigmas from the scheduler, the sampler loop, previews.
+"""Running a sampler: the one code path of KSampler, KSamplerAdvanced, SamplerCustom and SamplerCustomAdvanced.
 
-Noise is drawn on the CPU from the seed (so a seed gives the same image on any device), the latent is
-scaled into the model's space, sampled, and scaled back; the result is a LATENT again.
+As ComfyUI's guider.sample: the latent moves into the model's space (an all-zero latent is left as is),
+noise is scaled to the first σ, the sampler walks the sigmas with the guider's denoiser, and the result is
+scaled back; every step reports progress (and a preview) through the node context. KSampler itself is a
+CFGGuider + the named sampler + the named schedule.
+
+Noise is drawn on the CPU from the seed, so a seed gives the same image on any device.
 """
 
 from __future__ import annotations
@@ -15,11 +19,11 @@ import torch.nn.functional as F  # noqa: N812
 
 from inkgraph.engine import Context
 
-from .guidance import Denoiser
-from .handles import ModelHandle
+from .guidance import CFGGuider, Guider, Inpaint, denoiser_for
+from .model_api import adapter_of, latent_format_of, model_sampling_of, preview_kind
 from .previews import previewer
-from .samplers import SAMPLERS
-from .schedules import DiscreteSchedule, sampling_sigmas
+from .samplers import Sampler, sampler_object
+from .schedules import cut_steps, sampling_sigmas
 
 
 def prepare_noise(latent: torch.Tensor, seed: int, batch_index: list[int] | None = None) -> torch.Tensor:
@@ -36,6 +40,48 @@ def prepare_noise(latent: torch.Tensor, seed: int, batch_index: list[int] | None
     return torch.cat([kept[int(j)] for j in inverse], dim=0)
 
 
+class SeededNoise:
+    """RandomNoise's NOISE: ComfyUI's noise for a seed (``seed`` also seeds the samplers' own noise)."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def generate_noise(self, input_latent: dict[str, Any]) -> torch.Tensor:
+        return prepare_noise(input_latent["samples"], self.seed, input_latent.get("batch_index"))
+
+    def cache_nbytes(self) -> int:
+        return 64
+
+
+class EmptyNoise:
+    """DisableNoise's NOISE: zeros (the samplers' own noise then uses seed 0, as in ComfyUI)."""
+
+    seed = 0
+
+    def generate_noise(self, input_latent: dict[str, Any]) -> torch.Tensor:
+        samples = input_latent["samples"]
+        return torch.zeros(samples.shape, dtype=samples.dtype, layout=samples.layout, device="cpu")
+
+    def cache_nbytes(self) -> int:
+        return 64
+
+
+def add_noise(model: Any, noise: Any, sigmas: torch.Tensor, latent: dict[str, Any]) -> dict[str, Any]:
+    """AddNoise: the latent noised to the schedule's span |σ_first − σ_last|, in the model's space."""
+    if len(sigmas) == 0:
+        return latent
+    latent_format = latent_format_of(model)
+    latent_image = latent["samples"]
+    noisy = noise.generate_noise(latent)
+    scale = torch.abs(sigmas[0] - sigmas[-1]) if len(sigmas) > 1 else sigmas[0]
+    if torch.count_nonzero(latent_image) > 0:
+        latent_image = latent_format.process_in(latent_image)
+    noisy = latent_format.process_out(model_sampling_of(model).noise_scaling(scale, noisy, latent_image))
+    out = dict(latent)
+    out["samples"] = torch.nan_to_num(noisy, nan=0.0, posinf=0.0, neginf=0.0)
+    return out
+
+
 def _mask_for(noise_mask: torch.Tensor, shape: torch.Size) -> torch.Tensor:
     mask = noise_mask.reshape((-1, 1, noise_mask.shape[-2], noise_mask.shape[-1])).float()
     mask = F.interpolate(mask, size=(shape[2], shape[3]), mode="bilinear").expand(-1, shape[1], -1, -1)
@@ -44,50 +90,65 @@ def _mask_for(noise_mask: torch.Tensor, shape: torch.Size) -> torch.Tensor:
     return mask[: shape[0]]
 
 
-def sample(ctx: Context, model: ModelHandle, seed: int, steps: int, cfg: float, sampler_name: str,
-           scheduler: str, positive: list[Any], negative: list[Any], latent: dict[str, Any], denoise: float = 1.0,
-           disable_noise: bool = False, start_step: int | None = None, last_step: int | None = None,
-           force_full_denoise: bool = False) -> dict[str, Any]:
-    latent_image = latent["samples"].float()
-    family = model.family
-    schedule = DiscreteSchedule(family.prediction)
-    sigmas = sampling_sigmas(schedule, scheduler, sampler_name, steps, denoise)
-    if last_step is not None and last_step < len(sigmas) - 1:
-        sigmas = sigmas[: last_step + 1].clone()
-        if force_full_denoise:
-            sigmas[-1] = 0
-    if start_step is not None:
-        if start_step >= len(sigmas) - 1:
-            return dict(latent)  # nothing left to do: ComfyUI returns the input untouched
-        sigmas = sigmas[start_step:]
+def run_sampler(ctx: Context, guider: Guider, sampler: Sampler, sigmas: torch.Tensor, noise: torch.Tensor,
+                latent: dict[str, Any], seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Sample ``latent`` and return (output, denoised_output) LATENTs; the second is the last step's
+    estimate of the clean latent (the output itself when no step ran)."""
     if len(sigmas) == 0:
-        return dict(latent)
-    noise = torch.zeros_like(latent_image) if disable_noise else prepare_noise(latent_image, seed,
-                                                                              latent.get("batch_index"))
-    scale = family.latent_scale
-    scaled = latent_image * scale
-    max_denoise = math.isclose(float(schedule.sigma_max), float(sigmas[0]), rel_tol=1e-5) or \
-        float(sigmas[0]) > float(schedule.sigma_max)
-    preview = previewer(ctx, family.kind, str(ctx.extra_data.get("preview_method", "none")))
+        return dict(latent), dict(latent)
+    model = guider.model
+    model_sampling = model_sampling_of(model)
+    latent_format = latent_format_of(model)
+    latent_image = latent["samples"].float()
+    if torch.count_nonzero(latent_image) > 0:  # ComfyUI leaves an empty latent unshifted
+        latent_image = latent_format.process_in(latent_image)
+    sigma_max = float(model_sampling.sigma_max)
+    max_denoise = math.isclose(sigma_max, float(sigmas[0]), rel_tol=1e-5) or float(sigmas[0]) > sigma_max
+    preview = previewer(ctx, preview_kind(model), str(ctx.extra_data.get("preview_method", "none")))
     total = len(sigmas) - 1
+    last: dict[str, torch.Tensor] = {}
 
-    with model.use() as unet:
-        device = next(unet.parameters()).device
-        mask = inpaint_noise = None
+    with model.use() as module:
+        device = next(module.parameters()).device
+        inpaint = None
         if "noise_mask" in latent:
-            mask = _mask_for(latent["noise_mask"], scaled.shape).to(device)
             # ddim differs from euler only here: its inpainting noise is a fresh draw from seed + 1
-            inpaint_noise = (torch.randn(noise.shape, generator=torch.Generator().manual_seed(seed + 1))
-                             if sampler_name == "ddim" else noise).to(device)
-        x = schedule.noise_scaling(sigmas[0], noise, scaled, max_denoise).to(device)
-        height, width = latent_image.shape[-2] * 8, latent_image.shape[-1] * 8
-        denoiser = Denoiser(unet, schedule, positive, negative, cfg, family.kind == "sdxl", (height, width),
-                            mask, scaled.to(device), inpaint_noise)
+            kept_noise = (torch.randn(noise.shape, generator=torch.Generator().manual_seed(seed + 1))
+                          if sampler.inpaint_random else noise)
+            inpaint = Inpaint(_mask_for(latent["noise_mask"], latent_image.shape).to(device),
+                              latent_image.to(device), kept_noise.to(device))
+        denoiser = denoiser_for(module, model_sampling, guider, tuple(latent_image.shape), adapter_of(model), inpaint,
+                                latent_image, seed)
+        x = model_sampling.noise_scaling(sigmas[0], noise, latent_image, max_denoise).to(device)
 
         def step(i: int, x_now: torch.Tensor, denoised: torch.Tensor) -> None:
-            ctx.progress(i + 1, total, preview=preview(denoised) if preview is not None else None)
+            last["x0"] = denoised
+            ctx.progress(min(i + 1, total), total, preview=preview(denoised) if preview is not None else None)
 
-        result = SAMPLERS[sampler_name](denoiser, x, sigmas.to(device), seed, cb=step)
+        walk = sigmas.to(device)
+        result = sampler(denoiser, x, walk, seed, cb=step)
+        result = model_sampling.inverse_noise_scaling(sampler.last_sigma(walk), result)
     out = dict(latent)
-    out["samples"] = (result.float() / scale).cpu()
+    out["samples"] = latent_format.process_out(result.float()).cpu()
+    if "x0" not in last:
+        return out, out
+    denoised_out = dict(latent)
+    denoised_out["samples"] = latent_format.process_out(last["x0"].float()).cpu()
+    return out, denoised_out
+
+
+def sample(ctx: Context, model: Any, seed: int, steps: int, cfg: float, sampler_name: str, scheduler: str,
+           positive: list[Any], negative: list[Any], latent: dict[str, Any], denoise: float = 1.0,
+           disable_noise: bool = False, start_step: int | None = None, last_step: int | None = None,
+           force_full_denoise: bool = False) -> dict[str, Any]:
+    """KSampler / KSamplerAdvanced: a CFGGuider, the named sampler and the named schedule."""
+    sigmas = sampling_sigmas(model_sampling_of(model), scheduler, sampler_name, steps, denoise)
+    cut = cut_steps(sigmas, start_step, last_step, force_full_denoise)
+    if cut is None or len(cut) == 0:
+        return dict(latent)  # nothing left to do: ComfyUI returns the input untouched
+    samples = latent["samples"]
+    noise = (torch.zeros(samples.shape, dtype=torch.float32) if disable_noise
+             else prepare_noise(samples, seed, latent.get("batch_index")))
+    out, _ = run_sampler(ctx, CFGGuider(model, positive, negative, cfg), sampler_object(sampler_name), cut, noise,
+                         latent, seed)
     return out

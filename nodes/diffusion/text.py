@@ -186,14 +186,37 @@ def encode_prompt(encoders: list[Any], kind: str, layer: int | None, text: str,
     With ``folders``, ``embedding:NAME`` references are resolved in its embeddings folders; what could not
     be used is described in ``warnings``.
     """
+    return encode_texts(encoders, kind, layer, [text] * len(encoders), folders, warnings)
+
+
+def encode_texts(encoders: list[Any], kind: str, layer: int | None, texts: list[str],
+                 folders: Folders | None = None, warnings: list[str] | None = None,
+                 pad_chunks: bool = False) -> list[list[Any]]:
+    """CONDITIONING with one text per encoder (CLIPTextEncodeSDXL gives CLIP-L and CLIP-G their own).
+
+    ``pad_chunks``: the encoder with fewer 77-token chunks gets empty-prompt chunks until both have as many
+    (ComfyUI's CLIPTextEncodeSDXL); otherwise the longer output is cut to the shorter, as ComfyUI's SDXL
+    text model does.
+    """
     specs = encoder_specs(kind, layer)
-    parts, pooled = [], None
     notes = warnings if warnings is not None else []
-    for encoder, spec in zip(encoders, specs, strict=True):
+    chunk_lists = []
+    for encoder, spec, text in zip(encoders, specs, texts, strict=True):
         width = int(encoder.get_input_embeddings().weight.shape[-1])
         lookup = lookup_for(folders, spec.embedding_key, width, notes) if folders is not None else None
-        z, p = encode(encoder, spec, tokenize(text, spec.pad_id, lookup, notes))
+        chunk_lists.append(tokenize(text, spec.pad_id, lookup, notes))
+    if pad_chunks:
+        longest = max(len(chunks) for chunks in chunk_lists)
+        chunk_lists = [chunks + [empty_chunk(spec.pad_id)] * (longest - len(chunks))
+                       for chunks, spec in zip(chunk_lists, specs, strict=True)]
+    parts, pooled = [], None
+    for encoder, spec, chunks in zip(encoders, specs, chunk_lists, strict=True):
+        z, p = encode(encoder, spec, chunks)
         parts.append(z)
         pooled = p if spec.pooled else pooled
-    embedding = torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0]
+    if len(parts) > 1:
+        cut = min(part.shape[1] for part in parts)
+        embedding = torch.cat([part[:, :cut] for part in parts], dim=-1)
+    else:
+        embedding = parts[0]
     return [[embedding, {"pooled_output": pooled} if pooled is not None else {}]]

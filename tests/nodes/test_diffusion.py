@@ -13,7 +13,7 @@ import torch
 from inkgraph.engine.core.settings import Settings
 from inkgraph.engine.runtime import Runtime
 from inkgraph.nodes.diffusion import checkpoint as ckpt
-from inkgraph.nodes.diffusion.guidance import Denoiser
+from inkgraph.nodes.diffusion.guidance import CFGGuider, denoiser_for
 from inkgraph.nodes.diffusion.ksampler import prepare_noise
 from inkgraph.nodes.diffusion.samplers import SAMPLERS, euler
 from inkgraph.nodes.diffusion.schedules import DiscreteSchedule, sampling_sigmas, schedule_sigmas
@@ -174,7 +174,8 @@ def test_euler_matches_a_plain_diffusers_loop() -> None:
     sigmas = sampling_sigmas(schedule, "normal", "euler", 10)
     x = torch.randn(1, 4, 8, 8) * torch.sqrt(1 + sigmas[0] ** 2)
     with torch.no_grad():
-        ours = euler(Denoiser(unet, schedule, [[cond, {}]], [[uncond, {}]], 7.0, False, (64, 64)), x, sigmas, 0)
+        guider = CFGGuider(None, [[cond, {}]], [[uncond, {}]], 7.0)
+        ours = euler(denoiser_for(unet, schedule, guider, tuple(x.shape)), x, sigmas, 0)
         scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")
         scheduler.set_timesteps(sigmas=sigmas[:-1].numpy())
         latents = x.clone()
