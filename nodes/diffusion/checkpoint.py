@@ -14,13 +14,13 @@ import hashlib
 import json
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .families.base import Detected
+from .families.base import Detected, Family
 from .families.sd import METADATA_KEY
 from .state_dict import ModelFileError, read_state_dict
 from .weights import assemble
@@ -44,23 +44,6 @@ def _quiet_libraries() -> None:
 CONFIGS = Path(__file__).resolve().parent / "configs"
 CheckpointError = ModelFileError  # a file this loader cannot use; the message says what is wrong
 SHIPPED = {"sd1": "sd15", "sd2": "sd21_base512", "sdxl": "sdxl_base"}  # kind → its shipped diffusers configs
-
-
-@dataclass
-class Family:
-    """What kind of model a checkpoint holds, and how to drive it."""
-
-    kind: str  # "sd1", "sd2", "sdxl"
-    prediction: str  # "epsilon" or "v_prediction"
-    configs: dict[str, dict[str, Any]] = field(default_factory=dict)  # component → diffusers config
-
-    @property
-    def text_encoders(self) -> list[str]:
-        return ["text_encoder", "text_encoder_2"] if self.kind == "sdxl" else ["text_encoder"]
-
-    @property
-    def latent_scale(self) -> float:
-        return float(self.configs["vae"].get("scaling_factor", 0.18215))
 
 
 @dataclass
@@ -96,7 +79,7 @@ def family_for(detected: Detected, metadata: dict[str, str]) -> Family:
     if detected.variant == "v":
         configs["scheduler"] = {**configs.get("scheduler", {}), "prediction_type": "v_prediction"}
     prediction = configs.get("scheduler", {}).get("prediction_type", "epsilon")
-    return Family(kind, prediction, configs)
+    return Family(kind, prediction, configs, detected)
 
 
 def _config_dir(family: Family, cache_root: Path) -> Path:

@@ -9,18 +9,16 @@ The model layer gives each family (``handle.family``) or handle:
   ``sampling_override``, which wins.
 - ``adapter``: a ``conds.ModelAdapter`` that turns conditioning entries into the network's inputs and runs
   it; without one, the diffusers UNet adapter (SD1/SD2/SDXL) is used.
-- ``latent_format`` (with ``process_in``/``process_out``), or ``latent_scale`` and optionally
-  ``latent_shift``: latent = (vae_latent − shift)·scale inside the sampler, as ComfyUI's latent formats.
+- ``latent_format`` (``families.base.LatentFormat``): latent = (vae_latent − shift)·scale inside the
+  sampler, as ComfyUI's latent formats.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-import torch
-
 from .conds import ModelAdapter
+from .families.base import LatentFormat
 from .model_sampling import ModelSampling, discrete
 
 
@@ -47,31 +45,13 @@ def adapter_of(model: Any) -> ModelAdapter:
     return UNetAdapter()
 
 
-@dataclass(frozen=True)
-class LatentFormat:
-    """How VAE latents map to the space the model samples in (ComfyUI's process_latent_in/out)."""
-
-    scale_factor: float = 1.0
-    shift_factor: float = 0.0
-
-    def process_in(self, latent: torch.Tensor) -> torch.Tensor:
-        if self.shift_factor:
-            return (latent - self.shift_factor) * self.scale_factor
-        return latent * self.scale_factor
-
-    def process_out(self, latent: torch.Tensor) -> torch.Tensor:
-        if self.shift_factor:
-            return latent / self.scale_factor + self.shift_factor
-        return latent / self.scale_factor
-
-
-def latent_format_of(model: Any) -> Any:
-    """The family's latent format (anything with process_in/process_out)."""
+def latent_format_of(model: Any) -> LatentFormat:
+    """The family's latent format (how VAE latents map into the space the model samples in)."""
     family = getattr(model, "family", None)
     found = getattr(family, "latent_format", None)
-    if found is not None and hasattr(found, "process_in"):
+    if isinstance(found, LatentFormat):
         return found
-    return LatentFormat(float(getattr(family, "latent_scale", 1.0)), float(getattr(family, "latent_shift", 0.0)))
+    return LatentFormat(4, float(getattr(family, "latent_scale", 1.0)), float(getattr(family, "latent_shift", 0.0)))
 
 
 def preview_kind(model: Any) -> str:

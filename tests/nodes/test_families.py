@@ -86,7 +86,10 @@ def test_weights_are_read_into_the_compute_dtype(tmp_path: Path) -> None:
     _save(_unet(SD1), path, "model.diffusion_model.")
     model, detected = load_diffusion_model(path, torch.bfloat16)
     assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
-    assert detected.family.sampling(detected).prediction == "eps"
+    from inkgraph.nodes.diffusion.model_sampling import EPS, V_PREDICTION
+
+    sampling = detected.family.model_sampling(detected)
+    assert isinstance(sampling, EPS) and not isinstance(sampling, V_PREDICTION)
 
 
 def test_fp8_storage_keeps_linear_weights_in_one_byte(tmp_path: Path) -> None:

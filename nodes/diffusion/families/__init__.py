@@ -13,14 +13,14 @@ from pathlib import Path
 import torch
 
 from ..state_dict import ModelFileError, TensorIndex, compute_cast, describe, index_file, read_state_dict
-from .base import Detected, DiffusionFamily, LatentFormat, SamplingDefaults
+from .base import Detected, DiffusionFamily, Family, LatentFormat
 from .sd import FAMILIES as SD_FAMILIES
 
 log = logging.getLogger(__name__)
 
 FAMILIES: list[DiffusionFamily] = [*SD_FAMILIES]
 
-__all__ = ["FAMILIES", "Detected", "DiffusionFamily", "LatentFormat", "SamplingDefaults", "by_name", "detect",
+__all__ = ["FAMILIES", "Detected", "DiffusionFamily", "Family", "LatentFormat", "by_name", "detect", "detect_file",
            "load_diffusion_model"]
 
 

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
 from ..state_dict import TensorIndex
 
-Prediction = Literal["eps", "v", "flow", "edm", "v_edm"]
+if TYPE_CHECKING:
+    from ..conds import ModelAdapter
+
 
 
 @dataclass(frozen=True)
@@ -39,25 +41,6 @@ class LatentFormat:
     def process_out(self, latent: torch.Tensor) -> torch.Tensor:
         """The model's space → VAE latents."""
         return latent / self.scale_factor + self.shift_factor
-
-
-@dataclass(frozen=True)
-class SamplingDefaults:
-    """How the family's models are trained to be sampled (ComfyUI's model_sampling for the family).
-
-    ``prediction``: eps (noise), v, flow (rectified flow / velocity) or edm. Discrete schedules use
-    ``linear_start``/``linear_end`` (scaled-linear betas over 1000 steps); flow schedules use ``shift``
-    (and Flux-style resolution-dependent shift when ``base_shift``/``max_shift`` are set) and the timestep
-    ``multiplier`` the model expects.
-    """
-
-    prediction: Prediction
-    linear_start: float = 0.00085
-    linear_end: float = 0.012
-    shift: float = 1.0
-    multiplier: float = 1000.0
-    base_shift: float | None = None
-    max_shift: float | None = None
 
 
 @dataclass
@@ -91,18 +74,61 @@ class DiffusionFamily(ABC):
         """The model with its weights, from the file's tensors (prefix already removed)."""
 
     @abstractmethod
-    def sampling(self, detected: Detected) -> SamplingDefaults:
-        """How this model is sampled by default (the ModelSampling* nodes override it)."""
+    def model_sampling(self, detected: Detected) -> Any:
+        """How this model reads σ by default (a ``model_sampling.combine(...)`` object; the ModelSampling*
+        nodes override it)."""
 
     @abstractmethod
-    def apply(self, model: torch.nn.Module, x: torch.Tensor, timestep: torch.Tensor, context: torch.Tensor,
-              extras: dict[str, Any]) -> torch.Tensor:
-        """One model call: ``x`` is the model's input in its own space [B, C, H, W], ``timestep`` in
-        ComfyUI's convention for the family, ``context`` the text embeddings [B, T, D]; ``extras`` carries
-        what the conditioning adds (``pooled_output``, ``guidance``, SDXL's sizes, reference latents …).
-        Returns the raw model output (noise, v or velocity) in ``x``'s layout."""
+    def adapter(self, detected: Detected) -> ModelAdapter:
+        """What turns conditioning entries into the network's inputs and runs it (``conds.ModelAdapter``)."""
 
     def refine(self, detected: Detected, read: Callable[[str], torch.Tensor | None]) -> None:
         """Settle what key names and shapes cannot tell by reading a tensor or two (``read`` returns None
         for a key the file does not have). Most families need nothing."""
         return None
+
+
+@dataclass
+class Family:
+    """What a MODEL (and the CLIP and VAE of the same checkpoint) knows about its model: the family's name
+    (``kind``), its configs, and — for diffusion models read through the registry — the detection, which
+    gives the sampler its model sampling, adapter and latent format."""
+
+    kind: str  # "sd1", "sd2", "sdxl", "flux", …
+    prediction: str = "epsilon"  # SD's "epsilon" / "v_prediction", for files written back and old callers
+    configs: dict[str, dict[str, Any]] = field(default_factory=dict)  # component → diffusers config
+    detected: Detected | None = None
+
+    @property
+    def text_encoders(self) -> list[str]:
+        """The diffusers names of an SD checkpoint's text encoders."""
+        if self.kind == "sdxl":
+            return ["text_encoder", "text_encoder_2"]
+        return ["text_encoder"]
+
+    @property
+    def latent_format(self) -> LatentFormat:
+        """The family's latent format; a checkpoint whose VAE config names its own scale and shift (files
+        Inkgraph wrote, such as the embedded demo model) keeps them."""
+        base = self.detected.family.latent if self.detected is not None else LatentFormat(4, 0.18215)
+        vae = self.configs.get("vae", {})
+        if "scaling_factor" not in vae:
+            return base
+        shift = vae.get("shift_factor")
+        return replace(base, scale_factor=float(vae["scaling_factor"]),
+                       shift_factor=float(shift) if shift is not None else base.shift_factor)
+
+    @property
+    def latent_scale(self) -> float:
+        return self.latent_format.scale_factor
+
+    def model_sampling(self) -> Any:
+        if self.detected is not None:
+            return self.detected.family.model_sampling(self.detected)
+        from ..model_sampling import discrete
+
+        return discrete(self.prediction)
+
+    @property
+    def adapter(self) -> ModelAdapter | None:
+        return self.detected.family.adapter(self.detected) if self.detected is not None else None

@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
 from ..state_dict import TensorIndex, block_count
-from .base import Detected, DiffusionFamily, LatentFormat, SamplingDefaults
+from .base import Detected, DiffusionFamily, LatentFormat
+
+if TYPE_CHECKING:
+    from ..conds import ModelAdapter
 
 LDM_PREFIX = "model.diffusion_model."
 METADATA_KEY = "inkgraph.configs"  # safetensors metadata: {component: diffusers config} written by Inkgraph
@@ -171,17 +174,15 @@ class _UNetFamily(DiffusionFamily):
         converted = convert_ldm_unet_checkpoint(ldm, detected.config)
         return assemble(UNet2DConditionModel, detected.config, converted, dtype, "UNet", detected.source)
 
-    def sampling(self, detected: Detected) -> SamplingDefaults:
-        return SamplingDefaults("v" if detected.variant == "v" else "eps")
+    def model_sampling(self, detected: Detected) -> Any:
+        from ..model_sampling import discrete
 
-    def apply(self, model: torch.nn.Module, x: torch.Tensor, timestep: torch.Tensor, context: torch.Tensor,
-              extras: dict[str, Any]) -> torch.Tensor:
-        kwargs: dict[str, Any] = {}
-        config = model.config  # type: ignore[attr-defined]
-        if getattr(config, "addition_embed_type", None) == "text_time":
-            kwargs["added_cond_kwargs"] = {"text_embeds": extras["text_embeds"], "time_ids": extras["time_ids"]}
-        output: torch.Tensor = model(x, timestep, encoder_hidden_states=context, return_dict=False, **kwargs)[0]
-        return output
+        return discrete("v_prediction" if detected.variant == "v" else "epsilon")
+
+    def adapter(self, detected: Detected) -> ModelAdapter:
+        from ..unet import UNetAdapter
+
+        return UNetAdapter()
 
 
 class SD1(_UNetFamily):
