@@ -1,0 +1,90 @@
+"""Text encoders as files and as prompts: what kind of encoder a file holds, and how a model family turns
+a prompt into CONDITIONING with the encoders it takes.
+
+Two registries, one module per entry:
+
+- :class:`EncoderKind` — one kind of text-encoder file (CLIP-L, CLIP-G, T5-XXL, Qwen3-4B …): recognised
+  from its keys and shapes in any of the layouts users download (ComfyUI's repackaged single files,
+  the same keys under an all-in-one checkpoint's ``text_encoders.<slot>.transformer.`` prefix, fp16,
+  fp8 and scaled fp8), its architecture read from the tensors, built as a transformers module with the
+  tokenizer shipped in the package.
+- :class:`PromptRecipe` — one value of CLIPLoader's ``type`` (ComfyUI's CLIPType: stable_diffusion, sdxl,
+  sd3, flux, lumina2 …): which encoder slots it takes and how a prompt becomes CONDITIONING with them (the
+  model's own prompt template, the hidden layer it reads, padding, pooled output).
+
+A CLIP handle holds a recipe name and one loaded encoder per slot; CLIPTextEncode asks the recipe.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+
+from ..state_dict import TensorIndex
+
+
+@dataclass
+class EncoderDetected:
+    """An encoder kind's reading of a file: where its keys are and its architecture (a transformers config)."""
+
+    kind: EncoderKind
+    prefix: str  # what precedes the encoder's own keys ("" for a repackaged single file)
+    config: dict[str, Any]
+    source: str = ""  # the file's name, for messages
+    scales: dict[str, torch.Tensor] = field(default_factory=dict)  # scaled-fp8 weight scales by module name
+
+
+class EncoderKind(ABC):
+    """One kind of text-encoder file."""
+
+    name: ClassVar[str]  # "clip_l", "clip_g", "clip_h", "t5xxl", "qwen3_4b" … (ComfyUI's slot names)
+
+    @abstractmethod
+    def detect(self, index: TensorIndex, prefix: str = "") -> EncoderDetected | None:
+        """This kind's reading of the keys under ``prefix``, or None when they are not this kind's."""
+
+    @abstractmethod
+    def build(self, tensors: dict[str, torch.Tensor], detected: EncoderDetected, dtype: torch.dtype
+              ) -> torch.nn.Module:
+        """The encoder with its weights (``tensors`` without the prefix)."""
+
+    @abstractmethod
+    def tokenizer(self) -> Any:
+        """The tokenizer shipped in the package for this kind (loaded once)."""
+
+
+@dataclass
+class Encoded:
+    """One encoder's output for a prompt: per-token states [1, T, D], the pooled output if it has one,
+    and anything else the recipe reads (attention mask, …)."""
+
+    hidden: torch.Tensor
+    pooled: torch.Tensor | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class PromptRecipe(ABC):
+    """One CLIPLoader ``type``: the encoder slots it takes and how it encodes a prompt."""
+
+    name: ClassVar[str]  # ComfyUI's type name: "stable_diffusion", "sd3", "flux" …
+    slots: ClassVar[tuple[str, ...]]  # encoder kinds it can use, in ComfyUI's order
+    required: ClassVar[tuple[str, ...]] = ()  # those it cannot do without (the others may be absent)
+
+    @abstractmethod
+    def encode(self, encoders: dict[str, Any], text: str, layer: int | None, context: EncodeRequest
+               ) -> list[list[Any]]:
+        """CONDITIONING for ``text``: ``[[tensor [1, T, D], options]]``; ``encoders`` maps a slot to its loaded
+        module (absent slots are missing); ``layer`` is CLIPSetLastLayer's value (None: the default)."""
+
+
+@dataclass
+class EncodeRequest:
+    """What a recipe may need besides the text: the folders (textual-inversion embeddings), where to report
+    warnings, and options the encoding node passes (e.g. TextEncodeQwenImageEdit's images)."""
+
+    folders: Any = None
+    warnings: list[str] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
