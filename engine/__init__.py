@@ -6,12 +6,15 @@ Nothing in the engine core imports torch; nodes import it when they run.
 
 from .api import (
     ANY,
+    MATCHTYPE_TYPE,
+    Autogrow,
     Boolean,
     CachePolicy,
     Clip,
     Combo,
     Conditioning,
     Context,
+    DynamicCombo,
     ExecutionBlocker,
     Float,
     Hidden,
@@ -19,6 +22,7 @@ from .api import (
     Int,
     Latent,
     Mask,
+    MatchType,
     Model,
     NodeOutput,
     Output,
@@ -26,6 +30,7 @@ from .api import (
     String,
     UpscaleModel,
     Vae,
+    input_spec,
     node,
     spec_of,
 )
@@ -35,7 +40,8 @@ from .graph_builder import GraphBuilder
 __version__ = "0.1.0"
 
 __all__ = [
-    "ANY", "Boolean", "CachePolicy", "Clip", "Combo", "Conditioning", "Context", "ExecutionBlocker",
-    "Float", "GraphBuilder", "Hidden", "Image", "Int", "Interrupted", "Latent", "Mask", "Model", "NodeOutput", "Output",
-    "Socket", "String", "UpscaleModel", "Vae", "__version__", "node", "spec_of",
+    "ANY", "MATCHTYPE_TYPE", "Autogrow", "Boolean", "CachePolicy", "Clip", "Combo", "Conditioning", "Context",
+    "DynamicCombo", "ExecutionBlocker", "Float", "GraphBuilder", "Hidden", "Image", "Int", "Interrupted", "Latent",
+    "Mask", "MatchType", "Model", "NodeOutput", "Output", "Socket", "String", "UpscaleModel", "Vae", "__version__",
+    "input_spec", "node", "spec_of",
 ]
