@@ -15,22 +15,36 @@ MAX_RESOLUTION = 16384
 def node_list() -> list[Any]:
     """Every built-in node, family by family."""
     from . import (
+        bounding_boxes,
         checkpoint_save,
         conditioning,
+        image_batch,
         image_filters,
         image_io,
+        image_morphology,
         image_ops,
+        image_resize,
+        image_transform,
         latent,
+        latent_ops,
         loaders,
+        logic,
         mask,
+        mask_ops,
+        math_expression,
         primitives,
         sampling,
+        save_nodes,
+        strings,
         upscale,
         vae,
     )
 
     return [*loaders.NODES, *checkpoint_save.NODES, *conditioning.NODES, *sampling.NODES, *latent.NODES, *vae.NODES, *image_io.NODES,
-            *image_ops.NODES, *image_filters.NODES, *upscale.NODES, *mask.NODES, *primitives.NODES]
+            *image_ops.NODES, *image_filters.NODES, *upscale.NODES, *mask.NODES, *primitives.NODES,
+            *latent_ops.NODES, *image_transform.NODES, *image_resize.NODES, *image_batch.NODES,
+            *image_morphology.NODES, *mask_ops.NODES, *strings.NODES, *logic.NODES, *math_expression.NODES,
+            *save_nodes.NODES, *bounding_boxes.NODES]
 
 
 def __getattr__(name: str) -> Any:
