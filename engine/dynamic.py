@@ -38,7 +38,10 @@ def inputs_config(inputs: Iterable[InputSpec]) -> dict[str, Any]:
     """Inputs rendered as ComfyUI's ``{"required": {...}, "optional": {...}}`` (static choices only)."""
     out: dict[str, Any] = {"required": {}}
     for inp in inputs:
-        out.setdefault("optional" if inp.optional else "required", {})[inp.name] = inp.input_config(None)
+        config = inp.input_config(None)
+        if len(config) == 1:
+            config.append({})  # V3 declarations always carry an options object
+        out.setdefault("optional" if inp.optional else "required", {})[inp.name] = config
     return out
 
 

@@ -21,7 +21,7 @@ from . import graph
 from .dynamic import declares, expanded_inputs
 from .paths import Folders
 from .registry import NodeRegistry
-from .spec import WIDGET_TYPES, InputSpec, NodeSpec, types_compatible
+from .spec import MATCHTYPE, WIDGET_TYPES, InputSpec, NodeSpec, types_compatible
 from .workflow import is_link, unwrap_constant
 
 log = logging.getLogger(__name__)
@@ -114,8 +114,10 @@ def _check_constant(spec: InputSpec, name: str, raw: Any, folders: Folders | Non
                                f"{name}, {value}, {reason}", input_name=name,
                                input_config=spec.input_config(folders), received_value=value,
                                exception_message=reason)
-    elif spec.is_frontend_widget:
-        return value, None  # the canvas's own widgets (image compare, box editor …): any JSON value
+    elif spec.is_frontend_widget or spec.type == MATCHTYPE:
+        # the canvas's own widgets (image compare, box editor …) and match-type sockets, which the canvas gives
+        # a widget when the matched type has one (a Switch on text): any JSON value, as ComfyUI accepts
+        return value, None
     elif not spec.is_combo and spec.type != "*" and not (set(spec.type.split(",")) & WIDGET_TYPES):
         return value, _err("invalid_input_type", f"Failed to convert an input value to a {spec.type} value",
                            f"{name}, {value!r}, a {spec.type} input takes a link to another node's output",

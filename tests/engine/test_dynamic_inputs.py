@@ -96,7 +96,7 @@ def runtime(tmp_path: Path) -> Runtime:
 def test_object_info_renders_comfyui_v3_declarations() -> None:
     info = node_info(spec_of(DynSum), None)
     assert info["input"]["required"]["values"] == ["COMFY_AUTOGROW_V3", {"template": {
-        "input": {"required": {"value": ["NUMBER"]}}, "names": ["a", "b", "c"], "min": 1}}]
+        "input": {"required": {"value": ["NUMBER", {}]}}, "names": ["a", "b", "c"], "min": 1}}]
     area = node_info(spec_of(DynArea), None)["input"]["required"]["mode"]
     assert area[0] == "COMFY_DYNAMICCOMBO_V3" and area[1]["tooltip"] == "how"
     assert [o["key"] for o in area[1]["options"]] == ["fixed", "by", "nested"]
@@ -159,6 +159,10 @@ def test_matchtype_takes_and_gives_any_type(runtime: Runtime) -> None:
               "3": {"class_type": "DynOut", "inputs": {"value": ["2", 0], "view": None}}}
     result, outcome = runtime.run(prompt)
     assert result.ok and outcome is not None and outcome.outputs["3"] == {"value": [4]}
+    # the canvas gives a match-type input a widget when the matched type has one: a constant is fine
+    constant = {**prompt, "2": {"class_type": "DynPass", "inputs": {"value": 9}}}
+    result, outcome = runtime.run(constant)
+    assert result.ok and outcome is not None and outcome.outputs["3"] == {"value": [9]}
 
 
 def test_accept_all_inputs_passes_canvas_widgets(runtime: Runtime) -> None:
