@@ -7,9 +7,10 @@ IMAGE is float32 [B, H, W, C] in 0..1, as in ComfyUI.
 from __future__ import annotations
 
 import math
+import random
 from typing import Annotated, Any, Literal
 
-from engine import Boolean, Combo, Context, Float, Image, Int, Output, node
+from engine import Boolean, Combo, Context, Float, Image, Int, NodeOutput, Output, Socket, node
 
 from . import MAX_RESOLUTION
 
@@ -146,7 +147,7 @@ def ImageScaleToMaxDimension(
     return resize_image(image, width, height, upscale_method)
 
 
-@node(display_name="Scale Image to Total Pixels", category="image/upscaling")
+@node(category="image/upscaling")
 def ImageScaleToTotalPixels(
     image: Image,
     *,
@@ -252,7 +253,7 @@ def _quantize_one(image: Any, colors: int, dither: str) -> Any:
     return torch.from_numpy(np.array(out.convert("RGB"))).float() / 255
 
 
-@node(display_name="Image Quantize", category="image/postprocessing")
+@node(category="image/postprocessing")
 def ImageQuantize(
     image: Image,
     colors: Annotated[int, Int(min=1, max=256, step=1)] = 256,
@@ -272,5 +273,37 @@ def ImageQuantize(
     return result
 
 
-NODES = [ImageFlip, ImageRotate, ImageStitch, ImageScaleToMaxDimension, ImageScaleToTotalPixels,
+_TEMP_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
+
+
+@node(display_name="Crop Image", category="image/transform", outputs=[Output(type="IMAGE")],
+      description="Crop an image to the specified dimensions.")
+class ImageCropV2:
+    """Crops to the region drawn in the canvas's box editor ({x, y, width, height}); shows the result."""
+
+    def __init__(self) -> None:
+        self.suffix = "_temp_" + "".join(random.choice(_TEMP_ALPHABET) for _ in range(5))  # noqa: S311
+
+    def execute(self, ctx: Context, image: Image,
+                crop_region: Annotated[Any, Socket(type="BOUNDING_BOX", extra={
+                    "default": {"x": 0, "y": 0, "width": 512, "height": 512}, "socketless": True,
+                    "component": "ImageCrop"})]) -> NodeOutput:
+        from .image_io import save_images
+
+        image = _image(image, "ImageCropV2", "image")
+        region = crop_region if isinstance(crop_region, dict) else {}
+        try:
+            x, y = int(region.get("x", 0)), int(region.get("y", 0))
+            width, height = int(region.get("width", 512)), int(region.get("height", 512))
+        except (TypeError, ValueError):
+            raise ValueError(f"ImageCropV2: input 'crop_region' must be {{x, y, width, height}} numbers, "
+                             f"got {crop_region!r}") from None
+        x, y = min(x, image.shape[2] - 1), min(y, image.shape[1] - 1)
+        cropped = image[:, y:y + height, x:x + width, :]
+        preview = save_images(cropped, ctx.folders, "temp", "ComfyUI" + self.suffix, None, None, compress_level=1,
+                              run_id=ctx.prompt_id)
+        return NodeOutput(result=(cropped,), ui={"images": preview, "animated": [False]})
+
+
+NODES = [ImageCropV2, ImageFlip, ImageRotate, ImageStitch, ImageScaleToMaxDimension, ImageScaleToTotalPixels,
          ResizeAndPadImage, GetImageSize, ImageAddNoise, ImageQuantize]

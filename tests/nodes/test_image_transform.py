@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -61,6 +63,19 @@ def test_scaling_nodes() -> None:
                                  padding_color="white", interpolation="area")
     assert padded.shape == (1, 10, 10, 3)
     assert padded[0, :, :, 0].sum(dim=1).tolist() == [10.0] * 2 + [0.0] * 5 + [10.0] * 3
+
+
+def test_crop_v2_crops_to_the_drawn_region(tmp_path: Path) -> None:
+    from engine.paths import Folders
+
+    ctx = FakeContext()
+    ctx.folders, ctx.prompt_id = Folders.at(tmp_path), "p"  # type: ignore[attr-defined]
+    img = ramp(2, 6, 8)
+    out = T.ImageCropV2().execute(ctx, image=img, crop_region={"x": 2, "y": 1, "width": 3, "height": 9})
+    assert out.result is not None and torch.equal(out.result[0], img[:, 1:, 2:5])
+    assert out.ui is not None and len(out.ui["images"]) == 2 and out.ui["images"][0]["type"] == "temp"
+    with pytest.raises(ValueError, match="ImageCropV2: input 'crop_region'"):
+        T.ImageCropV2().execute(ctx, image=img, crop_region={"x": "left"})
 
 
 def test_get_image_size_reports_and_shows_it() -> None:
