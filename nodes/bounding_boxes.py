@@ -111,7 +111,8 @@ def boxes_to_regions(boxes: Any, width: int, height: int) -> list[dict[str, Any]
     for box in boxes if isinstance(boxes, list) else []:
         if not isinstance(box, dict):
             continue
-        meta = box.get("metadata") if isinstance(box.get("metadata"), dict) else {}
+        meta = box.get("metadata")
+        meta = meta if isinstance(meta, dict) else {}
         regions.append({"x": box.get("x", 0) / w, "y": box.get("y", 0) / h, "w": box.get("width", 0) / w,
                         "h": box.get("height", 0) / h, "type": meta.get("type", "obj"), "text": meta.get("text", ""),
                         "desc": meta.get("desc", ""), "palette": meta.get("palette", [])})

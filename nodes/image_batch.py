@@ -40,9 +40,13 @@ def RepeatImageBatch(image: Image, amount: Annotated[int, Int(min=1, max=4096)] 
     return image.repeat((amount, 1, 1, 1))
 
 
+ImageList = Annotated[list[Any], Socket(type="IMAGE")]  # input_is_list: every input arrives as a list
+LatentList = Annotated[list[Any], Socket(type="LATENT")]
+
+
 @node(display_name="Rebatch Images", category="image/batch", input_is_list=True)
 def RebatchImages(
-    images: Image, batch_size: Annotated[int, Int(min=1, max=4096)] = 1,
+    images: ImageList, batch_size: Annotated[int, Int(min=1, max=4096)] = 1,
 ) -> Annotated[Any, Output(type="IMAGE", is_list=True)]:
     """Regroups a list of image batches into batches of ``batch_size`` (the last one may be smaller)."""
     import torch
@@ -69,7 +73,7 @@ def _rebatch_entry(latent: dict[str, Any], offset: int) -> tuple[Any, Any, list[
 
 @node(display_name="Rebatch Latents", category="latent/batch", input_is_list=True)
 def RebatchLatents(
-    latents: Latent, batch_size: Annotated[int, Int(min=1, max=4096)] = 1,
+    latents: LatentList, batch_size: Annotated[int, Int(min=1, max=4096)] = 1,
 ) -> Annotated[Any, Output(type="LATENT", is_list=True)]:
     """Regroups a list of latent batches into batches of ``batch_size``; a change of latent size starts a
     new batch. Noise masks and batch indices (noise seeds) travel with their latents."""

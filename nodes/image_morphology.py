@@ -104,7 +104,8 @@ def ImageRGBToYUV(image: Image) -> tuple[Annotated[Any, Output("Y", type="IMAGE"
         raise ValueError(f"ImageRGBToYUV: input 'image' needs 3 colour channels, got {image.shape[-1]}")
     image = image[..., :3]
     out = rgb_to_ycbcr(image)
-    return tuple(out[..., i:i + 1].expand_as(image) for i in range(3))  # type: ignore[return-value]
+    y, u, v = (out[..., i:i + 1].expand_as(image) for i in range(3))
+    return y, u, v
 
 
 @node(category="image/batch")

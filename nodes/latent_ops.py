@@ -261,7 +261,7 @@ def LatentConcat(samples1: Latent, samples2: Latent, *,
 
 
 def _axis(source: Any, dim: str, node_name: str) -> int:
-    axis = source.ndim - _AXES[dim]
+    axis = int(source.ndim - _AXES[dim])
     if axis < 0:
         raise ValueError(f"{node_name}: dim {dim!r} does not exist in a latent of shape {tuple(source.shape)}")
     return axis
