@@ -7,13 +7,16 @@ Nothing in the engine core imports torch; nodes import it when they run.
 
 from .core.api import (
     ANY,
+    MATCHTYPE_TYPE,
     MAX_RESOLUTION,
+    Autogrow,
     Boolean,
     CachePolicy,
     Clip,
     Combo,
     Conditioning,
     Context,
+    DynamicCombo,
     ExecutionBlocker,
     Float,
     Hidden,
@@ -21,6 +24,7 @@ from .core.api import (
     Int,
     Latent,
     Mask,
+    MatchType,
     Model,
     NodeOutput,
     Output,
@@ -28,6 +32,7 @@ from .core.api import (
     String,
     UpscaleModel,
     Vae,
+    input_spec,
     node,
     spec_of,
 )
@@ -37,7 +42,8 @@ from .core.graph_builder import GraphBuilder
 __version__ = "0.1.0"
 
 __all__ = [
-    "ANY", "Boolean", "CachePolicy", "Clip", "Combo", "Conditioning", "Context", "ExecutionBlocker", "Float",
-    "GraphBuilder", "Hidden", "Image", "Int", "Interrupted", "Latent", "MAX_RESOLUTION", "Mask", "Model",
-    "NodeOutput", "Output", "Socket", "String", "UpscaleModel", "Vae", "__version__", "node", "spec_of",
+    "ANY", "MATCHTYPE_TYPE", "MAX_RESOLUTION", "Autogrow", "Boolean", "CachePolicy", "Clip", "Combo",
+    "Conditioning", "Context", "DynamicCombo", "ExecutionBlocker", "Float", "GraphBuilder", "Hidden", "Image", "Int",
+    "Interrupted", "Latent", "Mask", "MatchType", "Model", "NodeOutput", "Output", "Socket", "String",
+    "UpscaleModel", "Vae", "__version__", "input_spec", "node", "spec_of",
 ]

@@ -17,24 +17,36 @@ __all__ = ["MAX_RESOLUTION", "node_list"]
 def node_list() -> list[Any]:
     """Every built-in node, family by family."""
     from . import (
+        bounding_boxes,
         checkpoint_save,
         conditioning,
         custom_sampling,
+        image_batch,
         image_filters,
         image_io,
+        image_morphology,
         image_ops,
+        image_resize,
+        image_transform,
         latent,
+        latent_ops,
         loaders,
+        logic,
         mask,
+        mask_ops,
+        math_expression,
         model_advanced,
         primitives,
         sampling,
+        save_nodes,
         sigmas,
+        strings,
         upscale,
         vae,
     )
 
-    return [*loaders.NODES, *checkpoint_save.NODES, *conditioning.NODES, *sampling.NODES, *custom_sampling.NODES,
-            *sigmas.NODES, *model_advanced.NODES, *latent.NODES, *vae.NODES, *image_io.NODES, *image_ops.NODES,
-            *image_filters.NODES, *upscale.NODES, *mask.NODES, *primitives.NODES]
-
+    families = (loaders, checkpoint_save, conditioning, sampling, custom_sampling, sigmas, model_advanced, latent,
+                latent_ops, vae, image_io, image_ops, image_filters, image_transform, image_resize, image_batch,
+                image_morphology, upscale, mask, mask_ops, strings, logic, math_expression, save_nodes,
+                bounding_boxes, primitives)
+    return [node for family in families for node in family.NODES]

@@ -26,19 +26,30 @@ from __future__ import annotations
 import inspect
 import types
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
 from .context import NodeContext
+from .dynamic import inputs_config, nest
 from .paths import Folders
 from .results import ExecutionBlocker, NodeOutput, normalize_result, settle
-from .spec import CachePolicy, InputSpec, NodeSpec, OutputSpec, SpecError, check_spec
+from .spec import (
+    AUTOGROW,
+    DYNAMIC_COMBO,
+    MATCHTYPE,
+    CachePolicy,
+    InputSpec,
+    NodeSpec,
+    OutputSpec,
+    SpecError,
+    check_spec,
+)
 
 __all__ = [
-    "ANY", "Boolean", "CachePolicy", "Clip", "Combo", "Conditioning", "Context", "ExecutionBlocker",
-    "Float", "Hidden", "Image", "Int", "Latent", "Mask", "Model", "NodeOutput", "Output", "Socket",
-    "String", "UpscaleModel", "Vae", "node", "spec_of",
+    "ANY", "Autogrow", "Boolean", "CachePolicy", "Clip", "Combo", "Conditioning", "Context", "DynamicCombo",
+    "ExecutionBlocker", "Float", "Hidden", "Image", "Int", "Latent", "Mask", "MatchType", "Model", "NodeOutput",
+    "MATCHTYPE_TYPE", "Output", "Socket", "String", "UpscaleModel", "Vae", "input_spec", "node", "spec_of",
 ]
 
 Context = NodeContext
@@ -161,6 +172,7 @@ class Output:
     tooltip: str | None = None
     is_list: bool = False
     type: str | None = None
+    matchtype: str | None = None  # a MatchType output: the template id whose input type it passes on
 
 
 # Socket aliases for ComfyUI's standard types. Values follow ComfyUI's conventions (IMAGE is a float32
@@ -251,7 +263,8 @@ def _output_from_annotation(where: str, tp: Any) -> OutputSpec:
             type_name = _PLAIN_WIDGETS[base].type_name
         else:
             raise SpecError(f"{where}: cannot tell the output type of {tp!r}; use a socket alias or Output(type=)")
-    return OutputSpec(type=type_name, name=out.name or type_name, is_list=out.is_list, tooltip=out.tooltip)
+    return OutputSpec(type=type_name, name=out.name or type_name, is_list=out.is_list, tooltip=out.tooltip,
+                      matchtype=out.matchtype)
 
 
 def _outputs_from_return(where: str, ret: Any) -> tuple[OutputSpec, ...] | None:
@@ -270,7 +283,8 @@ def _output_spec(item: Output | str) -> OutputSpec:
         return OutputSpec(type=item, name=item)
     if item.type is None:
         raise SpecError("Output(...) in outputs= needs a type")
-    return OutputSpec(type=item.type, name=item.name or item.type, is_list=item.is_list, tooltip=item.tooltip)
+    return OutputSpec(type=item.type, name=item.name or item.type, is_list=item.is_list, tooltip=item.tooltip,
+                      matchtype=item.matchtype)
 
 
 class _NativeImpl:
@@ -284,8 +298,10 @@ class _NativeImpl:
         check_lazy: Callable[..., Any] | None,
         fingerprint: Callable[..., Any] | None,
         validate: Callable[..., Any] | None,
+        dynamic: tuple[InputSpec, ...] = (),
     ) -> None:
         self._target = target
+        self._dynamic = dynamic  # Autogrow / DynamicCombo declarations: their dotted inputs become dicts
         self._is_class = isinstance(target, type)
         self._n_outputs = n_outputs
         self._ctx_param = ctx_param
@@ -307,12 +323,16 @@ class _NativeImpl:
 
     def execute(self, instance: Any, ctx: NodeContext, inputs: dict[str, Any]) -> NodeOutput:
         fn = instance.execute if self._is_class else self._target
+        if self._dynamic:
+            inputs = nest(inputs, self._dynamic)
         if self._ctx_param is not None:
             inputs[self._ctx_param] = ctx
         return normalize_result(settle(fn(**inputs)), self._n_outputs, wrap_single=True)
 
     def check_lazy_status(self, instance: Any, ctx: NodeContext, inputs: dict[str, Any]) -> list[str] | None:
         fn = self._bound(instance, "check_lazy_status", self._check_lazy)
+        if self._dynamic:
+            inputs = nest(inputs, self._dynamic)
         if self._ctx_param is not None:
             inputs[self._ctx_param] = ctx
         result = settle(fn(**inputs))
@@ -360,6 +380,7 @@ def node(
     outputs: Sequence[Output | str] | None = None,
     cache: CachePolicy = CachePolicy.NORMAL,
     input_is_list: bool = False,
+    accept_all_inputs: bool = False,
     deprecated: bool = False,
     experimental: bool = False,
     check_lazy: Callable[..., Any] | None = None,
@@ -378,6 +399,9 @@ def node(
 
     Hooks receive only the constant inputs they name; a parameter annotated ``Folders`` receives the
     runtime's folders (to look at input files, for instance). In a class they are static methods.
+
+    ``accept_all_inputs`` (ComfyUI V3's flag, with ``**kwargs``) also passes undeclared constants, for nodes
+    whose extra widgets the canvas defines (CustomCombo's options).
     """
 
     def decorate(target: F) -> F:
@@ -431,8 +455,11 @@ def node(
                                          if p not in skip and v.kind is not inspect.Parameter.VAR_KEYWORD)
             validates_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in vparams.values())
             wants_types = "input_types" in vparams
+        if accept_all_inputs and not accepts_extra:
+            raise SpecError(f"{where}: accept_all_inputs needs a **kwargs parameter to receive them")
+        dynamic = tuple(i for i in inputs if i.type in (AUTOGROW, DYNAMIC_COMBO))
         impl = _NativeImpl(obj if is_class else fn, len(declared), ctx_param, hooks["check_lazy"],
-                           hooks["fingerprint"], hooks["validate"])
+                           hooks["fingerprint"], hooks["validate"], dynamic)
         doc = description if description is not None else inspect.getdoc(target) or ""
         spec = NodeSpec(
             class_type=name,
@@ -449,6 +476,7 @@ def node(
             deprecated=deprecated,
             experimental=experimental,
             accepts_extra_inputs=accepts_extra,
+            accepts_all_inputs=accept_all_inputs,
             has_lazy_check=hooks["check_lazy"] is not None,
             has_fingerprint=hooks["fingerprint"] is not None,
             custom_validated=custom_validated,
@@ -472,3 +500,54 @@ def spec_of(obj: Any) -> NodeSpec:
     if not isinstance(spec, NodeSpec):
         raise SpecError(f"{obj!r} is not a node (missing @node)")
     return spec
+
+
+# ---------------------------------------------------------------------------------------------------
+# ComfyUI V3's dynamic inputs (core.dynamic): markers that render the declaration into the input's
+# options, where validation, the UI converter and the node call read it back.
+
+
+def input_spec(name: str, annotation: Any, default: Any = _EMPTY) -> InputSpec:
+    """One input declared outside a signature, written like a parameter: the template of an
+    :func:`Autogrow`, the inputs of a :func:`DynamicCombo` option."""
+    param = inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+    made = _input_from_parameter(f"input {name!r}", param, annotation)
+    if isinstance(made, str):
+        raise SpecError(f"input {name!r}: a hidden input cannot be part of a dynamic input")
+    return made
+
+
+def Autogrow(template: InputSpec, *, names: Sequence[str] | None = None, prefix: str | None = None,  # noqa: N802
+             min: int = 1, max: int = 10, tooltip: str | None = None, optional: bool = False) -> Socket:  # noqa: A002
+    """Sockets that grow as they are connected: ``names`` (``a, b, c …``) or ``prefix``0 … ``prefix``(max−1).
+    The node receives a dict of the connected ones by name. Widget templates become sockets, as in
+    ComfyUI."""
+    if (names is None) == (prefix is None):
+        raise SpecError("Autogrow needs either names or a prefix")
+    if template.is_widget:
+        template = template.model_copy(update={"force_input": True})
+    declaration: dict[str, Any] = {"input": inputs_config([template])}
+    if names is not None:
+        declaration.update(names=list(names), min=min)
+    else:
+        declaration.update(prefix=prefix, min=min, max=max)
+    return Socket(type=AUTOGROW, tooltip=tooltip, optional=optional, extra={"template": declaration})
+
+
+def DynamicCombo(options: Mapping[str, Sequence[InputSpec]], *, tooltip: str | None = None,  # noqa: N802
+                 optional: bool = False) -> Socket:
+    """A combo whose chosen option brings its own inputs; the node receives a dict holding the choice
+    under the input's own name and the chosen option's inputs under theirs."""
+    rendered = [{"key": key, "inputs": inputs_config(inputs)} for key, inputs in options.items()]
+    return Socket(type=DYNAMIC_COMBO, tooltip=tooltip, optional=optional, extra={"options": rendered})
+
+
+def MatchType(template: str, allowed: str = "*", *, tooltip: str | None = None, lazy: bool = False,  # noqa: N802
+              optional: bool = False) -> Socket:
+    """A socket that takes any of ``allowed`` (comma-separated, ``*`` for all); outputs declared with
+    ``Output(type=MATCHTYPE_TYPE, matchtype=template)`` take the connected type in the canvas."""
+    return Socket(type=MATCHTYPE, tooltip=tooltip, lazy=lazy, optional=optional,
+                  extra={"template": {"template_id": template, "allowed_types": allowed}})
+
+
+MATCHTYPE_TYPE = MATCHTYPE

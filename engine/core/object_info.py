@@ -43,6 +43,8 @@ def node_info(spec: NodeSpec, folders: Folders | None) -> dict[str, Any]:
     }
     if any(o.tooltip for o in spec.outputs):
         info["output_tooltips"] = [o.tooltip or "" for o in spec.outputs]
+    if any(o.matchtype for o in spec.outputs):  # V3 match-type outputs: the template each one follows
+        info["output_matchtypes"] = [o.matchtype for o in spec.outputs]
     if spec.deprecated:
         info["deprecated"] = True
     if spec.experimental:

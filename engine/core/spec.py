@@ -19,6 +19,15 @@ from .paths import Folders
 
 # ComfyUI's value types that get a widget in the canvas; every other type string is a socket.
 WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
+# Types ComfyUI's frontend draws as widgets of its own (an image-compare slider, a box editor, a colour
+# picker …): their values come from the canvas, so a prompt carries them as constants of any JSON shape.
+FRONTEND_WIDGET_TYPES = frozenset({"IMAGECOMPARE", "BOUNDING_BOX", "BOUNDING_BOXES", "COLOR", "MARKDOWN",
+                                   "IMAGEUPLOAD", "CHART", "GALLERIA", "PAINTER", "CURVE"})
+# ComfyUI's V3 dynamic input types (see :mod:`.dynamic`): one declared input that stands for a
+# varying set of inputs, or a socket whose type follows what is connected.
+AUTOGROW = "COMFY_AUTOGROW_V3"
+DYNAMIC_COMBO = "COMFY_DYNAMICCOMBO_V3"
+MATCHTYPE = "COMFY_MATCHTYPE_V3"
 
 HIDDEN_KINDS = frozenset(
     {"PROMPT", "EXTRA_PNGINFO", "UNIQUE_ID", "DYNPROMPT", "AUTH_TOKEN_COMFY_ORG", "API_KEY_COMFY_ORG"}
@@ -75,7 +84,14 @@ class InputSpec(BaseModel):
 
     @property
     def is_widget(self) -> bool:
-        return self.type in WIDGET_TYPES and not self.force_input
+        """The canvas draws a widget for it (so a UI workflow's ``widgets_values`` holds its value)."""
+        return ((self.type in WIDGET_TYPES or self.is_frontend_widget or self.type == DYNAMIC_COMBO)
+                and not self.force_input)
+
+    @property
+    def is_frontend_widget(self) -> bool:
+        """A widget only ComfyUI's frontend knows how to draw; its value is taken as it comes."""
+        return self.type in FRONTEND_WIDGET_TYPES or bool(self.extra.get("socketless"))
 
     def current_choices(self, folders: Folders | None) -> list[Any]:
         """The combo's options now; providers (file listings) are asked each time."""
@@ -136,6 +152,9 @@ class OutputSpec(BaseModel):
     name: str
     is_list: bool = False
     tooltip: str | None = None
+    # For a COMFY_MATCHTYPE_V3 output: the template whose connected input type it takes
+    # (``output_matchtypes`` in /object_info).
+    matchtype: str | None = None
 
 
 class NodeImpl(Protocol):
@@ -186,6 +205,8 @@ class NodeSpec(BaseModel):
     experimental: bool = False
     python_module: str = "nodes"
     accepts_extra_inputs: bool = False
+    # ComfyUI V3's ``accept_all_inputs``: undeclared constants reach the node too (not only links).
+    accepts_all_inputs: bool = False
     has_lazy_check: bool = False
     has_fingerprint: bool = False
     # Inputs a custom validator checks itself (built-in min/max/choice checks are skipped for them).
@@ -250,7 +271,9 @@ def types_compatible(received: str | tuple[str, ...] | list[str], expected: str 
     """ComfyUI's socket rule: equal, either side ``*``, a choice list into a COMBO, or comma unions that
     share a member (``"INT,FLOAT"`` accepts ``"FLOAT"``)."""
     if isinstance(received, (tuple, list)):
-        return expected == "COMBO" or isinstance(expected, list) or expected == "*"
+        return expected in ("COMBO", "*", MATCHTYPE) or isinstance(expected, list)
+    if MATCHTYPE in (received, expected):  # ComfyUI: a match-type socket takes (and gives) any type
+        return True
     if isinstance(expected, list):
         return received in ("*", "COMBO")
     if received == expected or received == "*" or expected == "*":

@@ -18,10 +18,11 @@ from pydantic import BaseModel, Field, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from . import graph
+from .dynamic import declares, expanded_inputs
 from .paths import Folders
 from .registry import NodeRegistry
 from .results import full_type_name
-from .spec import WIDGET_TYPES, InputSpec, NodeSpec, types_compatible
+from .spec import MATCHTYPE, WIDGET_TYPES, InputSpec, NodeSpec, types_compatible
 from .workflow import is_link, unwrap_constant
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,10 @@ def _check_constant(spec: InputSpec, name: str, raw: Any, folders: Folders | Non
                                f"{name}, {value}, {reason}", input_name=name,
                                input_config=spec.input_config(folders), received_value=value,
                                exception_message=reason)
+    elif spec.is_frontend_widget or spec.type == MATCHTYPE:
+        # the canvas's own widgets (image compare, box editor …) and match-type sockets, which the canvas gives
+        # a widget when the matched type has one (a Switch on text): any JSON value, as ComfyUI accepts
+        return value, None
     elif not spec.is_combo and spec.type != "*" and not (set(spec.type.split(",")) & WIDGET_TYPES):
         return value, _err("invalid_input_type", f"Failed to convert an input value to a {spec.type} value",
                            f"{name}, {value!r}, a {spec.type} input takes a link to another node's output",
@@ -155,7 +160,7 @@ class _Checker:
         spec = self.specs[node_id]
         return [value[0] for name, value in self.prompt[node_id].get("inputs", {}).items()
                 if is_link(value) and value[0] in self.specs
-                and (spec.accepts_extra_inputs or spec.input(name) is not None)]
+                and (spec.accepts_extra_inputs or spec.accepts_all_inputs or declares(spec, name))]
 
     def check(self, node_id: str) -> tuple[PlannedNode, list[ErrorDetail]]:
         spec = self.specs[node_id]
@@ -164,7 +169,8 @@ class _Checker:
         constants: dict[str, Any] = {}
         links: dict[str, tuple[str, int]] = {}
         received: dict[str, Any] = {}
-        for inp in spec.inputs:
+        inputs = expanded_inputs(spec, raw_inputs)
+        for inp in inputs:
             name = inp.name
             if name not in raw_inputs:
                 if not inp.optional:
@@ -196,10 +202,16 @@ class _Checker:
                 errors.append(error)
             else:
                 constants[name] = coerced
-        if spec.accepts_extra_inputs:
+        if spec.accepts_extra_inputs or spec.accepts_all_inputs:
+            declared = {i.name for i in inputs}
             for name, value in raw_inputs.items():
-                if spec.input(name) is None and is_link(value) and value[0] in self.prompt:
-                    links[name] = (value[0], int(value[1]))
+                if name in declared:
+                    continue
+                if is_link(value):
+                    if value[0] in self.prompt:
+                        links[name] = (value[0], int(value[1]))
+                elif spec.accepts_all_inputs:  # V3 accept_all_inputs: canvas-defined widgets pass through
+                    constants[name] = unwrap_constant(value)
         if spec.has_custom_validation and not errors:
             errors.extend(self._custom(spec, constants, received))
         return PlannedNode(node_id, spec, constants, links), errors

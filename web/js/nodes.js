@@ -106,9 +106,12 @@ function registerVirtualNodes() {
   LiteGraph.registerNodeType("MarkdownNote", class extends Note { static title = "Markdown Note"; });
 }
 
-/** The ComfyUI rule for sockets: equal, either "*", or comma unions that share a member. */
+const MATCHTYPE = "COMFY_MATCHTYPE_V3"; // a V3 socket that takes (and passes on) whatever is connected
+
+/** The ComfyUI rule for sockets: equal, either "*" or a match-type socket, or comma unions that share a member. */
 export function typesCompatible(output, input) {
   if (output === input || output === "*" || input === "*" || !output || !input) return true;
+  if (output === MATCHTYPE || input === MATCHTYPE) return true;
   const a = String(output).split(","), b = String(input).split(",");
   return a.some((t) => b.includes(t));
 }

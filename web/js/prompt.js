@@ -28,6 +28,7 @@ function resolve(graph, link, depth = 0) {
 
 function typesMatch(a, b) {
   if (a === b || a === "*" || b === "*") return true;
+  if (a === "COMFY_MATCHTYPE_V3" || b === "COMFY_MATCHTYPE_V3") return true;
   return String(a).split(",").some((t) => String(b).split(",").includes(t));
 }
 

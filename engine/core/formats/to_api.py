@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..spec import NodeSpec, types_compatible
+from ..dynamic import declares, option_inputs
+from ..spec import DYNAMIC_COMBO, NodeSpec, types_compatible
 from .ui_models import (
     MODE_BYPASS,
     MODE_NEVER,
@@ -67,9 +68,10 @@ class _Scope:
         self.incoming = {(link.target_id, link.target_slot): link for link in self.links.values()}
 
 
-def widget_inputs(spec: NodeSpec) -> list[Any]:
-    """The inputs that have a widget, in the order the frontend creates them."""
-    widgets = [i for i in spec.inputs if i.is_widget]
+def widget_inputs(spec: NodeSpec | None = None, inputs: Any = None) -> list[Any]:
+    """The inputs that have a widget, in the order the frontend creates them (required, then optional)."""
+    pool = spec.inputs if inputs is None and spec is not None else inputs
+    widgets = [i for i in pool if i.is_widget]
     return [i for i in widgets if not i.optional] + [i for i in widgets if i.optional]
 
 
@@ -77,26 +79,55 @@ def has_control(inp: Any) -> bool:
     return bool(inp.control_after_generate) or inp.name in SEED_NAMES
 
 
+def _default(inp: Any) -> Any:
+    """What a widget holds when ``widgets_values`` is too short for it (an older node version saved it):
+    its default, as the frontend's freshly made widget would."""
+    if inp.type == DYNAMIC_COMBO:
+        options = inp.extra.get("options") or [{}]
+        return options[0].get("key")
+    if inp.default is None and inp.is_combo and inp.choices:
+        return inp.choices[0]  # a fresh combo widget shows its first choice
+    if inp.default is None and inp.is_frontend_widget:
+        return inp.extra.get("default")
+    return inp.default
+
+
 def widget_values(spec: NodeSpec, values: list[Any] | dict[str, Any] | None) -> dict[str, Any]:
-    """Widget input name → value from a node's ``widgets_values``."""
-    if values is None:
-        return {}
+    """Widget input name → value from a node's ``widgets_values``.
+
+    A DynamicCombo's chosen option brings its widgets right after it (``resize_type``, ``resize_type.width``
+    …), as the frontend lays them out; widgets past the end of the list get their defaults.
+    """
     if isinstance(values, dict):
-        names = {i.name for i in spec.inputs}
-        return {k: v for k, v in values.items() if k in names}
+        return {k: v for k, v in values.items() if declares(spec, k)}
+    seq = values or []
     out: dict[str, Any] = {}
     position = 0
-    for inp in widget_inputs(spec):
-        if position >= len(values):
-            break
-        out[inp.name] = values[position]
-        position += 1
-        if position < len(values):
-            following = values[position]
-            if has_control(inp) and (following in CONTROL_VALUES or isinstance(following, bool)):
-                position += 1  # the frontend's control_after_generate widget: never sent to the server
-            elif inp.image_upload and following == "image":
-                position += 1  # LoadImage's upload button
+
+    def walk(inputs: Any, prefix: str) -> None:
+        nonlocal position
+        for inp in widget_inputs(inputs=inputs):
+            name = f"{prefix}{inp.name}"
+            if position < len(seq):
+                value = seq[position]
+                position += 1
+                if position < len(seq):
+                    following = seq[position]
+                    if has_control(inp) and (following in CONTROL_VALUES or isinstance(following, bool)):
+                        position += 1  # the frontend's control_after_generate widget: never sent to the server
+                    elif inp.image_upload and following == "image":
+                        position += 1  # LoadImage's upload button
+            else:
+                value = _default(inp)
+                if value is None and not inp.is_frontend_widget:  # the canvas's own widgets send null
+                    continue
+            out[name] = value
+            if inp.type == DYNAMIC_COMBO:
+                chosen = option_inputs(inp, value)
+                if chosen:
+                    walk(chosen, f"{name}.")
+
+    walk(spec.inputs, "")
     return out
 
 
