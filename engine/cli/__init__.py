@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         print(f"inkgraph: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    except KeyboardInterrupt:  # Ctrl+C outside a run (loading models, importing torch): nothing to keep
+        print("interrupted", file=sys.stderr)
+        return EXIT_FAILED
     except BrokenPipeError:  # `inkgraph nodes | head`: the reader left; stop quietly, as Unix tools do
         import os
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from .parser import settings_from
 from .progress import ProgressView, event_writer
+from .running import run_interruptibly
 from .workflows import (
     EXIT_FAILED,
     EXIT_INVALID,
@@ -24,7 +24,6 @@ from .workflows import (
 )
 
 if TYPE_CHECKING:
-    from ..core.executor import ExecutionOutcome
     from ..runtime import Runtime
 
 
@@ -80,21 +79,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.events:
         events_file = sys.stdout if args.events == "-" else open(args.events, "w", encoding="utf-8")  # noqa: SIM115
         runtime.bus.subscribe(event_writer(events_file))
-    outcome_box: list[ExecutionOutcome] = []
-    worker = threading.Thread(target=lambda: outcome_box.append(runtime.executor.execute(plan, extra_data=extra_data)),
-                              daemon=True, name="inkgraph-executor")
-    worker.start()
     try:
-        while worker.is_alive():
-            worker.join(0.1)
-    except KeyboardInterrupt:
-        runtime.executor.interrupt()
-        worker.join()
+        outcome = run_interruptibly(runtime.executor, plan, extra_data)
     finally:
         view.close()
         if events_file is not None and events_file is not sys.stdout:
             events_file.close()
-    outcome = outcome_box[0]
+    if outcome is None:  # the second Ctrl+C: the run is abandoned where it is
+        print("interrupted", file=sys.stderr)
+        return EXIT_FAILED
     paths = output_paths(runtime, outcome)
     out = sys.stderr if args.events == "-" else sys.stdout
     for path in paths:

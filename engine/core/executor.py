@@ -450,6 +450,9 @@ class _Run:
             status = "error"
             log.exception("engine failure while running prompt %s", self.prompt_id)
             error = self._report_error(current or "", exc, {})
+        except (KeyboardInterrupt, SystemExit) as exc:  # raised by a node's code: still an outcome
+            status = "error"
+            error = self._report_error(current or "", exc, {})
         dyn = self.dynprompt
         meta = {n: {"node_id": n, "display_node": dyn.get_display_node_id(n), "parent_node": dyn.get_parent_node_id(n),
                     "real_node_id": dyn.get_real_node_id(n)} for n in self.ui_outputs}
