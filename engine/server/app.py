@@ -11,7 +11,6 @@ import asyncio
 import io
 import logging
 import secrets
-import struct
 import sys
 import threading
 from collections import deque
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ..core.events import BinaryEventTypes, Event, Executing, ProgressText
+from ..core.events import Event, Executing, ProgressText
 from ..core.events import PreviewImage as PreviewEvent
 from ..core.queue import PromptQueue, QueueItem
 from ..core.resources import web_root
@@ -37,7 +36,7 @@ from . import (
     routes_user,
     routes_workflows,
 )
-from .hub import Client, Hub, Preview
+from .hub import Client, Hub, Preview, TextFrame
 from .security import is_loopback, security_middleware
 
 if TYPE_CHECKING:
@@ -184,9 +183,7 @@ class PromptServer:
             if preview is not None:
                 self.call_in_loop(self.hub.send_preview, preview, target)
         elif isinstance(event, ProgressText):
-            node = event.node_id.encode()
-            frame = struct.pack(">II", BinaryEventTypes.TEXT, len(node)) + node + event.text.encode()
-            self.call_in_loop(self.hub.send_bytes, frame, target, False)
+            self.call_in_loop(self.hub.send_progress_text, TextFrame(event.node_id, event.text), target)
         else:
             self.call_in_loop(self.hub.send_text, event.message_json(), target)
 
