@@ -267,5 +267,9 @@ async def test_workflow_conversion_route(client: TestClient) -> None:
     assert workflow["version"] == 0.4 and workflow["links"] == [[1, 1, 0, 9, 0, "NUMBER"]]
     back = await (await client.post("/api/workflow/convert", json={"workflow": workflow, "to": "api"})).json()
     assert {k: v["inputs"] for k, v in back["prompt"].items()} == {k: v["inputs"] for k, v in prompt.items()}
+    without_values = {**workflow, "nodes": [{k: v for k, v in n.items() if k != "widgets_values"}
+                                            for n in workflow["nodes"]]}
+    back = await (await client.post("/workflow/convert", json={"workflow": without_values, "to": "api"})).json()
+    assert back["prompt"]["9"]["inputs"] == {"value": ["1", 0], "label": "out"}  # the widget default, as the UI
     bad = await client.post("/workflow/convert", json={"workflow": "nope"})
     assert bad.status == 400 and "workflow" in (await bad.json())["error"]["details"]

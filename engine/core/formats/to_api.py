@@ -78,25 +78,32 @@ def has_control(inp: Any) -> bool:
 
 
 def widget_values(spec: NodeSpec, values: list[Any] | dict[str, Any] | None) -> dict[str, Any]:
-    """Widget input name → value from a node's ``widgets_values``."""
-    if values is None:
-        return {}
+    """Widget input name → value from a node's ``widgets_values``.
+
+    A widget the node has no value for (no ``widgets_values`` at all, as in hand-written and older files, a
+    shorter list, or a missing name) keeps the value the frontend gives a new widget, as it does when it
+    loads such a node: ``SaveImage`` without values still sends ``filename_prefix: "ComfyUI"``.
+    """
+    out: dict[str, Any] = {}
     if isinstance(values, dict):
         names = {i.name for i in spec.inputs}
-        return {k: v for k, v in values.items() if k in names}
-    out: dict[str, Any] = {}
-    position = 0
+        out = {k: v for k, v in values.items() if k in names}
+    elif values is not None:
+        position = 0
+        for inp in widget_inputs(spec):
+            if position >= len(values):
+                break
+            out[inp.name] = values[position]
+            position += 1
+            if position < len(values):
+                following = values[position]
+                if has_control(inp) and (following in CONTROL_VALUES or isinstance(following, bool)):
+                    position += 1  # the frontend's control_after_generate widget: never sent to the server
+                elif inp.image_upload and following == "image":
+                    position += 1  # LoadImage's upload button
     for inp in widget_inputs(spec):
-        if position >= len(values):
-            break
-        out[inp.name] = values[position]
-        position += 1
-        if position < len(values):
-            following = values[position]
-            if has_control(inp) and (following in CONTROL_VALUES or isinstance(following, bool)):
-                position += 1  # the frontend's control_after_generate widget: never sent to the server
-            elif inp.image_upload and following == "image":
-                position += 1  # LoadImage's upload button
+        if inp.name not in out and (default := inp.widget_default()) is not None:
+            out[inp.name] = default
     return out
 
 
