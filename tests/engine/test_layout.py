@@ -75,3 +75,8 @@ def test_a_wide_text_node_does_not_cover_its_neighbour_below(registry: NodeRegis
     upper, lower = texts
     assert upper["pos"][0] == lower["pos"][0]
     assert lower["pos"][1] - TITLE_HEIGHT >= upper["pos"][1] + upper["size"][1]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in WORKFLOWS.glob("*.ui.json")))
+def test_shipped_ui_layouts_do_not_overlap(registry: NodeRegistry, name: str) -> None:
+    assert overlaps(json.loads((WORKFLOWS / name).read_text()), registry) == []
