@@ -33,6 +33,7 @@ from . import (
     routes_info,
     routes_jobs,
     routes_queue,
+    routes_templates,
     routes_user,
     routes_workflows,
 )
@@ -244,7 +245,7 @@ class PromptServer:
         routes = web.RouteTableDef()
         routes.get("/ws")(self.hub.handle)
         for module in (routes_queue, routes_jobs, routes_files, routes_info, routes_workflows, routes_user,
-                       routes_frontend):
+                       routes_frontend, routes_templates):
             module.add_routes(routes, self)
         tables = [routes]
         shim = sys.modules.get("inkgraph.engine.compat.server")
