@@ -47,9 +47,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         assert result.plan is not None
         print(f"valid: {len(result.plan.nodes)} nodes to run for outputs {', '.join(result.plan.outputs)}")
         if result.node_errors:
-            print(format_validation_errors(result, prompt), file=sys.stderr)
+            print(format_validation_errors(result, prompt, runtime), file=sys.stderr)
     else:
-        print(format_validation_errors(result, prompt), file=sys.stderr)
+        print(format_validation_errors(result, prompt, runtime), file=sys.stderr)
     return EXIT_OK if result.ok else EXIT_INVALID
 
 
@@ -60,10 +60,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     apply_overrides(prompt, args.set)
     result = runtime.validate(prompt)
     if not result.ok or result.plan is None:
-        print(format_validation_errors(result, prompt), file=sys.stderr)
+        print(format_validation_errors(result, prompt, runtime), file=sys.stderr)
         return EXIT_INVALID
     if result.node_errors:
-        print(format_validation_errors(result, prompt), file=sys.stderr)
+        print(format_validation_errors(result, prompt, runtime), file=sys.stderr)
     # the UI workflow, when the file had one, is embedded in saved images as ComfyUI's frontend does
     extra_data = {"extra_pnginfo": {"workflow": loaded.workflow}} if loaded.workflow is not None else {}
     if args.ray is not None or args.sweep or args.sweep_csv:
