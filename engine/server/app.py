@@ -296,6 +296,9 @@ def serve(config: ServerConfig) -> None:
     if config.generated_token:
         print(f"Access token (send as 'Authorization: Bearer <token>' or ?token=): {config.auth_token}",  # noqa: T201
               flush=True)
+    from ..runtime.packs import pack_summary
+
+    log.info(pack_summary(server.runtime.registry))
     for prompt_id in server.queue.recovered_failures:
         log.warning("prompt %s was running when the server stopped; recorded as failed", prompt_id)
     web.run_app(app, host=host, port=config.port, print=None, access_log=None)

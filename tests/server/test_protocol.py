@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import struct
+import sys
 import uuid
 from typing import Any
 
@@ -66,6 +67,7 @@ async def test_api_prefix_and_prompt_endpoints(client: TestClient) -> None:
     assert "StubConst" in everything and "LoadImage" in everything
     stats = await (await client.get("/system_stats")).json()
     assert {"os", "ram_total", "ram_free", "python_version", "pytorch_version"} <= set(stats["system"])
+    assert stats["system"]["os"] == sys.platform  # what ComfyUI reports on the same machine ("linux", not "posix")
     assert stats["devices"]
     features = await (await client.get("/features")).json()
     assert features["supports_preview_metadata"] is True and features["max_upload_size"] == 100 * 1024 * 1024
