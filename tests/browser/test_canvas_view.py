@@ -185,3 +185,18 @@ def test_a_stopped_prompt_is_interrupted_in_the_history(server: Server, browser:
     assert label.evaluate("(e) => e.scrollWidth <= e.clientWidth + 1")  # shown whole, not cut off
     assert "image" in label.inner_text()
     page.close()
+
+
+def test_a_node_without_widget_values_queues_its_widget_defaults(server: Server, browser: Any) -> None:
+    """As ComfyUI's frontend and the server's conversion: SaveImage with no widgets_values sends "ComfyUI"."""
+    from tests.engine.test_formats import SPARSE_UI
+
+    page = open_page(browser, server, 1400, 860)
+    prompt = page.evaluate("""async (workflow) => {
+        window.inkgraph.loadWorkflow(workflow);
+        const { graphToPrompt } = await import('/js/prompt.js');
+        return graphToPrompt(window.inkgraph.graph).output;
+    }""", SPARSE_UI)
+    assert prompt["2"]["inputs"] == {"filename_prefix": "ComfyUI", "images": ["1", 0]}
+    assert prompt["1"]["inputs"] == {"width": 16, "height": 8, "batch_size": 1, "color": 0}
+    page.close()

@@ -146,3 +146,12 @@ def test_a_missing_model_file_says_where_it_was_looked_for(tmp_path: Path, capsy
     assert "input 'ckpt_name': Value not in list" in err
     assert f"looked in the checkpoints folders: {base / 'models' / 'checkpoints'}, " in err
     assert "they hold: inkgraph-demo.safetensors, mine.safetensors" in err
+
+
+def test_progress_without_a_terminal_is_plain_lines_naming_nodes(workflow: Path, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(workflow), "--base-dir", str(tmp_path / "b")]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    assert [line for line in err.splitlines() if line.startswith("[")] == [
+        "[1/3] EmptyImage", "[2/3] Flip", "[3/3] SaveImage"]
