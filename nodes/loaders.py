@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from inkgraph.engine import Clip, Combo, Context, Float, Int, Model, Output, Socket, Vae, node
 from inkgraph.engine.core.devices import torch_dtype
-from inkgraph.engine.core.paths import Folders
+from inkgraph.engine.core.paths import Folders, ModelFiles
 
 MODEL_OUT = Annotated[Any, Socket(type="MODEL"), Output(tooltip="The model used for denoising latents.")]
 CLIP_OUT = Annotated[Any, Socket(type="CLIP"), Output(tooltip="The CLIP model used for encoding text prompts.")]
@@ -19,8 +19,7 @@ VAE_OUT = Annotated[Any, Socket(type="VAE"), Output(
     tooltip="The VAE model used for encoding and decoding images to and from latent space.")]
 
 
-def _checkpoints(folders: Folders) -> list[str]:
-    return folders.model_files("checkpoints")
+_checkpoints = ModelFiles("checkpoints")
 
 
 def _diffusers_folders(folders: Folders) -> list[str]:
@@ -31,8 +30,7 @@ def _diffusers_folders(folders: Folders) -> list[str]:
     return sorted(set(names))
 
 
-def _vaes(folders: Folders) -> list[str]:
-    return folders.model_files("vae")
+_vaes = ModelFiles("vae")
 
 
 def load_handles(ctx: Context, path: Path, diffusers_folder: bool = False) -> tuple[Any, Any, Any]:
@@ -119,8 +117,7 @@ def CLIPSetLastLayer(clip: Clip, stop_at_clip_layer: Annotated[int, Int(min=-24,
 NODES = [CheckpointLoaderSimple, DiffusersLoader, VAELoader, CLIPSetLastLayer]
 
 
-def _loras(folders: Folders) -> list[str]:
-    return folders.model_files("loras")
+_loras = ModelFiles("loras")
 
 
 _LORA_FILES: dict[tuple[Any, ...], Any] = {}

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from inkgraph.engine import Combo, Context, Image, Socket, UpscaleModel, node
 from inkgraph.engine.core.devices import ModelManager
-from inkgraph.engine.core.paths import Folders
+from inkgraph.engine.core.paths import ModelFiles
 
 TILE, OVERLAP, MIN_TILE = 512, 32, 128
 
@@ -23,8 +23,7 @@ class UpscaleHandle:
         return 64
 
 
-def _models(folders: Folders) -> list[str]:
-    return folders.model_files("upscale_models")
+_models = ModelFiles("upscale_models")
 
 
 @node(display_name="Load Upscale Model", category="loaders")

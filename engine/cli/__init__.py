@@ -25,15 +25,24 @@ def _commands() -> dict[str, Callable[..., int]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    if not args.verbose:  # the CLI reports validation and node errors itself, readably
+    if args.command == "serve" and not args.verbose:
+        # a server's log is its output, as ComfyUI's: one line per prompt ("got prompt", "Prompt executed
+        # in 1.23 seconds"), node failures with their traceback, what loaded at start; others' warnings
+        logging.basicConfig(level=logging.WARNING, format="%(message)s")
+        logging.getLogger("inkgraph").setLevel(logging.INFO)
+    else:
+        logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                            format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose and args.command != "serve":  # the CLI reports validation and node errors itself
         logging.getLogger("inkgraph").setLevel(logging.CRITICAL)
     try:
         return _commands()[args.command](args)
     except CliError as exc:
         print(f"inkgraph: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    except KeyboardInterrupt:  # Ctrl+C outside a run (loading models, importing torch): nothing to keep
+        print("interrupted", file=sys.stderr)
+        return EXIT_FAILED
     except BrokenPipeError:  # `inkgraph nodes | head`: the reader left; stop quietly, as Unix tools do
         import os
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from .parser import settings_from
 from .progress import ProgressView, event_writer
+from .running import run_interruptibly
 from .workflows import (
     EXIT_FAILED,
     EXIT_INVALID,
@@ -24,7 +24,6 @@ from .workflows import (
 )
 
 if TYPE_CHECKING:
-    from ..core.executor import ExecutionOutcome
     from ..runtime import Runtime
 
 
@@ -48,9 +47,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         assert result.plan is not None
         print(f"valid: {len(result.plan.nodes)} nodes to run for outputs {', '.join(result.plan.outputs)}")
         if result.node_errors:
-            print(format_validation_errors(result, prompt), file=sys.stderr)
+            print(format_validation_errors(result, prompt, runtime), file=sys.stderr)
     else:
-        print(format_validation_errors(result, prompt), file=sys.stderr)
+        print(format_validation_errors(result, prompt, runtime), file=sys.stderr)
     return EXIT_OK if result.ok else EXIT_INVALID
 
 
@@ -61,10 +60,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     apply_overrides(prompt, args.set)
     result = runtime.validate(prompt)
     if not result.ok or result.plan is None:
-        print(format_validation_errors(result, prompt), file=sys.stderr)
+        print(format_validation_errors(result, prompt, runtime), file=sys.stderr)
         return EXIT_INVALID
     if result.node_errors:
-        print(format_validation_errors(result, prompt), file=sys.stderr)
+        print(format_validation_errors(result, prompt, runtime), file=sys.stderr)
     # the UI workflow, when the file had one, is embedded in saved images as ComfyUI's frontend does
     extra_data = {"extra_pnginfo": {"workflow": loaded.workflow}} if loaded.workflow is not None else {}
     if args.ray is not None or args.sweep or args.sweep_csv:
@@ -80,21 +79,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.events:
         events_file = sys.stdout if args.events == "-" else open(args.events, "w", encoding="utf-8")  # noqa: SIM115
         runtime.bus.subscribe(event_writer(events_file))
-    outcome_box: list[ExecutionOutcome] = []
-    worker = threading.Thread(target=lambda: outcome_box.append(runtime.executor.execute(plan, extra_data=extra_data)),
-                              daemon=True, name="inkgraph-executor")
-    worker.start()
     try:
-        while worker.is_alive():
-            worker.join(0.1)
-    except KeyboardInterrupt:
-        runtime.executor.interrupt()
-        worker.join()
+        outcome = run_interruptibly(runtime.executor, plan, extra_data)
     finally:
         view.close()
         if events_file is not None and events_file is not sys.stdout:
             events_file.close()
-    outcome = outcome_box[0]
+    if outcome is None:  # the second Ctrl+C: the run is abandoned where it is
+        print("interrupted", file=sys.stderr)
+        return EXIT_FAILED
     paths = output_paths(runtime, outcome)
     out = sys.stderr if args.events == "-" else sys.stdout
     for path in paths:

@@ -75,8 +75,8 @@ def run_sweep(args: argparse.Namespace, runtime: Runtime, prompt: dict[str, Any]
         apply_overrides(variant, overrides)
         result = runtime.validate(variant)
         if not result.ok:
-            print(f"run {' '.join(overrides) or '(no overrides)'}:\n{format_validation_errors(result, variant)}",
-                  file=sys.stderr)
+            problems = format_validation_errors(result, variant, runtime)
+            print(f"run {' '.join(overrides) or '(no overrides)'}:\n{problems}", file=sys.stderr)
             return EXIT_INVALID
         prompts.append(variant)
     options = ray_options(args)

@@ -102,7 +102,9 @@ def node_labels(prompt: dict[str, Any]) -> dict[str, str]:
     return labels
 
 
-def format_validation_errors(result: ValidationResult, prompt: dict[str, Any]) -> str:
+def format_validation_errors(result: ValidationResult, prompt: dict[str, Any], runtime: Runtime | None = None) -> str:
+    """What was wrong, one line per problem, naming node id, class, title and input. With the runtime, a
+    missing model file also says which folders were searched and what they hold."""
     lines = []
     if result.error is not None:
         lines.append(f"Workflow is invalid: {result.error.message}")
@@ -113,10 +115,33 @@ def format_validation_errors(result: ValidationResult, prompt: dict[str, Any]) -
         titled = f", {title!r}" if title and title != entry.class_type else ""
         label = f"node {node_id} ({entry.class_type}{titled})"
         for error in entry.errors:
+            if error.type == "missing_node_type":
+                shown = f"node {node_id}{f' ({title!r})' if title and title != entry.class_type else ''}"
+                suggestions = error.extra_info.get("suggestions") or []
+                hint = f"did you mean {' or '.join(suggestions)}?" if suggestions else "see: inkgraph nodes"
+                lines.append(f"  {shown}: unknown node type {entry.class_type!r} (not installed) — {hint}")
+                continue
             name = error.extra_info.get("input_name")
             where = f"{label} input '{name}'" if name else label
             lines.append(f"  {where}: {error.message}" + (f" — {error.details}" if error.details else ""))
+            if error.type == "value_not_in_list" and name and runtime is not None:
+                lines += _model_folder_lines(runtime, entry.class_type, str(name))
     return "\n".join(lines)
+
+
+def _model_folder_lines(runtime: Runtime, class_type: str, input_name: str) -> list[str]:
+    """For a model file that is not there: the folders searched and the files they hold."""
+    from ..core.paths import ModelFiles
+
+    spec = runtime.registry.get(class_type)
+    inp = spec.input(input_name) if spec is not None else None
+    provider = inp.choices_provider if inp is not None else None
+    if not isinstance(provider, ModelFiles):
+        return []
+    searched = ", ".join(str(d) for d in runtime.folders.model_dirs(provider.folder))
+    there = provider(runtime.folders)
+    held = ", ".join(there[:10]) + (f" and {len(there) - 10} more" if len(there) > 10 else "") if there else "nothing"
+    return [f"    looked in the {provider.folder} folders: {searched}", f"    they hold: {held}"]
 
 
 def output_paths(runtime: Runtime, outcome: ExecutionOutcome) -> list[Path]:

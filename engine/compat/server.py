@@ -5,6 +5,7 @@ one client or all), and prompt handlers (called with each POST /prompt body befo
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -41,14 +42,16 @@ class PromptServer:
         server = STATE.server
         return None if server is None else server.loop
 
-    def send_sync(self, event: str, data: Any, sid: str | None = None) -> None:
-        """A websocket message (JSON for dict data, a binary frame for bytes) to ``sid`` or to everyone."""
+    def send_sync(self, event: str | int, data: Any, sid: str | None = None) -> None:
+        """A websocket message to ``sid`` or to everyone: JSON for data, a binary frame for bytes (the
+        event, an integer as in ComfyUI, goes in front as the frame's type)."""
         server = STATE.server
         if server is None:
             log.debug("send_sync(%r) with no server running: dropped", event)
             return
         if isinstance(data, (bytes, bytearray)):
-            server.call_in_loop(server.hub.send_bytes, bytes(data), sid, False)
+            frame = (struct.pack(">I", event) if isinstance(event, int) else b"") + bytes(data)
+            server.call_in_loop(server.hub.send_bytes, frame, sid, False)
         else:
             server.call_in_loop(server.hub.send_json, event, data, sid)
 
@@ -58,12 +61,19 @@ class PromptServer:
     async def send_json(self, event: str, data: Any, sid: str | None = None) -> None:
         self.send_sync(event, data, sid)
 
-    def send_progress_text(self, text: str, node_id: str, sid: str | None = None) -> None:
-        import struct
+    def send_progress_text(self, text: str | bytes, node_id: str, sid: str | None = None) -> None:
+        """Text under a node (binary frame type 3): published like a native node's ``ctx.text``, so it
+        reaches only the clients that negotiated feature flags, and the CLI's event stream."""
+        server = STATE.server
+        if server is None:
+            return
+        from ..core.context import current_context
+        from ..core.events import ProgressText
 
-        node = node_id.encode()
-        self.send_sync("progress_text", struct.pack(">II", BinaryEventTypes.TEXT, len(node)) + node
-                       + text.encode(), sid)
+        ctx = current_context()
+        shown = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+        event = ProgressText(prompt_id=ctx.prompt_id if ctx is not None else "", node_id=str(node_id), text=shown)
+        server.runtime.bus.publish(event, sid if sid is not None else self.client_id)
 
     def add_on_prompt_handler(self, handler: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
         self.on_prompt_handlers.append(handler)

@@ -450,6 +450,9 @@ class _Run:
             status = "error"
             log.exception("engine failure while running prompt %s", self.prompt_id)
             error = self._report_error(current or "", exc, {})
+        except (KeyboardInterrupt, SystemExit) as exc:  # raised by a node's code: still an outcome
+            status = "error"
+            error = self._report_error(current or "", exc, {})
         dyn = self.dynprompt
         meta = {n: {"node_id": n, "display_node": dyn.get_display_node_id(n), "parent_node": dyn.get_parent_node_id(n),
                     "real_node_id": dyn.get_real_node_id(n)} for n in self.ui_outputs}
@@ -464,9 +467,9 @@ class _Run:
         return node.spec.class_type if node else ""
 
     def _report_error(self, node_id: str, exc: BaseException, lists: dict[str, list[Any]]) -> dict[str, Any]:
-        if not isinstance(exc, ResultError):
-            log.error("node %s (%s) failed:\n%s", node_id, self._class_of(node_id),
-                      "".join(traceback.format_exception(exc)))
+        if not isinstance(exc, ResultError):  # ComfyUI's words, then what failed where
+            log.error("!!! Exception during processing !!! %s (node %s, %s)\n%s", exc, node_id,
+                      self._class_of(node_id), "".join(traceback.format_exception(exc)).rstrip())
         message = str(exc)
         if isinstance(exc, ResultError):
             message = f"{self._class_of(node_id)} {message}"

@@ -165,6 +165,20 @@ class Folders:
         return self.resolve(folder, filename)
 
 
+@dataclass(frozen=True)
+class ModelFiles:
+    """The choices of a combo that picks a model file: ``Combo(options=ModelFiles("checkpoints"))``.
+
+    A plain function would list the files as well; this one also says which folder it lists, so an error
+    about a missing file can say where it was looked for and what is there.
+    """
+
+    folder: str
+
+    def __call__(self, folders: Folders) -> list[str]:
+        return folders.model_files(self.folder)
+
+
 def file_sha256(path: Path) -> str:
     """Hex sha256 of a file, read in chunks (upload dedupe, LoadImage's fingerprint)."""
     digest = hashlib.sha256()

@@ -99,6 +99,27 @@ class InputSpec(BaseModel):
             return list(self.choices_provider(folders)) if folders is not None else []
         return list(self.choices or ())
 
+    def widget_default(self) -> Any:
+        """The value a new widget for this input starts with in ComfyUI's frontend: the declared default,
+        else 0 (within min/max) for numbers, "" for text, false for a toggle, a combo's first fixed choice.
+        None when it cannot be known here (a combo listing files, with no default)."""
+        if self.default is not None:
+            return self.default
+        if self.type in ("INT", "FLOAT"):
+            value: int | float = 0 if self.type == "INT" else 0.0
+            if self.min is not None and value < self.min:
+                value = self.min
+            if self.max is not None and value > self.max:
+                value = self.max
+            return value
+        if self.type == "STRING":
+            return ""
+        if self.type == "BOOLEAN":
+            return False
+        if self.is_combo and self.choices:
+            return self.choices[0]
+        return None
+
     def options_dict(self) -> dict[str, Any]:
         """The options object of ``/object_info`` in ComfyUI's key names and order."""
         opts: dict[str, Any] = {}

@@ -8,6 +8,7 @@ stack at about a thousand).
 
 from __future__ import annotations
 
+import difflib
 import logging
 import traceback
 from collections.abc import Callable
@@ -92,6 +93,15 @@ class ValidationResult:
 
 def _err(type_: str, message: str, details: str, **extra: Any) -> ErrorDetail:
     return ErrorDetail(type=type_, message=message, details=details, extra_info=extra)
+
+
+def closest_types(class_type: str, registry: NodeRegistry, limit: int = 3) -> list[str]:
+    """The installed node types a misspelt ``class_type`` most likely meant (case ignored)."""
+    by_lower: dict[str, str] = {}
+    for spec in registry:
+        by_lower.setdefault(spec.class_type.lower(), spec.class_type)
+    matches = difflib.get_close_matches(class_type.lower(), list(by_lower), n=limit, cutoff=0.75)
+    return [by_lower[m] for m in matches]
 
 
 def _prompt_error(type_: str, message: str, details: str = "",
@@ -281,12 +291,15 @@ def validate_prompt(
         spec = registry.get(class_type)
         if spec is None:
             title = ((node.get("_meta") or {}).get("title")) or class_type
+            suggestions = closest_types(class_type, registry)
+            details = f"Node ID '#{node_id}'" + (f"; did you mean {' or '.join(suggestions)}?" if suggestions else "")
+            # ComfyUI's message names the node's title; a title says nothing about what to install (a typo
+            # in the class of a node titled 'KSampler' read "Node 'KSampler' not found"): the class, here
             missing[node_id] = NodeErrors(class_type=class_type, errors=[_err(
-                "missing_node_type", f"Node '{title}' not found. The custom node may not be installed.",
-                f"Node ID '#{node_id}'", node_id=node_id, class_type=class_type, node_title=title)])
+                "missing_node_type", f"Node '{class_type}' not found. The custom node may not be installed.",
+                details, node_id=node_id, class_type=class_type, node_title=title, suggestions=suggestions)])
             first_missing = first_missing or _err(
-                "invalid_prompt", f"Cannot execute because node {class_type} does not exist.",
-                f"Node ID '#{node_id}'")
+                "invalid_prompt", f"Cannot execute because node {class_type} does not exist.", details)
             continue
         specs[node_id] = spec
     if first_missing is not None:

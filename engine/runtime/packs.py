@@ -102,6 +102,19 @@ def default_registry(*, entry_points: bool = True, custom_nodes: Iterable[Path] 
     return registry
 
 
+def pack_summary(registry: NodeRegistry) -> str:
+    """One line for the server's start: the packs that loaded (with their node counts) and those that did
+    not (each failure was logged with its traceback as it happened)."""
+    loaded = [p for p in registry.packs.values() if p.loaded]
+    failed = [p for p in registry.packs.values() if not p.loaded]
+    counts = ", ".join(f"{'built-in' if p.name == BUILTIN_PACK else p.name}: {p.node_count} nodes" for p in loaded)
+    line = f"Node packs: {len(loaded)} loaded ({counts})"
+    if failed:
+        reasons = ", ".join(f"{p.name} ({(p.error or 'no reason given').splitlines()[-1]})" for p in failed)
+        line += f"; {len(failed)} failed: {reasons}"
+    return line
+
+
 def _load_pack_file(registry: NodeRegistry, entry: Path, init: Path) -> PackStatus:
     name = _pack_name(entry)
     module_name = f"custom_nodes.{name}"

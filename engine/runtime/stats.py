@@ -7,7 +7,6 @@ Device details appear once something has loaded torch.
 from __future__ import annotations
 
 import importlib.metadata
-import os
 import platform
 import sys
 from typing import Any
@@ -46,7 +45,7 @@ def system_stats() -> dict[str, Any]:
     total, free = ram_bytes()
     return {
         "system": {
-            "os": os.name if sys.platform != "linux" else "posix",
+            "os": sys.platform,  # ComfyUI's: "linux", "win32", "darwin"
             "ram_total": total,
             "ram_free": free,
             "comfyui_version": COMFYUI_API_VERSION,

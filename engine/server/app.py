@@ -11,7 +11,6 @@ import asyncio
 import io
 import logging
 import secrets
-import struct
 import sys
 import threading
 from collections import deque
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ..core.events import BinaryEventTypes, Event, Executing, ProgressText
+from ..core.events import Event, Executing, ProgressText
 from ..core.events import PreviewImage as PreviewEvent
 from ..core.queue import PromptQueue, QueueItem
 from ..core.resources import web_root
@@ -34,10 +33,11 @@ from . import (
     routes_info,
     routes_jobs,
     routes_queue,
+    routes_templates,
     routes_user,
     routes_workflows,
 )
-from .hub import Client, Hub, Preview
+from .hub import Client, Hub, Preview, TextFrame
 from .security import is_loopback, security_middleware
 
 if TYPE_CHECKING:
@@ -184,9 +184,7 @@ class PromptServer:
             if preview is not None:
                 self.call_in_loop(self.hub.send_preview, preview, target)
         elif isinstance(event, ProgressText):
-            node = event.node_id.encode()
-            frame = struct.pack(">II", BinaryEventTypes.TEXT, len(node)) + node + event.text.encode()
-            self.call_in_loop(self.hub.send_bytes, frame, target, False)
+            self.call_in_loop(self.hub.send_progress_text, TextFrame(event.node_id, event.text), target)
         else:
             self.call_in_loop(self.hub.send_text, event.message_json(), target)
 
@@ -247,7 +245,7 @@ class PromptServer:
         routes = web.RouteTableDef()
         routes.get("/ws")(self.hub.handle)
         for module in (routes_queue, routes_jobs, routes_files, routes_info, routes_workflows, routes_user,
-                       routes_frontend):
+                       routes_frontend, routes_templates):
             module.add_routes(routes, self)
         tables = [routes]
         shim = sys.modules.get("inkgraph.engine.compat.server")
@@ -298,6 +296,9 @@ def serve(config: ServerConfig) -> None:
     if config.generated_token:
         print(f"Access token (send as 'Authorization: Bearer <token>' or ?token=): {config.auth_token}",  # noqa: T201
               flush=True)
+    from ..runtime.packs import pack_summary
+
+    log.info(pack_summary(server.runtime.registry))
     for prompt_id in server.queue.recovered_failures:
         log.warning("prompt %s was running when the server stopped; recorded as failed", prompt_id)
     web.run_app(app, host=host, port=config.port, print=None, access_log=None)

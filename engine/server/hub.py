@@ -43,12 +43,30 @@ class Preview:
         return struct.pack(">II", BinaryEventTypes.PREVIEW_IMAGE, IMAGE_TYPES[self.image_format]) + self.image
 
 
+@dataclass(slots=True)
+class TextFrame:
+    """A node's progress text: binary frame type 3, ``[3][node id length][node id][utf-8 text]``.
+
+    Sent only to clients that did the feature-flags handshake (ComfyUI's frontend, our canvas). Plain
+    clients, which most ComfyUI client libraries are, take every binary frame for an image; stock ComfyUI
+    sends them none for the same workflows, so they get none here either.
+    """
+
+    node_id: str
+    text: str
+
+    def frame(self) -> bytes:
+        node = self.node_id.encode()
+        return struct.pack(">II", BinaryEventTypes.TEXT, len(node)) + node + self.text.encode()
+
+
 @dataclass(eq=False)
 class Client:
     sid: str
     ws: web.WebSocketResponse
     feature_flags: dict[str, Any] = field(default_factory=dict)
-    buffer: deque[tuple[str | bytes | Preview, bool]] = field(default_factory=deque)
+    negotiated: bool = False  # sent a feature_flags handshake: it decodes every binary frame type
+    buffer: deque[tuple[str | bytes | Preview | TextFrame, bool]] = field(default_factory=deque)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     closed: bool = False
 
@@ -56,7 +74,7 @@ class Client:
     def wants_metadata(self) -> bool:
         return bool(self.feature_flags.get("supports_preview_metadata"))
 
-    def offer(self, message: str | bytes | Preview, droppable: bool) -> bool:
+    def offer(self, message: str | bytes | Preview | TextFrame, droppable: bool) -> bool:
         """Queue a message; False means the client is hopelessly behind and must be dropped."""
         if len(self.buffer) >= BUFFER_LIMIT:
             if droppable:
@@ -94,9 +112,14 @@ class Hub:
     def send_bytes(self, data: bytes, sid: str | None = None, droppable: bool = True) -> None:
         self._deliver(data, sid, droppable)
 
-    def _deliver(self, message: str | bytes | Preview, sid: str | None, droppable: bool) -> None:
+    def send_progress_text(self, text: TextFrame, sid: str | None = None) -> None:
+        self._deliver(text, sid, droppable=False)
+
+    def _deliver(self, message: str | bytes | Preview | TextFrame, sid: str | None, droppable: bool) -> None:
         targets = list(self.clients.values()) if sid is None else [c for c in (self.clients.get(sid),) if c]
         for client in targets:
+            if isinstance(message, TextFrame) and not client.negotiated:
+                continue
             if not client.offer(message, droppable):
                 log.warning("websocket client %s is too far behind; disconnecting it", client.sid)
                 self._drop(client)
@@ -119,6 +142,8 @@ class Hub:
                 message, _ = client.buffer.popleft()
                 if isinstance(message, Preview):
                     message = message.frame(client.wants_metadata)
+                elif isinstance(message, TextFrame):
+                    message = message.frame()
                 if isinstance(message, bytes):
                     await ws.send_bytes(message)
                 else:
@@ -166,4 +191,5 @@ class Hub:
         if isinstance(message, dict) and message.get("type") == "feature_flags":
             data = message.get("data")
             client.feature_flags = data if isinstance(data, dict) else {}
+            client.negotiated = True
             self.send_json("feature_flags", self._server_flags(), client.sid)

@@ -2,7 +2,7 @@
 log console, translations and templates):
 model browsing (``/experiment/models``), node packs' translations (``/i18n``) and example workflows
 (``/workflow_templates``), global subgraphs, the log console (``/internal/logs``), folder listings
-(``/internal/folder_paths``, ``/internal/files``), and the templates index.
+(``/internal/folder_paths``, ``/internal/files``). The template browser is :mod:`.routes_templates`.
 """
 
 from __future__ import annotations
@@ -165,20 +165,6 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
     @routes.get("/global_subgraphs/{id}")
     async def get_global_subgraph(request: web.Request) -> web.Response:
         return web.json_response(None, status=404)
-
-    @routes.get("/templates/index.json")
-    async def get_templates_index(request: web.Request) -> web.Response:
-        """The template browser's index. Inkgraph does not ship ComfyUI's templates package; the list is empty
-        (workflows are opened from files, or from node packs' example_workflows)."""
-        return web.json_response([])
-
-    @routes.get("/templates/{name:index\\.[a-zA-Z-]+\\.json}")
-    async def get_localized_templates_index(request: web.Request) -> web.Response:
-        return web.json_response([])
-
-    @routes.get("/templates/index_logo.json")
-    async def get_templates_logos(request: web.Request) -> web.Response:
-        return web.json_response({})
 
     @routes.get("/internal/logs")
     async def get_logs(request: web.Request) -> web.Response:

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from ..core.model_paths import MODEL_FOLDERS
 from ..core.object_info import node_info, object_info
+from ..core.resources import web_root
 from ..runtime.stats import system_stats
 
 if TYPE_CHECKING:
@@ -93,6 +94,8 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
         for name, directory in runtime.registry.web_directories().items():  # packs' WEB_DIRECTORY
             scripts += sorted(f"/extensions/{name}/{p.relative_to(directory).as_posix()}"
                               for p in directory.rglob("*.js"))
+        if comfyui_extension(server) is not None:
+            scripts.append(f"{EXTENSION_URL}/inkgraph.js")
         return web.json_response(scripts)
 
     @routes.get("/packs")
@@ -101,9 +104,25 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
         return web.json_response([p.model_dump() for p in runtime.registry.packs.values()])
 
 
+EXTENSION_URL = "/extensions/inkgraph"
+
+
+def comfyui_extension(server: PromptServer) -> Path | None:
+    """Inkgraph's extension for ComfyUI's frontend (it opens Inkgraph's default workflow), when that
+    frontend is the one served."""
+    folder = web_root()
+    if server.config.frontend != "comfyui" or folder is None:
+        return None
+    extension = folder / "comfyui-extension"
+    return extension if (extension / "inkgraph.js").is_file() else None
+
+
 def add_static(app: web.Application, server: PromptServer) -> None:
     """The canvas at ``/``: files served as they are, from web/ only."""
     root: Path | None = server.config.web_root
+    extension = comfyui_extension(server)
+    if extension is not None:
+        app.router.add_static(EXTENSION_URL, extension, follow_symlinks=False)
 
     async def index(request: web.Request) -> web.StreamResponse:
         page = root / "index.html" if root is not None else None

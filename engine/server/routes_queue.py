@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from typing import TYPE_CHECKING
@@ -23,6 +24,8 @@ from .bodies import (
 if TYPE_CHECKING:
     from .app import PromptServer
 
+log = logging.getLogger(__name__)
+
 
 def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
     queue = server.queue
@@ -33,6 +36,7 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
 
     @routes.post("/prompt")
     async def post_prompt(request: web.Request) -> web.Response:
+        log.info("got prompt")  # ComfyUI's server log, line for line
         body = await parse_json(request, PromptRequest)
         changed = server.on_prompt(body.model_dump(exclude_unset=True))
         if changed is not None and changed != body.model_dump(exclude_unset=True):
@@ -50,7 +54,9 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
         result = await loop.run_in_executor(None, server.runtime.validate, body.prompt,
                                             body.partial_execution_targets)
         if not result.ok or result.plan is None:
-            return web.json_response(result.error_body(), status=400)
+            error_body = result.error_body()
+            log.warning("invalid prompt: %s", error_body["error"])
+            return web.json_response(error_body, status=400)
         number = float(body.number) if body.number is not None else server.next_number(body.front)
         extra_data, sensitive = split_sensitive(body.extra_data)
         if body.client_id is not None:

@@ -74,7 +74,10 @@ class Worker:
                                                    {**item.extra_data, **item.sensitive}, client_id,
                                                    item.outputs_to_execute, server.runtime.settings.preview_method)
             server.queue.task_done(task_id, outputs, status, meta)
-            log.info("prompt %s: %s in %.2f s", item.prompt_id, status["status_str"], time.perf_counter() - started)
+            first = status["messages"][0] if status["messages"] else ("", {})
+            if first[0] == "execution_error":  # it never started: invalid by the time it came to run
+                log.warning("invalid prompt: %s", first[1].get("exception_message", ""))
+            log.info("Prompt executed in %.2f seconds", time.perf_counter() - started)  # ComfyUI's line
         finally:
             self.current = None
             server.prompt_finished(item)

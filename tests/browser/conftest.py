@@ -34,31 +34,35 @@ class Server:
     url: str
     base: Path
     process: subprocess.Popen[str]
+    log: Path  # its stdout and stderr: a file, so a chatty server never blocks on a full pipe
 
     def stop(self) -> str:
         self.process.terminate()
         try:
-            out, _ = self.process.communicate(timeout=20)
+            self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            out, _ = self.process.communicate()
-        return out or ""
+            self.process.wait()
+        return self.log.read_text(encoding="utf-8", errors="replace")
 
 
 def start_server(base: Path, *extra: str) -> Server:
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "inkgraph.engine.cli", "serve", "--port", str(port), "--base-dir",
-                                str(base), *extra], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    base.mkdir(parents=True, exist_ok=True)
+    log = base / f"server-{port}.log"
+    with log.open("w", encoding="utf-8") as output:  # the child keeps its own handle
+        process = subprocess.Popen([sys.executable, "-m", "inkgraph.engine.cli", "serve", "--port", str(port),
+                                    "--base-dir", str(base), *extra], cwd=REPO, env=env, stdout=output,
+                                   stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the server exited: {process.communicate()[0]}")
+            raise RuntimeError(f"the server exited: {log.read_text(encoding='utf-8', errors='replace')}")
         try:
             urllib.request.urlopen(f"{url}/system_stats", timeout=2).read()  # noqa: S310 (loopback)
-            return Server(url, base, process)
+            return Server(url, base, process, log)
         except OSError:
             time.sleep(0.2)
     process.kill()

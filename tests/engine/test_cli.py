@@ -98,3 +98,60 @@ def test_validate_and_nodes_do_not_import_torch(workflow: Path, tmp_path: Path) 
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_every_option_has_help_and_run_takes_any_workflow_form() -> None:
+    import argparse
+
+    from inkgraph.engine.cli.parser import build_parser
+
+    missing = []
+
+    def walk(parser: argparse.ArgumentParser, name: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub, child in action.choices.items():
+                    walk(child, sub)
+            elif not action.help:
+                missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
+
+    walk(build_parser(), "inkgraph")
+    assert missing == []
+    run = build_parser()._subparsers._group_actions[0].choices["run"]  # type: ignore[union-attr]
+    assert "UI-format" in run._actions[1].help and "PNG" in run._actions[1].help
+
+
+def test_a_misspelt_class_is_named_with_the_closest_ones(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wf = json.loads(json.dumps(WORKFLOW))
+    wf["2"]["class_type"] = "ImageInvrt"
+    path = tmp_path / "typo.json"
+    path.write_text(json.dumps(wf))
+    assert main(["validate", str(path), "--base-dir", str(tmp_path / "b")]) == 1
+    err = capsys.readouterr().err
+    assert "node 2 ('Flip'): unknown node type 'ImageInvrt' (not installed) — did you mean ImageInvert?" in err
+
+
+def test_a_missing_model_file_says_where_it_was_looked_for(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = tmp_path / "b"
+    (base / "models" / "checkpoints").mkdir(parents=True)
+    (base / "models" / "checkpoints" / "mine.safetensors").write_bytes(b"")
+    path = tmp_path / "wf.json"
+    path.write_text(json.dumps({
+        "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "demo-copy.safetensors"}},
+        "2": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["1", 2]}},
+        "3": {"class_type": "EmptyLatentImage", "inputs": {"width": 64, "height": 64, "batch_size": 1}},
+        "4": {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": "x"}}}))
+    assert main(["validate", str(path), "--base-dir", str(base)]) == 1
+    err = capsys.readouterr().err
+    assert "input 'ckpt_name': Value not in list" in err
+    assert f"looked in the checkpoints folders: {base / 'models' / 'checkpoints'}, " in err
+    assert "they hold: inkgraph-demo.safetensors, mine.safetensors" in err
+
+
+def test_progress_without_a_terminal_is_plain_lines_naming_nodes(workflow: Path, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(workflow), "--base-dir", str(tmp_path / "b")]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    assert [line for line in err.splitlines() if line.startswith("[")] == [
+        "[1/3] EmptyImage", "[2/3] Flip", "[3/3] SaveImage"]

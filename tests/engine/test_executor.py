@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -224,6 +225,23 @@ def test_interrupt_from_another_thread(engine: StubEngine) -> None:
     assert event["node_id"] == "2" and event["node_type"] == "StubSlow" and event["executed"] == ["1"]
     assert outcome.messages[-1][0] == "execution_interrupted"
     assert executor.interrupt() is False  # nothing running now
+
+
+def test_a_node_leaving_with_system_exit_still_gives_an_outcome(engine: StubEngine,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whoever waits for the executor (the CLI, the server's worker) must always get an outcome."""
+    from inkgraph.engine.core import executor as executor_module
+
+    def leave(self: Any, node_id: str) -> bool:
+        raise SystemExit("a node called sys.exit()")
+
+    monkeypatch.setattr(executor_module._Run, "_run_node", leave)
+    g = GraphBuilder()
+    a = g.node("StubConst", "1", value=1)
+    g.node("StubOutput", "2", value=a.out(), label="")
+    outcome, _ = engine.run(g.finalize())
+    assert outcome.status_str == "error" and outcome.error is not None
+    assert outcome.error["exception_type"] == "SystemExit" and outcome.error["node_id"] in ("1", "2")
 
 
 def test_progress_events_and_progress_state_carry_only_changed_nodes(engine: StubEngine) -> None:

@@ -211,3 +211,36 @@ def test_cli_runs_validates_and_converts_ui_files(tmp_path: Path, capsys: pytest
     meta = image_metadata(saved[0].read_bytes())  # the UI workflow travels into the saved image
     assert meta["workflow"]["nodes"] and meta["prompt"]
     assert main(["validate", str(saved[0]), *base]) == 0  # and the image runs again
+
+
+# A hand-written UI workflow: SaveImage without widgets_values, EmptyImage with only its first two values.
+SPARSE_UI = {
+    "last_node_id": 2, "last_link_id": 1, "version": 0.4,
+    "nodes": [
+        {"id": 1, "type": "EmptyImage", "pos": [0, 0], "size": [300, 150], "mode": 0, "inputs": [],
+         "outputs": [{"name": "IMAGE", "type": "IMAGE", "links": [1]}], "widgets_values": [16, 8]},
+        {"id": 2, "type": "SaveImage", "pos": [400, 0], "size": [300, 260], "mode": 0,
+         "inputs": [{"name": "images", "type": "IMAGE", "link": 1}], "outputs": []},
+    ],
+    "links": [[1, 1, 0, 2, 0, "IMAGE"]],
+}
+
+
+def test_missing_widget_values_take_the_widget_defaults(registry: NodeRegistry, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """What ComfyUI's frontend sends for such nodes: every widget, at its default when the file has no value."""
+    prompt, _ = ui_to_api(SPARSE_UI, registry.get)
+    assert prompt["2"]["inputs"] == {"filename_prefix": "ComfyUI", "images": ["1", 0]}
+    assert prompt["1"]["inputs"] == {"width": 16, "height": 8, "batch_size": 1, "color": 0}
+    dict_form = {**SPARSE_UI, "nodes": [{**SPARSE_UI["nodes"][0], "widgets_values": {"height": 4}},
+                                        SPARSE_UI["nodes"][1]]}
+    assert ui_to_api(dict_form, registry.get)[0]["1"]["inputs"]["height"] == 4
+
+    from inkgraph.engine.cli import main
+
+    (tmp_path / "sparse.json").write_text(json.dumps(SPARSE_UI))
+    assert main(["convert", str(tmp_path / "sparse.json"), "-", "--base-dir", str(tmp_path / "b")]) == 0
+    converted = json.loads(capsys.readouterr().out)
+    assert converted["2"]["inputs"]["filename_prefix"] == "ComfyUI"
+    assert main(["run", str(tmp_path / "sparse.json"), "--no-progress", "--base-dir", str(tmp_path / "b")]) == 0
+    assert capsys.readouterr().out.strip().endswith("ComfyUI_00001_.png")

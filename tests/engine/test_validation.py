@@ -146,7 +146,19 @@ def test_missing_class_type_and_unknown_node() -> None:
     assert set(body["node_errors"]) == {"1", "2"}
     missing = body["node_errors"]["1"]["errors"][0]
     assert missing["type"] == "missing_node_type"
-    assert missing["message"] == "Node 'My Nope' not found. The custom node may not be installed."
+    # the class, not the title: what is missing is what to install
+    assert missing["message"] == "Node 'Nope' not found. The custom node may not be installed."
+    assert missing["extra_info"] == {"node_id": "1", "class_type": "Nope", "node_title": "My Nope", "suggestions": []}
+
+
+def test_a_misspelt_class_names_the_closest_installed_ones() -> None:
+    result = validate({"1": {"class_type": "stubconts", "inputs": {}, "_meta": {"title": "StubConst"}}})
+    assert result.error is not None
+    assert result.error.message == "Cannot execute because node stubconts does not exist."
+    assert result.error.details == "Node ID '#1'; did you mean StubConst or StubCounter?"
+    missing = result.node_errors["1"].errors[0]
+    assert missing.message == "Node 'stubconts' not found. The custom node may not be installed."
+    assert missing.extra_info["suggestions"] == ["StubConst", "StubCounter"]
 
 
 def test_not_an_object() -> None:

@@ -3,6 +3,8 @@ loop watched over a real websocket, ran-versus-cached per node as ComfyUI's exec
 
 from __future__ import annotations
 
+import json
+import struct
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -69,12 +71,21 @@ async def test_while_loop_over_the_websocket_then_cached(v1_client: TestClient) 
 async def test_pack_messages_reach_the_client(v1_client: TestClient) -> None:
     ws = await v1_client.ws_connect("/ws?clientId=saver")
     await ws.receive_json()
+    frontend = await v1_client.ws_connect("/ws?clientId=frontend")
+    await frontend.receive_json()
+    await frontend.send_str(json.dumps({"type": "feature_flags", "data": {"supports_preview_metadata": True}}))
+    await frontend.receive_json()
     prompt = {"1": {"class_type": "V1StubImage", "inputs": {"content": "NOISE", "height": 8, "width": 8,
                                                              "batch_size": 1}},
               "2": {"class_type": "V1SaveWithUI", "inputs": {"images": ["1", 0], "filename_prefix": "ws"}}}
     body = await (await v1_client.post("/prompt", json={"prompt": prompt, "client_id": "saver"})).json()
-    texts, _ = await receive_until(ws, done_for(body["prompt_id"]))
+    texts, frames = await receive_until(ws, done_for(body["prompt_id"]))
     assert {"type": "v1pack.saved", "data": {"count": 1}} in texts
+    assert frames == []  # the pack's progress text is not for a plain client (it would read it as an image)
+    body = await (await v1_client.post("/prompt", json={"prompt": prompt, "client_id": "frontend"})).json()
+    _, frames = await receive_until(frontend, done_for(body["prompt_id"]))
+    assert frames == [struct.pack(">II", 3, 1) + b"2saved 1"]
+    await frontend.close()
     image = [m for m in texts if m["type"] == "executed"][0]["data"]["output"]["images"][0]
     view = await v1_client.get("/view", params={"filename": image["filename"], "type": "output"})
     assert view.status == 200 and view.content_type == "image/png"

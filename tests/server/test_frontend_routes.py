@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from inkgraph.engine.server.app import PromptServer
@@ -70,9 +74,58 @@ async def test_models_logs_folders_and_templates(client: TestClient, server: Pro
     logs = await (await client.get("/internal/logs/raw")).json()
     assert any("a line for the console" in e["m"] for e in logs["entries"])
     assert (await client.patch("/internal/logs/subscribe", json={"clientId": "c", "enabled": True})).status == 200
-    assert await (await client.get("/templates/index.json")).json() == []
     assert await (await client.get("/api/workflow_templates")).json() == {}
     assert await (await client.get("/api/i18n")).json() == {}
     assert await (await client.get("/api/global_subgraphs")).json() == {}
     css = await client.get("/user.css")
     assert css.status == 200 and css.content_type == "text/css"
+
+
+async def test_templates_list_inkgraphs_examples_first(client: TestClient) -> None:
+    index = await (await client.get("/templates/index.json")).json()
+    assert [c["title"] for c in index] == ["Inkgraph examples"]  # ComfyUI's package is not installed here
+    names = {t["name"]: t for t in index[0]["templates"]}
+    assert {"inkgraph-txt2img", "inkgraph-quickstart"} <= names.keys()
+    assert not any(name.endswith(".ui") for name in names)
+    assert "Runs as it is" in names["inkgraph-txt2img"]["description"]
+    assert "v1-5-pruned-emaonly.safetensors" in names["inkgraph-txt2img-sd15"]["description"]
+    workflow = await (await client.get("/templates/inkgraph-txt2img.json")).json()
+    assert workflow["version"] == 0.4 and len(workflow["nodes"]) == 9  # the UI file, as the canvas opens it
+    laid_out = await (await client.get("/templates/inkgraph-quickstart.json")).json()
+    assert len(laid_out["nodes"]) == 7  # an API example, laid out
+    thumbnail = await client.get("/templates/inkgraph-txt2img-1.png")
+    assert thumbnail.status == 200 and (await thumbnail.read())[:8] == b"\x89PNG\r\n\x1a\n"
+    assert await (await client.get("/templates/index.fr.json")).json() == index
+    assert await (await client.get("/templates/index_logo.json")).json() == {}
+    assert (await client.get("/templates/nothing.json")).status == 404
+    assert (await client.get("/templates/inkgraph-nothing.json")).status == 404
+
+
+async def test_templates_add_comfyuis_package_when_installed(client: TestClient, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """ComfyUI serves /templates/<file> through the package's manifest: the same files here, after ours."""
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "index.json").write_text(json.dumps([{"moduleName": "default", "title": "Image",
+                                                     "templates": [{"name": "sd15_basic"}]}]))
+    (folder / "sd15_basic.json").write_text('{"nodes": [], "links": [], "version": 0.4}')
+    (folder / "sd15_basic-1.webp").write_bytes(b"RIFF0000WEBP")
+    entry = SimpleNamespace(template_id="sd15_basic", assets=[SimpleNamespace(filename=n) for n in
+                                                              ("sd15_basic.json", "sd15_basic-1.webp", "gone.webp")])
+    index = SimpleNamespace(template_id="index", assets=[SimpleNamespace(filename="index.json")])
+
+    def get_asset_path(template_id: str, filename: str) -> str:
+        if not (folder / filename).exists():
+            raise FileNotFoundError(filename)  # a media package that is not installed
+        return str(folder / filename)
+
+    package = ModuleType("comfyui_workflow_templates")
+    package.iter_templates = lambda: [index, entry]  # type: ignore[attr-defined]
+    package.get_asset_path = get_asset_path  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "comfyui_workflow_templates", package)
+    listing = await (await client.get("/templates/index.json")).json()
+    assert [c["title"] for c in listing] == ["Inkgraph examples", "Image"]
+    assert await (await client.get("/templates/sd15_basic.json")).json() == {"nodes": [], "links": [],
+                                                                               "version": 0.4}
+    assert await (await client.get("/templates/sd15_basic-1.webp")).read() == b"RIFF0000WEBP"
+    assert (await client.get("/templates/gone.webp")).status == 404

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import struct
+import sys
 import uuid
 from typing import Any
 
@@ -66,6 +67,7 @@ async def test_api_prefix_and_prompt_endpoints(client: TestClient) -> None:
     assert "StubConst" in everything and "LoadImage" in everything
     stats = await (await client.get("/system_stats")).json()
     assert {"os", "ram_total", "ram_free", "python_version", "pytorch_version"} <= set(stats["system"])
+    assert stats["system"]["os"] == sys.platform  # what ComfyUI reports on the same machine ("linux", not "posix")
     assert stats["devices"]
     features = await (await client.get("/features")).json()
     assert features["supports_preview_metadata"] is True and features["max_upload_size"] == 100 * 1024 * 1024
@@ -267,5 +269,9 @@ async def test_workflow_conversion_route(client: TestClient) -> None:
     assert workflow["version"] == 0.4 and workflow["links"] == [[1, 1, 0, 9, 0, "NUMBER"]]
     back = await (await client.post("/api/workflow/convert", json={"workflow": workflow, "to": "api"})).json()
     assert {k: v["inputs"] for k, v in back["prompt"].items()} == {k: v["inputs"] for k, v in prompt.items()}
+    without_values = {**workflow, "nodes": [{k: v for k, v in n.items() if k != "widgets_values"}
+                                            for n in workflow["nodes"]]}
+    back = await (await client.post("/workflow/convert", json={"workflow": without_values, "to": "api"})).json()
+    assert back["prompt"]["9"]["inputs"] == {"value": ["1", 0], "label": "out"}  # the widget default, as the UI
     bad = await client.post("/workflow/convert", json={"workflow": "nope"})
     assert bad.status == 400 and "workflow" in (await bad.json())["error"]["details"]

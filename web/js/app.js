@@ -14,6 +14,15 @@ import { applyControls } from "./widgets.js";
 
 const SESSION_KEY = "inkgraph.workflow";
 
+// Link and socket colours by type: ComfyUI's frontend's dark palette (node_slot), so a graph reads the same
+// in both canvases.
+const TYPE_COLORS = {
+  CLIP: "#FFD500", CLIP_VISION: "#A8DADC", CLIP_VISION_OUTPUT: "#ad7452", CONDITIONING: "#FFA931",
+  CONTROL_NET: "#6EE7B7", IMAGE: "#64B5F6", LATENT: "#FF9CF9", MASK: "#81C784", MODEL: "#B39DDB",
+  STYLE_MODEL: "#C2FFAE", VAE: "#FF6E6E", NOISE: "#B0B0B0", GUIDER: "#66FFFF", SAMPLER: "#ECB4B4",
+  SIGMAS: "#CDFFCD", TAESD: "#DCC274",
+};
+
 class App {
   async start() {
     this.objectInfo = registerNodeTypes(await api.objectInfo());
@@ -22,6 +31,9 @@ class App {
     const element = document.querySelector("#ink-canvas");
     this.canvas = new LGraphCanvas(element, this.graph);
     this.canvas.allow_searchbox = true;
+    this.canvas.render_canvas_border = false;  // a rectangle the size of the canvas at the origin: noise
+    Object.assign(LGraphCanvas.link_type_colors, TYPE_COLORS);
+    Object.assign(this.canvas.default_connection_color_byType, TYPE_COLORS);
     this.resize();
     window.addEventListener("resize", () => this.resize());
     this.socket = new Socket();
@@ -48,11 +60,22 @@ class App {
     return LiteGraph.createNode(type);
   }
 
+  /** Backing store in device pixels, as ComfyUI's frontend does, so text stays sharp on HiDPI screens. */
   resize() {
     const element = this.canvas.canvas;
-    element.width = element.parentElement.clientWidth;
-    element.height = element.parentElement.clientHeight;
+    const ratio = Math.max(window.devicePixelRatio || 1, 1);
+    const { clientWidth, clientHeight } = element.parentElement;
+    element.width = Math.round(clientWidth * ratio);
+    element.height = Math.round(clientHeight * ratio);
+    element.style.width = `${clientWidth}px`;
+    element.style.height = `${clientHeight}px`;
     this.canvas.setDirty(true, true);
+  }
+
+  /** The part of the page the canvas shows, in CSS pixels (the side panel is beside it, not over it). */
+  visibleSize() {
+    const element = this.canvas.canvas;
+    return { width: element.clientWidth, height: element.clientHeight };
   }
 
   toast(message, kind = "info") {
@@ -82,6 +105,7 @@ class App {
       if (node) this.state.click(node, [x - node.pos[0], y - node.pos[1]]);
     });
     element.addEventListener("pointermove", (event) => this.tooltip(event));
+    element.addEventListener("pointerleave", () => { document.querySelector("#ink-tooltip").hidden = true; });
   }
 
   /** Widget ↔ socket: any widget input can take a link instead, and come back when unlinked. */
@@ -141,7 +165,8 @@ class App {
                                         && local[0] > node.size[0] - 60);
       const widget = node.widgets?.find((w) => !w.hidden && w.last_y != null && local[1] >= w.last_y
                                         && local[1] <= w.last_y + LiteGraph.NODE_WIDGET_HEIGHT);
-      text = (input ?? output ?? widget)?.tooltip ?? (local[1] < 0 ? node.description : null);
+      text = this.state.errorText(node, local)
+        ?? (input ?? output ?? widget)?.tooltip ?? (local[1] < 0 ? node.description : null);
     }
     if (!text) { tip.hidden = true; return; }
     tip.textContent = text;
@@ -200,9 +225,21 @@ class App {
     this.state.clearErrors();
     this.graph.configure(structuredClone(workflow));
     this.syncConvertedWidgets();
+    this.fitNodesToContent();
     this.showView(workflow.extra?.ds);
     if (unknown.size) this.toast(`Not installed here: ${[...unknown].join(", ")}`, "error");
     this.changed();
+  }
+
+  /** Every node at least as large as its sockets and widgets need, whatever size the file says (as
+   * ComfyUI's frontend does on load): nothing is drawn past a node's edge, over its neighbours. */
+  fitNodesToContent() {
+    for (const node of this.graph._nodes) {
+      const needed = node.computeSize();
+      if (needed[0] > node.size[0] || needed[1] > node.size[1]) {
+        node.setSize([Math.max(node.size[0], needed[0]), Math.max(node.size[1], needed[1])]);
+      }
+    }
   }
 
   /** The view a workflow was saved with (ComfyUI keeps it in extra.ds), else one that fits the graph. */
@@ -227,8 +264,8 @@ class App {
     const left = Math.min(...nodes.map((n) => n.pos[0])), top = Math.min(...nodes.map((n) => n.pos[1] - title));
     const right = Math.max(...nodes.map((n) => n.pos[0] + n.size[0]));
     const bottom = Math.max(...nodes.map((n) => n.pos[1] + n.size[1]));
-    const { width, height } = this.canvas.canvas;
-    const margin = 40;
+    const { width, height } = this.visibleSize();
+    const margin = 24;
     const scale = Math.min(1, (width - 2 * margin) / (right - left), (height - 2 * margin) / (bottom - top));
     this.canvas.ds.scale = Math.max(minScale, scale);
     this.canvas.ds.offset = [margin / this.canvas.ds.scale - left, margin / this.canvas.ds.scale - top];

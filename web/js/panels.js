@@ -14,6 +14,7 @@ export class QueuePanel {
     app.socket.addEventListener("status", () => this.refresh());
     app.socket.addEventListener("execution_success", () => this.refresh());
     app.socket.addEventListener("execution_error", () => this.refresh());
+    app.socket.addEventListener("execution_interrupted", () => this.refresh());
     app.socket.addEventListener("reconnected", () => this.refresh());
     this.refresh();
   }
@@ -50,14 +51,17 @@ export class QueuePanel {
   }
 
   historyRow(promptId, entry) {
-    const status = entry.status?.status_str ?? "unknown";
+    const stopped = (entry.status?.messages ?? []).some(([type]) => type === "execution_interrupted");
+    const status = stopped ? "interrupted" : entry.status?.status_str ?? "unknown";
     const row = document.createElement("li");
     row.className = `ink-row ${status}`;
     row.dataset.promptId = promptId;
     const outputs = Object.values(entry.outputs ?? {}).flatMap((o) => o.images ?? []);
     row.innerHTML = `<span class="state"></span><span class="label"></span><button title="Open this workflow">open</button>`;
     row.querySelector(".state").textContent = status;
-    row.querySelector(".label").textContent = `${promptId.slice(0, 8)} · ${outputs.length} image(s)`;
+    const label = `${promptId.slice(0, 8)} · ${outputs.length} ${outputs.length === 1 ? "image" : "images"}`;
+    row.querySelector(".label").textContent = label;
+    row.title = `${promptId}: ${status}, ${outputs.length === 1 ? "1 image" : `${outputs.length} images`}`;
     if (outputs[0]) {
       const thumb = document.createElement("img");
       thumb.src = api.viewUrl(outputs[0], true);

@@ -54,10 +54,12 @@ export class NodeSearch {
       if (!words.every((w) => haystack.includes(w))) continue;
       const title = entry.title.toLowerCase();
       const score = words.length === 0 ? 0 : title.startsWith(words[0]) ? 0 : title.includes(words[0]) ? 1 : 2;
-      scored.push({ ...entry, score });
+      // ComfyUI's _for_testing category holds experiments and internals: after everything else
+      const testing = entry.category.toLowerCase().startsWith("_for_testing") ? 1 : 0;
+      scored.push({ ...entry, score, testing });
     }
-    scored.sort((a, b) => (words.length ? a.score - b.score : 0) || a.category.localeCompare(b.category)
-                          || a.title.localeCompare(b.title));
+    scored.sort((a, b) => a.testing - b.testing || (words.length ? a.score - b.score : 0)
+                          || a.category.localeCompare(b.category) || a.title.localeCompare(b.title));
     this.items = scored.slice(0, 200);
     this.selected = 0;
     this.results.replaceChildren();

@@ -5,6 +5,7 @@ import { LiteGraph } from "../vendor/litegraph/litegraph.es.js";
 import { api } from "./api.js";
 
 const IMAGE_AREA = 220;
+const TEXT_LINE = 16;
 
 export class ExecutionState {
   constructor(app) {
@@ -73,7 +74,10 @@ export class ExecutionState {
 
   progress({ value, max, node }) {
     const target = this.node(node) ?? this.node(this.running);
-    if (target) target.progress = max ? value / max : 0;
+    if (target) {
+      target.progress = max ? value / max : 0;
+      target.progressLabel = `${value} / ${max}`;
+    }
     this.redraw();
   }
 
@@ -89,7 +93,7 @@ export class ExecutionState {
         this.redraw();
       });
     }
-    if (target && output?.text) target.outputText = output.text.join("\n");
+    if (target && output?.text) { target.outputText = output.text.join("\n"); ensureImageArea(target); }
     this.redraw();
   }
 
@@ -103,7 +107,7 @@ export class ExecutionState {
 
   text({ node, text }) {
     const target = this.node(node);
-    if (target) { target.statusText = text; this.redraw(); }
+    if (target) { target.statusText = text; ensureImageArea(target); this.redraw(); }
   }
 
   failed(detail) {
@@ -140,7 +144,8 @@ export class ExecutionState {
     this.redraw();
   }
 
-  /** Called by the canvas after it drew ``node`` (ctx at the node's origin). */
+  /** Called by the canvas after it drew ``node`` (ctx at the node's origin). Everything stays inside the
+   * node's own rectangle: labels drawn outside it covered the neighbouring nodes. */
   drawOverlay(node, ctx) {
     const id = String(node.id);
     const [width, height] = node.size;
@@ -149,10 +154,7 @@ export class ExecutionState {
       ctx.strokeStyle = "#4caf50";
       ctx.lineWidth = 3;
       ctx.strokeRect(-3, -title - 3, width + 6, height + title + 6);
-      if (node.progress != null) {
-        ctx.fillStyle = "#4caf50";
-        ctx.fillRect(0, -title, width * node.progress, 4);
-      }
+      if (node.progress != null) drawStepBar(node, ctx);
     }
     if (this.cached.has(id) && this.running !== id) {
       ctx.fillStyle = "#5a6";
@@ -165,21 +167,23 @@ export class ExecutionState {
       ctx.strokeStyle = "#e53935";
       ctx.lineWidth = 3;
       ctx.strokeRect(-3, -title - 3, width + 6, height + title + 6);
-      for (const [name, message] of error.inputs) {
+      // a badge in the title bar; the message itself is in the tooltip and the toast
+      ctx.fillStyle = "#e53935";
+      ctx.beginPath();
+      ctx.arc(width - 14, -title / 2, 8, 0, Math.PI * 2);
+      ctx.fill();
+      ctx.fillStyle = "#fff";
+      ctx.font = "bold 12px sans-serif";
+      ctx.textAlign = "center";
+      ctx.fillText("!", width - 14, -title / 2 + 4);
+      ctx.fillStyle = "#e53935";
+      for (const name of error.inputs.keys()) {
         const y = inputY(node, name);
         if (y == null) continue;
-        ctx.fillStyle = "#e53935";
         ctx.beginPath();
-        ctx.arc(-8, y, 5, 0, Math.PI * 2);
+        ctx.arc(4, y, 4, 0, Math.PI * 2);
         ctx.fill();
-        ctx.font = "11px sans-serif";
-        ctx.textAlign = "right";
-        ctx.fillText(message.slice(0, 80), -16, y + 4);
       }
-      ctx.fillStyle = "#e53935";
-      ctx.font = "12px sans-serif";
-      ctx.textAlign = "left";
-      error.message.split("\n").slice(0, 6).forEach((line, i) => ctx.fillText(line.slice(0, 120), 0, height + 16 + i * 15));
     }
     const image = node.previewImage ?? node.imgs?.[0];
     if (image) {
@@ -190,12 +194,28 @@ export class ExecutionState {
       node.imageRect = [(width - w) / 2, top, w, h];
     }
     const text = node.statusText ?? node.outputText;
-    if (text) {
+    if (text) {  // on its own line below the widgets, which ensureImageArea made room for
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(0, 0, width, height);
+      ctx.clip();
       ctx.fillStyle = "#aaa";
       ctx.font = "11px sans-serif";
       ctx.textAlign = "left";
-      ctx.fillText(text.slice(0, 60), 6, height - 6);
+      ctx.fillText(text.split("\n")[0], 8, contentHeight(node) + TEXT_LINE - 4);
+      ctx.restore();
     }
+  }
+
+  /** What the tooltip says over a node with an error: the input's message over that input, else all. */
+  errorText(node, local) {
+    const error = this.errors.get(String(node.id));
+    if (!error) return null;
+    for (const [name, message] of error.inputs) {
+      const y = inputY(node, name);
+      if (y != null && Math.abs(local[1] - y) < 10) return message;
+    }
+    return error.message;
   }
 
   /** A click on an output image opens it full size. */
@@ -208,6 +228,28 @@ export class ExecutionState {
   }
 }
 
+/** The running node's step bar: its title bar fills up, with "step n / max" at the right. Inside the
+ * node, and over nothing the node draws below its title. */
+function drawStepBar(node, ctx) {
+  const width = node.size[0];
+  const title = LiteGraph.NODE_TITLE_HEIGHT;
+  ctx.save();
+  ctx.beginPath();
+  ctx.roundRect(0, -title, width, title, [8, 8, 0, 0]);
+  ctx.clip();
+  ctx.fillStyle = "rgba(76, 175, 80, 0.35)";
+  ctx.fillRect(0, -title, Math.max(0, Math.min(1, node.progress)) * width, title);
+  ctx.fillStyle = "#4caf50";
+  ctx.fillRect(0, -4, Math.max(0, Math.min(1, node.progress)) * width, 4);
+  if (node.progressLabel) {
+    ctx.fillStyle = "#ddd";
+    ctx.font = "12px sans-serif";
+    ctx.textAlign = "right";
+    ctx.fillText(node.progressLabel, width - 8, -title + 19);
+  }
+  ctx.restore();
+}
+
 function inputY(node, name) {
   const slot = node.inputs?.findIndex((input) => (input.widget?.name ?? input.name) === name) ?? -1;
   if (slot >= 0) return node.getConnectionPos(true, slot)[1] - node.pos[1];
@@ -215,9 +257,20 @@ function inputY(node, name) {
   return widget?.last_y != null ? widget.last_y + LiteGraph.NODE_WIDGET_HEIGHT / 2 : null;
 }
 
-function ensureImageArea(node) {
-  const base = node.computeSize();
-  if (node.size[1] < base[1] + IMAGE_AREA) node.size[1] = base[1] + IMAGE_AREA;
+/** The node's own content height: sockets and widgets, as LiteGraph computes it. */
+function contentHeight(node) {
+  return node.computeSize()[1];
+}
+
+/** The height of what a node shows below its widgets: a line of text, an image. */
+export function shownBelow(node) {
+  return (node.statusText ?? node.outputText ? TEXT_LINE : 0) + (node.previewImage ?? node.imgs?.[0] ? IMAGE_AREA : 0);
+}
+
+/** Grows a node to hold what it shows below its widgets. Never shrinks it. */
+export function ensureImageArea(node) {
+  const needed = contentHeight(node) + shownBelow(node);
+  if (node.size[1] < needed) node.size[1] = needed;
 }
 
 function loadImages(images) {

@@ -3,6 +3,7 @@
 // open in ComfyUI and the other way round.
 
 import { api } from "./api.js";
+import { ensureImageArea, shownBelow } from "./state.js";
 
 export const CONTROL_VALUES = ["fixed", "increment", "decrement", "randomize"];
 
@@ -111,7 +112,7 @@ export function showImage(node, name) {
   const [subfolder, filename] = name.includes("/") ? [name.slice(0, name.lastIndexOf("/")),
     name.slice(name.lastIndexOf("/") + 1)] : ["", name];
   const image = new Image();
-  image.onload = () => { node.imgs = [image]; node.setDirtyCanvas(true, false); };
+  image.onload = () => { node.imgs = [image]; ensureImageArea(node); node.setDirtyCanvas(true, false); };
   image.src = api.viewUrl({ filename, subfolder, type: "input" }, true);
 }
 
@@ -125,7 +126,11 @@ function multilineWidget(name, value, placeholder) {
     options: { multiline: true, placeholder },
     computeSize(width) { return [width, 6 * lineHeight + 8]; },
     draw(ctx, node, width, y) {
-      const height = 6 * lineHeight + 4;
+      // at least six lines; a node made taller (ComfyUI's frontend makes text nodes 200 high) gives it more
+      const below = (node.widgets ?? []).slice(node.widgets.indexOf(this) + 1).filter((w) => !w.hidden)
+        .reduce((sum, w) => sum + (w.computeSize?.(width)[1] ?? 20) + 4, 0);
+      const height = Math.max(6 * lineHeight + 4, node.size[1] - y - below - shownBelow(node) - 10);
+      const lines = Math.floor((height - 4) / lineHeight);
       ctx.fillStyle = "#1b1b1b";
       ctx.strokeStyle = "#444";
       ctx.beginPath();
@@ -140,8 +145,8 @@ function multilineWidget(name, value, placeholder) {
       ctx.font = "12px monospace";
       ctx.textAlign = "left";
       const text = this.value || placeholder || name;
-      const lines = wrap(ctx, String(text), width - 32);
-      lines.slice(0, 6).forEach((line, i) => ctx.fillText(line, 16, y + 14 + i * lineHeight));
+      wrap(ctx, String(text), width - 32).slice(0, lines)
+        .forEach((line, i) => ctx.fillText(line, 16, y + 14 + i * lineHeight));
       ctx.restore();
     },
     mouse(event, pos, node) {

@@ -89,17 +89,21 @@ def _default(inp: Any) -> Any:
         return inp.choices[0]  # a fresh combo widget shows its first choice
     if inp.default is None and inp.is_frontend_widget:
         return inp.extra.get("default")
-    return inp.default
+    return inp.widget_default()
 
 
 def widget_values(spec: NodeSpec, values: list[Any] | dict[str, Any] | None) -> dict[str, Any]:
     """Widget input name → value from a node's ``widgets_values``.
 
     A DynamicCombo's chosen option brings its widgets right after it (``resize_type``, ``resize_type.width``
-    …), as the frontend lays them out; widgets past the end of the list get their defaults.
+    …), as the frontend lays them out. A widget the node has no value for (no ``widgets_values`` at all, as
+    in hand-written and older files, a shorter list, or a missing name) keeps the value the frontend gives a
+    new widget: ``SaveImage`` without values still sends ``filename_prefix: "ComfyUI"``.
     """
     if isinstance(values, dict):
-        return {k: v for k, v in values.items() if declares(spec, k)}
+        given = {k: v for k, v in values.items() if declares(spec, k)}
+        defaults = {inp.name: _default(inp) for inp in widget_inputs(spec) if inp.name not in given}
+        return {**given, **{k: v for k, v in defaults.items() if v is not None}}
     seq = values or []
     out: dict[str, Any] = {}
     position = 0

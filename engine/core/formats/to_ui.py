@@ -1,10 +1,9 @@
 """API prompt → UI workflow (v0.4) with a readable automatic layout, so a headless workflow opens in the
 canvas (ours or ComfyUI's) and converts back to the same prompt.
 
-Columns are topological depth (a node sits one column right of its deepest source), rows stack within a
-column in prompt order. Widget values are written in the frontend's order, with the extra values it expects
-after control_after_generate inputs ("fixed", so the seed does not change on the first queue) and after
-image upload combos ("image").
+Nodes get the size the canvases draw them at and places where none overlaps (:mod:`.layout`). Widget
+values are written in the frontend's order, with the extra values it expects after control_after_generate
+inputs ("fixed", so the seed does not change on the first queue) and after image upload combos ("image").
 """
 
 from __future__ import annotations
@@ -12,16 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .. import graph as graph_algorithms
 from ..spec import NodeSpec
 from ..workflow import is_link, unwrap_constant
+from .layout import box_for, drawn_size, place, topological
 from .to_api import has_control, widget_inputs
 
 SpecOf = Callable[[str], NodeSpec | None]
-COLUMN_WIDTH = 400
-NODE_WIDTH = 320
-ROW_GAP = 40
-SLOT_HEIGHT = 22
 
 
 def _type_name(kind: Any) -> str:
@@ -41,16 +36,12 @@ def api_to_ui(prompt: dict[str, Any], spec_of: SpecOf) -> dict[str, Any]:
             next_id += 1
     edges = {n: [v[0] for v in prompt[n].get("inputs", {}).values() if is_link(v) and v[0] in prompt]
              for n in prompt}
-    order = graph_algorithms.topological_order(list(prompt), edges)
-    order += [n for n in prompt if n not in order]  # nodes on a cycle still get a place
-    depth: dict[str, int] = {}
-    for node_id in order:
-        depth[node_id] = 1 + max((depth.get(s, 0) for s in edges[node_id]), default=-1)
+    order = topological(list(prompt), edges)
 
     nodes: list[dict[str, Any]] = []
     links: list[list[Any]] = []
     outputs_of: dict[str, list[dict[str, Any]]] = {}
-    column_y: dict[int, float] = {}
+    sizes: dict[str, tuple[float, float]] = {}
     for index, node_id in enumerate(order):
         entry = prompt[node_id]
         class_type = entry.get("class_type", "")
@@ -66,10 +57,10 @@ def api_to_ui(prompt: dict[str, Any], spec_of: SpecOf) -> dict[str, Any]:
                 if not inp.is_widget:
                     inputs.append({"name": inp.name, "type": inp.type, "link": None})
             for inp in widget_inputs(spec):
-                value = raw.get(inp.name, inp.default)
+                value = raw.get(inp.name, inp.widget_default())
                 if is_link(value):
                     inputs.append({"name": inp.name, "type": inp.type, "widget": {"name": inp.name}, "link": None})
-                    value = inp.default
+                    value = inp.widget_default()
                 values.append(unwrap_constant(value))
                 if has_control(inp):
                     values.append("fixed")
@@ -78,20 +69,24 @@ def api_to_ui(prompt: dict[str, Any], spec_of: SpecOf) -> dict[str, Any]:
         for name, value in raw.items():  # links to inputs the spec does not know (extra inputs)
             if is_link(value) and not any(i["name"] == name for i in inputs):
                 inputs.append({"name": name, "type": "*", "link": None})
-        column = depth[node_id]
-        height = 30 + SLOT_HEIGHT * (max(len(inputs), len(outputs)) + len(values))
-        y = column_y.get(column, 60.0)
-        column_y[column] = y + height + ROW_GAP
         title = (entry.get("_meta") or {}).get("title")
+        linked = {i["widget"]["name"] for i in inputs if "widget" in i}
+        shown = str(title or (spec.display_name if spec is not None else class_type))
+        box = box_for(spec, shown, [str(i["name"]) for i in inputs], [str(o["name"]) for o in outputs], linked,
+                      extra_values=sum(not is_link(v) for v in raw.values()))
+        sizes[node_id] = drawn_size(box)
         node: dict[str, Any] = {
-            "id": ids[node_id], "type": class_type, "pos": [50 + column * COLUMN_WIDTH, y],
-            "size": [NODE_WIDTH, height], "flags": {}, "order": index, "mode": 0,
+            "id": ids[node_id], "type": class_type, "pos": [0.0, 0.0],
+            "size": list(sizes[node_id]), "flags": {}, "order": index, "mode": 0,
             "inputs": inputs, "outputs": outputs, "properties": {"Node name for S&R": class_type},
             "widgets_values": values,
         }
         if title and (spec is None or title != spec.display_name):
             node["title"] = title
         nodes.append(node)
+    positions = place(order, edges, sizes)
+    for node_id, node in zip(order, nodes, strict=True):
+        node["pos"] = list(positions[node_id])
     by_id = {n["id"]: n for n in nodes}
     for node_id in order:
         target = by_id[ids[node_id]]
