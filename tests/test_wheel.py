@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,12 +24,32 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _source_tree(target: Path) -> Path:
+    """The checkout's files as git sees them (tracked and not ignored), links kept: the wheel is built from
+    what a clean checkout holds, never from a stale build/ folder or untracked leftovers."""
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=REPO,
+                            capture_output=True, check=False)
+    if listed.returncode != 0:  # not a git checkout (an sdist): build from it as it is
+        return REPO
+    for name in filter(None, listed.stdout.decode().split("\0")):
+        source, destination = REPO / name, target / name
+        if not source.exists() and not source.is_symlink():
+            continue  # deleted in the work tree
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            destination.symlink_to(os.readlink(source))
+        else:
+            shutil.copy2(source, destination)
+    return target
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv holding only the wheel; returns its bin/ folder."""
     work = tmp_path_factory.mktemp("wheel")
+    source = _source_tree(work / "src")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(work / "dist"), str(REPO)], check=True, timeout=300, cwd=work)
+                    str(work / "dist"), str(source)], check=True, timeout=300, cwd=work)
     (wheel,) = (work / "dist").glob("inkgraph-*.whl")
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
