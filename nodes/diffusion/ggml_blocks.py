@@ -184,10 +184,10 @@ PLAIN: dict[int, tuple[str, torch.dtype]] = {
 
 def dequantize(raw: torch.Tensor, qtype: int, shape: torch.Size, dtype: torch.dtype = torch.float32
                ) -> torch.Tensor:
-    """The values of a quantized tensor: ``raw`` its blocks (uint8, any shape holding whole blocks, in the
-    file's order), ``shape`` its logical (torch-order) shape; computed in float32, returned as ``dtype``
-    on ``raw``'s device."""
+    """The values of a quantized tensor: ``raw`` its blocks (bytes as uint8 or int8, any shape holding
+    whole blocks, in the file's order), ``shape`` its logical (torch-order) shape; computed in float32,
+    returned as ``dtype`` on ``raw``'s device."""
     fmt = QUANTIZED[qtype]
-    blocks = raw.reshape(-1, fmt.type_size)
+    blocks = raw.reshape(-1, fmt.type_size).view(torch.uint8)
     values = fmt.decode(blocks).reshape(shape)
     return values if dtype == torch.float32 else values.to(dtype)

@@ -10,7 +10,8 @@ metadata key ``comfy.gguf.orig_shape.<name>``. And quantized tensors are runs of
 
 Keys are the model's own (an SD UNet's LDM keys, Flux's BFL keys), with ``model.diffusion_model.`` usually
 stripped by the converter; families recognise them exactly as in a safetensors file. Text encoders
-converted by llama.cpp (T5 ``enc.blk.N.attn_q``) are renamed to their transformers names here.
+converted by llama.cpp (T5 ``enc.blk.N.attn_q``, Qwen ``blk.N.attn_q``) are renamed to their transformers
+names here.
 """
 
 from __future__ import annotations
@@ -38,16 +39,45 @@ log = logging.getLogger(__name__)
 ORIG_SHAPE = "comfy.gguf.orig_shape."  # ComfyUI-GGUF's record of a tensor it reshaped before quantizing
 SHORT_ARRAY = 64  # metadata arrays up to this length are kept in the index (tokenizer vocabularies are not)
 
-# llama.cpp's T5 encoder names → transformers' T5EncoderModel names (as ComfyUI-GGUF maps them).
-T5_KEYS = (
-    ("enc.", "encoder."), (".blk.", ".block."), ("token_embd", "shared"), ("output_norm", "final_layer_norm"),
-    ("attn_q", "layer.0.SelfAttention.q"), ("attn_k", "layer.0.SelfAttention.k"),
-    ("attn_v", "layer.0.SelfAttention.v"), ("attn_o", "layer.0.SelfAttention.o"),
-    ("attn_norm", "layer.0.layer_norm"), ("attn_rel_b", "layer.0.SelfAttention.relative_attention_bias"),
-    ("ffn_up", "layer.1.DenseReluDense.wi_1"), ("ffn_down", "layer.1.DenseReluDense.wo"),
-    ("ffn_gate", "layer.1.DenseReluDense.wi_0"), ("ffn_norm", "layer.1.layer_norm"),
-)
-KEY_MAPS = {"t5": T5_KEYS, "t5encoder": T5_KEYS}
+# llama.cpp names text encoders' tensors its own way ("blk.3.attn_q.weight"); GGUF text encoders
+# (city96's t5-v1_1-xxl-encoder-gguf, unsloth's Qwen3-4B-GGUF …) get back their transformers names here,
+# segment by segment. (Llama-architecture files would also need llama.cpp's q/k row permutation undone:
+# not done, so they are not renamed.)
+T5_LAYERS = {
+    "attn_q": "layer.0.SelfAttention.q", "attn_k": "layer.0.SelfAttention.k", "attn_v": "layer.0.SelfAttention.v",
+    "attn_o": "layer.0.SelfAttention.o", "attn_rel_b": "layer.0.SelfAttention.relative_attention_bias",
+    "attn_norm": "layer.0.layer_norm", "ffn_gate": "layer.1.DenseReluDense.wi_0",
+    "ffn_up": "layer.1.DenseReluDense.wi_1", "ffn_down": "layer.1.DenseReluDense.wo", "ffn_norm": "layer.1.layer_norm",
+}
+T5_TOP = {"token_embd": "shared", "enc.output_norm": "encoder.final_layer_norm"}
+QWEN_LAYERS = {
+    "attn_norm": "input_layernorm", "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj",
+    "attn_v": "self_attn.v_proj", "attn_output": "self_attn.o_proj", "attn_q_norm": "self_attn.q_norm",
+    "attn_k_norm": "self_attn.k_norm", "ffn_norm": "post_attention_layernorm", "ffn_gate": "mlp.gate_proj",
+    "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj",
+}
+QWEN_TOP = {"token_embd": "model.embed_tokens", "output_norm": "model.norm", "output": "lm_head"}
+
+
+def _llama_cpp_names(blocks: str, renamed_blocks: str, layers: dict[str, str], top: dict[str, str]
+                     ) -> Callable[[str], str]:
+    def rename(key: str) -> str:
+        stem, dot, leaf = key.rpartition(".")  # leaf: weight / bias
+        if stem.startswith(blocks):
+            number, _, name = stem[len(blocks):].partition(".")
+            if number.isdigit() and name in layers:
+                return f"{renamed_blocks}{number}.{layers[name]}{dot}{leaf}"
+        return f"{top[stem]}{dot}{leaf}" if stem in top else key
+
+    return rename
+
+
+_QWEN = _llama_cpp_names("blk.", "model.layers.", QWEN_LAYERS, QWEN_TOP)
+KEY_MAPS: dict[str, Callable[[str], str]] = {
+    "t5": _llama_cpp_names("enc.blk.", "encoder.block.", T5_LAYERS, T5_TOP),
+    "qwen2": _QWEN, "qwen2vl": _QWEN, "qwen3": _QWEN,
+}
+KEY_MAPS["t5encoder"] = KEY_MAPS["t5"]
 
 
 def _type_name(type_id: int) -> str:
@@ -112,16 +142,12 @@ def _metadata(reader: GGUFReader) -> dict[str, str]:
     return found
 
 
-def _renames(reader: GGUFReader) -> tuple[tuple[str, str], ...]:
+def _renames(reader: GGUFReader) -> Callable[[str], str]:
+    """How this file's tensor names become the model's key names (unchanged but for llama.cpp's text
+    encoders)."""
     field = reader.get_field("general.architecture")
     arch = str(field.contents()) if field is not None else ""
-    return KEY_MAPS.get(arch, ())
-
-
-def _key(name: str, renames: tuple[tuple[str, str], ...]) -> str:
-    for old, new in renames:
-        name = name.replace(old, new)
-    return name
+    return KEY_MAPS.get(arch, str)
 
 
 def _shape(reader: GGUFReader, tensor: Any) -> torch.Size:
@@ -137,7 +163,7 @@ def index(path: Path) -> TensorIndex:
 
     reader = open_reader(path)
     renames = _renames(reader)
-    infos = {_key(t.name, renames): TensorInfo(tuple(_shape(reader, t)), _type_name(int(t.tensor_type)))
+    infos = {renames(t.name): TensorInfo(tuple(_shape(reader, t)), _type_name(int(t.tensor_type)))
              for t in reader.tensors}
     return TensorIndex(infos, _metadata(reader))
 
@@ -149,7 +175,7 @@ def read(path: Path, keys: Callable[[str], bool] | None = None, cast: CastRule |
     the memory map, so the file is not held open). An unsupported type is an error naming the tensor."""
     reader = open_reader(path)
     renames = _renames(reader)
-    named = [(_key(t.name, renames), t) for t in reader.tensors]
+    named = [(renames(t.name), t) for t in reader.tensors]
     chosen = [(key, t) for key, t in named if keys is None or keys(key)]
     bad = [(key, int(t.tensor_type)) for key, t in chosen
            if int(t.tensor_type) not in QUANTIZED and int(t.tensor_type) not in PLAIN]

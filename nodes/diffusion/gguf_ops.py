@@ -4,8 +4,11 @@ device — the same idea as :class:`~.weights.FP8Linear`, with ComfyUI-GGUF's sc
 convolutions (SD UNets' quantized convs) and embeddings.
 
 A module keeps its class family (``isinstance(m, nn.Linear)`` still holds, ``in_features`` and friends are
-unchanged); its ``weight`` parameter holds the raw blocks (uint8, so ``model.to(dtype)`` never touches
-them) and ``gguf_type``/``gguf_shape`` say how to read them. LoRA patches are added to the dequantized
+unchanged); its ``weight`` parameter holds the raw blocks and ``gguf_type``/``gguf_shape`` say how to read
+them. The blocks are kept as int8 bytes: an integer dtype, so ``model.to(dtype)`` never converts them, and
+the one libraries already treat as quantized storage — transformers' T5 casts its activations to ``wo``'s
+weight dtype unless that is int8, diffusers checks ``is_floating_point`` and then ``compute_dtype`` (which
+these layers carry: the model's dtype). LoRA patches are added to the dequantized
 weight at each forward (``gguf_patches``), so the quantized weight is never rewritten and removing a LoRA
 restores the model exactly.
 """
@@ -30,11 +33,11 @@ log = logging.getLogger(__name__)
 class GGUFLayer(torch.nn.Module):
     """What every GGUF layer shares: where its weight's blocks are and how to read them, and its patches."""
 
-    weight: torch.Tensor  # the raw blocks (uint8)
+    weight: torch.Tensor  # the raw blocks, as int8 bytes
     gguf_type: int
     gguf_shape: torch.Size
     gguf_patches: list[tuple[Patch, float]]
-    gguf_dtype: torch.dtype  # the model's compute dtype: what layers without a float input compute in
+    compute_dtype: torch.dtype  # the model's dtype: what layers without a float input (embeddings) give
 
     def gguf_weight(self, dtype: torch.dtype) -> torch.Tensor:
         """The effective weight in ``dtype`` on the storage's device: dequantized blocks plus any LoRA
@@ -105,10 +108,10 @@ class GGUFEmbedding(GGUFLayer, torch.nn.Embedding):
         per_row = self.weight.numel() // max(self.num_embeddings, 1)
         row_bytes = QUANTIZED[self.gguf_type].type_size
         if self.gguf_patches or self.max_norm is not None or per_row % row_bytes:
-            return F.embedding(ids, self.gguf_weight(self.gguf_dtype), self.padding_idx, self.max_norm,
+            return F.embedding(ids, self.gguf_weight(self.compute_dtype), self.padding_idx, self.max_norm,
                                self.norm_type, self.scale_grad_by_freq, self.sparse)
         rows = self.weight.reshape(self.num_embeddings, per_row)[ids.reshape(-1)]
-        values = dequantize(rows, self.gguf_type, torch.Size((rows.shape[0], self.embedding_dim)), self.gguf_dtype)
+        values = dequantize(rows, self.gguf_type, torch.Size((rows.shape[0], self.embedding_dim)), self.compute_dtype)
         return values.reshape(*ids.shape, self.embedding_dim)
 
 
@@ -137,8 +140,8 @@ def install(model: torch.nn.Module, quantized: dict[str, QuantizedTensor], dtype
             continue
         module.__class__ = layer
         converted = cast(GGUFLayer, module)
-        converted.weight = torch.nn.Parameter(tensor.raw, requires_grad=False)
-        converted.gguf_type, converted.gguf_shape, converted.gguf_dtype = tensor.qtype, tensor.shape, dtype
+        converted.weight = torch.nn.Parameter(tensor.raw.view(torch.int8), requires_grad=False)
+        converted.gguf_type, converted.gguf_shape, converted.compute_dtype = tensor.qtype, tensor.shape, dtype
         converted.gguf_patches = []
         kept += 1
     if dequantized:

@@ -81,7 +81,7 @@ def test_gguf_unet_loads_and_computes_what_the_file_holds(files: dict[Q, Path], 
         assert not layers
     else:
         assert {type(m) for m in layers.values()} == {GGUFLinear, GGUFConv2d}
-        assert all(m.weight.dtype == torch.uint8 for m in layers.values())
+        assert all(m.weight.dtype == torch.int8 for m in layers.values())  # bytes
     # exactly the reference's dequantized weights: the same output (float32 sums in the same order)
     reference, _ = load_diffusion_model(reference_file(path), torch.float32)
     out = _call(model, "sd1")
@@ -106,7 +106,7 @@ def test_a_quantized_model_takes_the_memory_of_its_file(files: dict[Q, Path], qt
 def test_bf16_compute_and_fp8_storage_leave_the_blocks_alone(files: dict[Q, Path], original: Any) -> None:
     model, _ = load_diffusion_model(files[Q.Q8_0], torch.bfloat16)
     layers = quantized_layers(model)
-    assert {p.dtype for n, p in model.named_parameters()} == {torch.bfloat16, torch.uint8}
+    assert {p.dtype for n, p in model.named_parameters()} == {torch.bfloat16, torch.int8}
     expected = _call(original, "sd1")
     with torch.no_grad():
         out = model(torch.randn(1, 4, 8, 8).bfloat16(), torch.tensor([500.0]),
@@ -192,7 +192,7 @@ def test_model_folders_list_gguf_files_where_comfyui_gguf_keeps_them(tmp_path: P
 def test_gguf_model_runs_on_cuda(files: dict[Q, Path], original: Any, dtype: torch.dtype) -> None:
     model, _ = load_diffusion_model(files[Q.Q4_K], dtype)
     model.to("cuda")
-    assert all(m.weight.device.type == "cuda" and m.weight.dtype == torch.uint8
+    assert all(m.weight.device.type == "cuda" and m.weight.dtype == torch.int8
                for m in quantized_layers(model).values())
     torch.manual_seed(3)
     x, context = torch.randn(1, 4, 8, 8), torch.randn(1, 5, 768)
