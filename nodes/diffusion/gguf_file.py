@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,9 +103,31 @@ def _unsupported(path: Path, name: str, type_id: int, others: int = 0) -> Except
                           f"cannot dequantize (supported: {supported}){more}")
 
 
+_READERS: OrderedDict[tuple[str, int, int], GGUFReader] = OrderedDict()
+READERS_KEPT = 2  # a file is indexed, then read: parsing a text encoder's vocabulary twice costs seconds
+
+
 def open_reader(path: Path) -> GGUFReader:
-    """The ``gguf`` package's reader of ``path`` (memory-mapped); a clear error for what it cannot read,
-    naming the tensor when its type is one the package itself does not know."""
+    """The ``gguf`` package's reader of ``path`` (memory-mapped), reused while the file is unchanged; a
+    clear error for what it cannot read, naming the tensor when its type is one the package does not know."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        from .state_dict import ModelFileError
+
+        raise ModelFileError(f"{path.name} cannot be read as GGUF: {exc}") from exc
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key in _READERS:
+        _READERS.move_to_end(key)
+        return _READERS[key]
+    reader = _open(path)
+    _READERS[key] = reader
+    while len(_READERS) > READERS_KEPT:
+        _READERS.popitem(last=False)
+    return reader
+
+
+def _open(path: Path) -> GGUFReader:
     from gguf import GGMLQuantizationType, GGUFReader
 
     from .state_dict import ModelFileError

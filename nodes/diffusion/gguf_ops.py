@@ -69,6 +69,12 @@ class GGUFLayer(torch.nn.Module):
         self.gguf_patches = list(patches)
         self.__dict__.pop("_gguf_patch_cache", None)
 
+    def _save_to_state_dict(self, destination: dict[str, Any], prefix: str, keep_vars: bool) -> None:
+        """``state_dict()`` holds the effective weight (dequantized, patches added, in the compute dtype),
+        so code that saves or merges weights (CheckpointSave) gets values, never raw blocks."""
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        destination[prefix + "weight"] = self.gguf_weight(self.compute_dtype)
+
     def _bias(self, dtype: torch.dtype) -> torch.Tensor | None:
         bias: torch.Tensor | None = getattr(self, "bias", None)
         return bias.to(dtype) if bias is not None else None

@@ -168,11 +168,16 @@ def test_a_lora_that_does_not_fit_a_gguf_layer_is_refused(files: dict[Q, Path]) 
 
 
 def test_gguf_layers_are_still_the_torch_layers_they_replace(files: dict[Q, Path]) -> None:
-    model, _ = load_diffusion_model(files[Q.Q6_K], torch.float32)
+    model, _ = load_diffusion_model(files[Q.Q6_K], torch.bfloat16)
     layer = next(m for m in quantized_layers(model).values() if isinstance(m, GGUFLinear))
     assert isinstance(layer, torch.nn.Linear) and isinstance(layer, GGUFLayer)
     assert layer.gguf_weight(torch.float32).shape == (layer.out_features, layer.in_features)
     assert "gguf=Q6_K" in repr(layer)
+    # state_dict() gives values (what CheckpointSave writes), the file's weights in the compute dtype
+    reference, _ = load_diffusion_model(reference_file(files[Q.Q6_K]), torch.bfloat16)
+    state, expected = model.state_dict(), reference.state_dict()
+    assert state.keys() == expected.keys()
+    assert all(v.dtype == torch.bfloat16 and torch.equal(v, expected[k]) for k, v in state.items())
 
 
 def test_model_folders_list_gguf_files_where_comfyui_gguf_keeps_them(tmp_path: Path) -> None:
