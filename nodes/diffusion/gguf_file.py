@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable
@@ -104,6 +105,7 @@ def _unsupported(path: Path, name: str, type_id: int, others: int = 0) -> Except
 
 
 _READERS: OrderedDict[tuple[str, int, int], GGUFReader] = OrderedDict()
+_READERS_LOCK = threading.Lock()  # models load on worker threads
 READERS_KEPT = 2  # a file is indexed, then read: parsing a text encoder's vocabulary twice costs seconds
 
 
@@ -117,13 +119,15 @@ def open_reader(path: Path) -> GGUFReader:
 
         raise ModelFileError(f"{path.name} cannot be read as GGUF: {exc}") from exc
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-    if key in _READERS:
-        _READERS.move_to_end(key)
-        return _READERS[key]
+    with _READERS_LOCK:
+        if key in _READERS:
+            _READERS.move_to_end(key)
+            return _READERS[key]
     reader = _open(path)
-    _READERS[key] = reader
-    while len(_READERS) > READERS_KEPT:
-        _READERS.popitem(last=False)
+    with _READERS_LOCK:
+        _READERS[key] = reader
+        while len(_READERS) > READERS_KEPT:
+            _READERS.popitem(last=False)
     return reader
 
 

@@ -111,9 +111,8 @@ class GGUFEmbedding(GGUFLayer, torch.nn.Embedding):
     follow the table's rows and nothing asks for the whole table (LoRA, ``max_norm``)."""
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        per_row = self.weight.numel() // max(self.num_embeddings, 1)
-        row_bytes = QUANTIZED[self.gguf_type].type_size
-        if self.gguf_patches or self.max_norm is not None or per_row % row_bytes:
+        per_row, uneven = divmod(self.weight.numel(), max(self.num_embeddings, 1))
+        if self.gguf_patches or self.max_norm is not None or uneven or per_row % QUANTIZED[self.gguf_type].type_size:
             return F.embedding(ids, self.gguf_weight(self.compute_dtype), self.padding_idx, self.max_norm,
                                self.norm_type, self.scale_grad_by_freq, self.sparse)
         rows = self.weight.reshape(self.num_embeddings, per_row)[ids.reshape(-1)]

@@ -92,6 +92,22 @@ def test_gguf_unet_loads_and_computes_what_the_file_holds(files: dict[Q, Path], 
     assert relative < TOLERANCE[qtype], relative
 
 
+def test_sdxl_gguf_with_comfyui_prefix(tmp_path: Path) -> None:
+    """An SDXL UNet whose keys kept ComfyUI's ``model.diffusion_model.`` prefix: found and stripped as in a
+    safetensors file."""
+    from tests.nodes.test_families import SDXL
+
+    original = _unet(SDXL)
+    path = tmp_path / "tiny-sdxl-Q5_K.gguf"
+    tiny_gguf.write(path, unet_diffusers_to_ldm(original.state_dict(), original.config), Q.Q5_K, arch="sdxl")
+    detected, _ = detect_file(path)
+    assert detected.family.name == "sdxl" and detected.prefix == "model.diffusion_model."
+    model, _ = load_diffusion_model(path, torch.float32)
+    reference, _ = load_diffusion_model(reference_file(path), torch.float32)
+    assert quantized_layers(model)
+    assert torch.allclose(_call(model, "sdxl"), _call(reference, "sdxl"), rtol=0, atol=1e-6)
+
+
 @pytest.mark.parametrize("qtype", [Q.Q8_0, Q.Q5_K, Q.Q4_0, Q.Q2_K], ids=lambda t: t.name)
 def test_a_quantized_model_takes_the_memory_of_its_file(files: dict[Q, Path], qtype: Q) -> None:
     path = files[qtype]
