@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..core.model_paths import LISTING, MODEL_EXTENSIONS, MODEL_FOLDERS, canonical
+from ..core.model_paths import LISTING, MODEL_EXTENSIONS, MODEL_FOLDERS, canonical, extensions_of
 from ..core.paths import PathEscapeError, next_counter, safe_join, save_target, split_annotation
 from . import folders as _folders
 
@@ -34,7 +34,7 @@ def _extensions(folder_name: str) -> frozenset[str] | None:
     added = folder_names_and_paths.get(folder_name)
     if added is not None and added[1]:
         return frozenset(added[1])
-    return MODEL_EXTENSIONS if canonical(folder_name) in MODEL_FOLDERS else None
+    return extensions_of(folder_name) if canonical(folder_name) in MODEL_FOLDERS else None
 
 
 def get_folder_paths(folder_name: str) -> list[str]:

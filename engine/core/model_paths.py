@@ -23,6 +23,10 @@ MODEL_FOLDERS = (
     "latent_upscale_models", "hypernetworks", "photomaker", "classifiers", "model_patches", "audio_encoders",
 )
 MODEL_EXTENSIONS = frozenset({".ckpt", ".pt", ".pt2", ".bin", ".pth", ".safetensors", ".pkl", ".sft"})
+# Folders whose loaders also read GGUF files: diffusion models and text encoders, where ComfyUI-GGUF users
+# keep them (its loaders list .gguf files of models/unet and models/clip).
+FOLDER_EXTENSIONS = {"diffusion_models": MODEL_EXTENSIONS | {".gguf"}, "text_encoders": MODEL_EXTENSIONS | {".gguf"}}
+ANY_MODEL_EXTENSION = MODEL_EXTENSIONS.union(*FOLDER_EXTENSIONS.values())  # a file name any folder lists
 # Extra subfolders ComfyUI also searches for a folder name, and legacy names that mean another folder.
 SUBFOLDERS = {"text_encoders": ("text_encoders", "clip"), "diffusion_models": ("unet", "diffusion_models"),
               "controlnet": ("controlnet", "t2i_adapter")}
@@ -31,6 +35,11 @@ ALIASES = {"clip": "text_encoders", "unet": "diffusion_models"}
 
 def canonical(folder: str) -> str:
     return ALIASES.get(folder, folder)
+
+
+def extensions_of(folder: str) -> frozenset[str]:
+    """The file extensions a model folder lists."""
+    return FOLDER_EXTENSIONS.get(canonical(folder), MODEL_EXTENSIONS)
 
 
 @dataclass(frozen=True)

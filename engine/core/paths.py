@@ -18,10 +18,10 @@ from typing import Literal
 
 from .model_paths import (
     LISTING,
-    MODEL_EXTENSIONS,
     SUBFOLDERS,
     ExtraPath,
     canonical,
+    extensions_of,
     parse_extra_model_paths,
 )
 from .resources import shipped_models
@@ -138,11 +138,13 @@ class Folders:
         shipped = [models / folder] if models is not None and (models / folder).is_dir() else []
         return list(dict.fromkeys(defaults + own + others + shipped))
 
-    def model_files(self, folder: str, extensions: frozenset[str] = MODEL_EXTENSIONS) -> list[str]:
-        """Model files (``sub/name.ext``) across the folder's directories; the first directory wins a name."""
+    def model_files(self, folder: str, extensions: frozenset[str] | None = None) -> list[str]:
+        """Model files (``sub/name.ext``) across the folder's directories; the first directory wins a name.
+        By default the extensions the folder lists (``.gguf`` too in diffusion_models and text_encoders)."""
         names: dict[str, None] = {}
+        wanted = extensions if extensions is not None else extensions_of(folder)
         for directory in self.model_dirs(folder):
-            names.update(dict.fromkeys(LISTING.files(directory, extensions)))
+            names.update(dict.fromkeys(LISTING.files(directory, wanted)))
         return sorted(names)
 
     def model_path(self, folder: str, name: str) -> Path:

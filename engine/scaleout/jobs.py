@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core.model_paths import MODEL_EXTENSIONS
+from ..core.model_paths import ANY_MODEL_EXTENSION
 from ..core.paths import FOLDER_TYPES, Folders, PathEscapeError, safe_join, split_annotation
 
 MAX_INPUT_BYTES = 512 * 1024 * 1024  # per prompt; a bigger input set is refused with a clear error
@@ -58,7 +58,7 @@ def constants(prompt: dict[str, Any]) -> list[str]:
 def model_files(prompt: dict[str, Any]) -> frozenset[str]:
     """The model files a prompt's loaders name (checkpoints, LoRAs, upscalers, …): string inputs with a model
     file extension. Compared across prompts to send a prompt to the worker that has them loaded."""
-    return frozenset(v for v in constants(prompt) if Path(v).suffix.lower() in MODEL_EXTENSIONS)
+    return frozenset(v for v in constants(prompt) if Path(v).suffix.lower() in ANY_MODEL_EXTENSION)
 
 
 def node_keys(prompt: dict[str, Any]) -> frozenset[str]:

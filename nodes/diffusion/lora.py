@@ -3,7 +3,8 @@
 W ← W + strength · (alpha / rank) · (up · down), reshaped to W (1×1 and k×k convolutions included).
 The original weights are kept aside (on the CPU) the first time a weight is patched, so a model can
 switch between LoRA sets — or back to none — exactly. This is how ComfyUI applies LoRAs; diffusers' own
-loader requires peft and wraps modules instead.
+loader requires peft and wraps modules instead. GGUF-quantized layers are the exception: their blocks are
+never rewritten; they hold the patches and add them each time they dequantize, as ComfyUI-GGUF does.
 """
 
 from __future__ import annotations
@@ -113,6 +114,8 @@ _state: weakref.WeakKeyDictionary[torch.nn.Module, dict[str, Any]] = weakref.Wea
 def sync(model: torch.nn.Module, kind: str, loras: tuple[tuple[LoraFile, float], ...], unet_config: Any = None
          ) -> None:
     """Make ``model``'s weights equal base + exactly these LoRAs (restoring any others first)."""
+    from .gguf_ops import GGUFLayer
+
     state = _state.setdefault(model, {"applied": (), "backup": {}, "index": None})
     wanted = tuple((lora.name, id(lora), strength) for lora, strength in loras if strength != 0.0)
     if state["applied"] == wanted:
@@ -120,6 +123,9 @@ def sync(model: torch.nn.Module, kind: str, loras: tuple[tuple[LoraFile, float],
     params = dict(model.named_parameters())
     for name, original in state["backup"].items():
         params[name].copy_(original.to(params[name].device))
+    # GGUF layers never have their blocks rewritten: their patches apply when they dequantize
+    quantized = {name: m for name, m in model.named_modules() if isinstance(m, GGUFLayer)}
+    patches: dict[str, list[tuple[Patch, float]]] = {}
     if state["index"] is None:
         state["index"] = module_index(model, unet_config)
     index: dict[str, str] = state["index"]
@@ -132,12 +138,17 @@ def sync(model: torch.nn.Module, kind: str, loras: tuple[tuple[LoraFile, float],
             if module_name is None:
                 missed += 1
                 continue
+            if module_name in quantized:
+                patches.setdefault(module_name, []).append((patch, strength))
+                continue
             weight_name = f"{module_name}.weight"
             weight = params[weight_name]
             if weight_name not in state["backup"]:
                 state["backup"][weight_name] = weight.detach().to("cpu", copy=True)
             delta = patch.delta(weight.shape).to(weight.device) * strength
             weight.copy_((weight.float() + delta).to(weight.dtype))
+    for module_name, layer in quantized.items():
+        layer.set_patches(patches.get(module_name, []))
     if missed:
         log.warning("%d LoRA weights matched no module of the %s", missed, kind)
     state["applied"] = wanted

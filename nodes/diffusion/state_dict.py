@@ -1,4 +1,4 @@
-"""Reading model files as users have them: safetensors, .ckpt/.pt/.pth/.bin (weights only), and the
+"""Reading model files as users have them: safetensors, GGUF, .ckpt/.pt/.pth/.bin (weights only), and the
 key prefixes the different distributions put in front of the same tensors.
 
 Families are detected from the key names and shapes alone (:class:`TensorIndex`, read from a
@@ -20,6 +20,7 @@ import torch
 log = logging.getLogger(__name__)
 
 SAFETENSORS = (".safetensors", ".sft")
+GGUF = ".gguf"  # read by gguf_file: quantized tensors arrive as gguf_tensor.QuantizedTensor
 FP8_DTYPES = tuple(getattr(torch, name) for name in ("float8_e4m3fn", "float8_e5m2") if hasattr(torch, name))
 # What distributions put before a diffusion model's own keys: ComfyUI/LDM all-in-one checkpoints,
 # ComfyUI's saved diffusion models, and some trainers' exports.
@@ -33,7 +34,7 @@ class ModelFileError(ValueError):
 @dataclass(frozen=True)
 class TensorInfo:
     shape: tuple[int, ...]
-    dtype: str  # safetensors' dtype name: F32, F16, BF16, F8_E4M3, F8_E5M2, I64 ...
+    dtype: str  # safetensors' dtype name: F32, F16, BF16, F8_E4M3, F8_E5M2, I64 ... (GGUF: Q8_0, Q4_K ...)
 
 
 class TensorIndex(Mapping[str, TensorInfo]):
@@ -73,6 +74,10 @@ def index_file(path: Path) -> TensorIndex:
     """The tensor index of a model file; for safetensors only its header is read."""
     if path.suffix.lower() in SAFETENSORS:
         return _safetensors_index(path)
+    if path.suffix.lower() == GGUF:
+        from .gguf_file import index
+
+        return index(path)
     tensors, metadata = read_state_dict(path)
     return TensorIndex({k: TensorInfo(tuple(v.shape), str(v.dtype)) for k, v in tensors.items()}, metadata)
 
@@ -101,7 +106,9 @@ def read_state_dict(path: Path, keys: Callable[[str], bool] | None = None, cast:
     as it is read, with ``strip`` removed from the front of the names that carry it.
 
     ``.ckpt``/``.pt`` files are read with ``weights_only`` (pickled code is refused, so an untrusted file
-    cannot run anything).
+    cannot run anything). In a ``.gguf`` file, quantized tensors stay quantized: they arrive as
+    :class:`~.gguf_tensor.QuantizedTensor` (``cast`` does not apply to them) and become GGUF layers in
+    :func:`~.weights.assemble`.
     """
     tensors: dict[str, torch.Tensor] = {}
     if path.suffix.lower() in SAFETENSORS:
@@ -117,8 +124,10 @@ def read_state_dict(path: Path, keys: Callable[[str], bool] | None = None, cast:
         except Exception as exc:  # safetensors raises its own error types for truncated files
             raise ModelFileError(f"{path.name} cannot be read as safetensors: {exc}") from exc
         return tensors, metadata
-    if path.suffix.lower() == ".gguf":
-        raise ModelFileError(f"{path.name}: GGUF files are read by their own loader")
+    if path.suffix.lower() == GGUF:
+        from .gguf_file import read
+
+        return read(path, keys, cast, strip)
     try:
         data = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
     except Exception as exc:  # pickle errors name the refused global; keep that in the message

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F  # noqa: N812
 
+from .gguf_tensor import QuantizedTensor
 from .state_dict import FP8_DTYPES, ModelFileError
 
 log = logging.getLogger(__name__)
@@ -66,10 +67,14 @@ def store_fp8(module: torch.nn.Linear, fp8: torch.dtype, weight: torch.Tensor | 
 def quantize_linears(model: torch.nn.Module, fp8: torch.dtype, skip: Iterable[str] = ()) -> int:
     """Store every linear layer's weight in ``fp8`` (those already in fp8 are kept as they are). Names
     starting with one of ``skip`` stay in the compute dtype (embedders whose precision matters)."""
+    from .gguf_ops import GGUFLayer
+
     skipped = tuple(skip)
     count = 0
     for name, module in model.named_modules():
         if not isinstance(module, torch.nn.Linear) or (skipped and name.startswith(skipped)):
+            continue
+        if isinstance(module, GGUFLayer):  # already quantized (GGUF blocks): kept as the file has it
             continue
         if module.weight.dtype in FP8_DTYPES:
             if not isinstance(module, FP8Linear):
@@ -99,7 +104,9 @@ def assemble(cls: Any, config: dict[str, Any], state: dict[str, torch.Tensor], d
     initialisation of billions of weights only to overwrite them), every weight verified, then assigned.
 
     Floating-point tensors become ``dtype`` except fp8 linear weights, which stay fp8 and compute through
-    :class:`FP8Linear`. ``allow_missing`` names weights the model may lack (buffers it computes itself).
+    :class:`FP8Linear`, and GGUF-quantized weights (:class:`QuantizedTensor`), which stay in their blocks
+    and compute through the GGUF layers of :mod:`.gguf_ops`. ``allow_missing`` names weights the model may
+    lack (buffers it computes itself).
     """
     with torch.device("meta"):
         model = cls.from_config(config) if hasattr(cls, "from_config") else cls(config)
@@ -118,21 +125,34 @@ def assemble(cls: Any, config: dict[str, Any], state: dict[str, torch.Tensor], d
         raise ModelFileError(f"{name + ': ' if name else ''}the {component}'s {key} has shape {found}, "
                              f"the architecture read from the file expects {wanted}")
     prepared = {}
+    quantized: dict[str, QuantizedTensor] = {}
     for key, tensor in state.items():
         if key not in expected:
+            continue
+        if isinstance(tensor, QuantizedTensor):
+            quantized[key] = tensor
             continue
         if tensor.is_floating_point() and tensor.dtype != dtype and tensor.dtype not in FP8_DTYPES:
             tensor = tensor.to(dtype)
         prepared[key] = tensor
     model.load_state_dict(prepared, strict=False, assign=True)
+    _install_quantized(model, quantized, dtype)
     if any(t.is_meta for t in (*model.parameters(), *model.buffers())):
         # something the file does not hold and the model computes (position ids, rotary tables): build it
         # for real this once and load the weights into it
         model = cls.from_config(config) if hasattr(cls, "from_config") else cls(config)
         model.load_state_dict(prepared, strict=False, assign=True)
+        _install_quantized(model, quantized, dtype)
     _cast_non_linear_fp8(model, dtype)
     adopt_fp8(model)
     return model.eval().requires_grad_(False)
+
+
+def _install_quantized(model: torch.nn.Module, quantized: dict[str, QuantizedTensor], dtype: torch.dtype) -> None:
+    if quantized:
+        from .gguf_ops import install
+
+        install(model, quantized, dtype)
 
 
 def _cast_non_linear_fp8(model: torch.nn.Module, dtype: torch.dtype) -> None:
