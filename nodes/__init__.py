@@ -17,6 +17,8 @@ __all__ = ["MAX_RESOLUTION", "node_list"]
 def node_list() -> list[Any]:
     """Every built-in node, family by family."""
     from . import (
+        animated,
+        audio,
         checkpoint_save,
         conditioning,
         custom_sampling,
@@ -32,9 +34,11 @@ def node_list() -> list[Any]:
         sigmas,
         upscale,
         vae,
+        video,
     )
 
     return [*loaders.NODES, *checkpoint_save.NODES, *conditioning.NODES, *sampling.NODES, *custom_sampling.NODES,
             *sigmas.NODES, *model_advanced.NODES, *latent.NODES, *vae.NODES, *image_io.NODES, *image_ops.NODES,
-            *image_filters.NODES, *upscale.NODES, *mask.NODES, *primitives.NODES]
+            *image_filters.NODES, *upscale.NODES, *mask.NODES, *primitives.NODES,
+            *animated.NODES, *video.NODES, *audio.NODES]
 
