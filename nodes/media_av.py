@@ -295,26 +295,38 @@ def can_remux(source: Source, format: str, codec: str, container: str) -> bool:
 
 def remux(source: Source, target: Source, container: str, metadata: dict[str, Any] | None) -> bool:
     """Copy every video, audio and subtitle stream packet by packet into ``container``; the source's tags
-    are kept and ``metadata`` is written over them. False (nothing usable written) when the container
-    cannot hold one of the streams."""
-    with _open(source) as src, _open(target, **_container_options(target, container)) as output:
-        for key, value in src.metadata.items():
-            if not metadata or key not in metadata:
-                output.metadata[key] = value
-        _write_metadata(output, metadata)
-        mapping = {}
-        for stream in src.streams:
-            if stream.type in ("video", "audio", "subtitle") and stream.codec_context is not None:
-                try:
+    are kept and ``metadata`` is written over them. False (the target is to be rewritten) when the
+    container cannot hold one of the streams."""
+    av = require_av()
+    try:
+        with _open(source) as src, _open(target, **_container_options(target, container)) as output:
+            for key, value in src.metadata.items():
+                if not metadata or key not in metadata:
+                    output.metadata[key] = value
+            _write_metadata(output, metadata)
+            mapping = {}
+            for stream in src.streams:
+                if stream.type in ("video", "audio", "subtitle") and stream.codec_context is not None:
                     mapping[stream] = output.add_stream_from_template(template=stream)
-                except ValueError:
-                    log.info("%s cannot hold a %s stream; re-encoding instead", container, stream.codec_context.name)
-                    return False
-        for packet in src.demux():
-            if packet.stream in mapping and packet.dts is not None:
-                packet.stream = mapping[packet.stream]
-                output.mux(packet)
+            for packet in src.demux():
+                # Matroska leaves the dts of the first frames unset when frames are reordered: keep those.
+                if packet.stream in mapping and packet.size and (packet.dts is not None or packet.pts is not None):
+                    packet.stream = mapping[packet.stream]
+                    output.mux(packet)
+    except (ValueError, av.error.FFmpegError) as exc:
+        log.info("cannot copy the streams into %s (%s); re-encoding instead", container, exc)
+        return False
     return True
+
+
+def count_frames(source: Source, start: float = 0.0, duration: float = 0.0) -> int:
+    """Video frames whose time lies in the window, counted from the packets (demuxed, not decoded)."""
+    inside = _window_test(start, duration)
+    with _open(source) as container:
+        stream = container.streams.video[0]
+        base = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+        return sum(1 for packet in container.demux(stream)
+                   if packet.size and packet.pts is not None and inside(float(packet.pts * stream.time_base) - base))
 
 
 def write_webm(target: Source, frames: Iterable[Any], *, width: int, height: int, fps: float, codec: str,

@@ -128,12 +128,12 @@ class VideoFromFile(VideoInput):
         return end - start
 
     def get_frame_count(self) -> int:
-        """From the headers: the stream's frame count, or duration × frame rate for a window."""
+        """The stream's frame count from the headers; for a window (or a container that does not count
+        them, like WebM) the frames' packets are counted: read, never decoded."""
         if self.probe.frames and not self._start and not self._duration:
             return self.probe.frames
-        start, end = _window(self._start, self._duration, self.probe.duration)
-        rate = self.probe.frame_rate
-        return max(0, math.ceil(end * rate - 1e-6) - math.ceil(start * rate - 1e-6))
+        start, duration = self.get_active_trim_window()
+        return media_av.count_frames(self._file, start, duration)
 
     def get_bit_depth(self) -> int:
         return self.probe.bit_depth

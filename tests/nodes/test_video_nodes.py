@@ -285,3 +285,19 @@ def test_cli_run_prints_the_video_and_audio_paths(tmp_path: Path, capsys: pytest
     printed = sorted(capsys.readouterr().out.strip().splitlines())
     assert printed == [str(base / "output" / "audio" / "cli_00001_.flac"),
                        str(base / "output" / "video" / "cli_00001_.mp4")]
+
+
+@pytest.mark.parametrize("container", ["webm", "matroska"])
+def test_other_containers_count_trim_and_copy(runtime: Runtime, container: str) -> None:
+    """WebM does not count frames in its headers (the packets are counted, not decoded); Matroska leaves
+    the first frames' dts unset, which a stream copy must keep."""
+    source = runtime.folders.input / f"clip.{'webm' if container == 'webm' else 'mkv'}"
+    frames = write_video(source, container=container)
+    clip = VideoFromFile(source)
+    assert clip.get_frame_count() == 8 and clip.as_trimmed(0.25, 0.5).get_frame_count() == 4  # type: ignore[union-attr]
+    target = runtime.folders.output / "copy.mp4"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    clip.save_to(target)  # auto/auto: the streams are copied into MP4 as they are
+    copied = decode_video(target)
+    assert copied["codec"] == ("vp9" if container == "webm" else "h264")
+    assert_frames_close(copied["frames"], frames, H264_TOLERANCE)
