@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import BodyPartReader, web
 
-from ..core.media import media_type, upload_mismatch
+from ..core.media import kind_of_name, media_type, upload_mismatch
 from ..core.paths import PathEscapeError, file_sha256, split_annotation
 from .bodies import ViewQuery, bad_request, parse_query
 
@@ -159,7 +159,7 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
             raise web.HTTPForbidden(text=str(exc)) from exc
         if not path.is_file():
             raise web.HTTPNotFound(text=f"{filename} not found")
-        if query.preview or query.channel != "rgba":
+        if (query.preview or query.channel != "rgba") and kind_of_name(path.name) in ("image", None):  # not video
             data, content_type, name = await asyncio.get_running_loop().run_in_executor(
                 None, _transcode, path, query.preview, query.channel)
             return web.Response(body=data, content_type=content_type, headers={

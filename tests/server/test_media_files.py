@@ -114,3 +114,5 @@ async def test_save_nodes_report_comfyui_shapes_in_executed_and_history(client: 
     video = history["outputs"]["10"]["images"][0]
     ranged = await client.get("/view", params=video, headers={"Range": "bytes=0-7"})
     assert ranged.status == 206 and (await ranged.read())[4:8] == b"ftyp"
+    previewed = await client.get("/view", params={**video, "preview": "webp;90", "channel": "rgb"})
+    assert previewed.status == 200 and previewed.headers["Content-Type"] == "video/mp4"  # not re-encoded as a picture
