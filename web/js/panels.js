@@ -2,6 +2,7 @@
 // prompt's workflow), refreshed from /queue and /history when the server says the queue changed.
 
 import { api } from "./api.js";
+import { isAudio, isVideo, thumbnail } from "./media.js";
 
 export class QueuePanel {
   constructor(app) {
@@ -54,14 +55,13 @@ export class QueuePanel {
     const row = document.createElement("li");
     row.className = `ink-row ${status}`;
     row.dataset.promptId = promptId;
-    const outputs = Object.values(entry.outputs ?? {}).flatMap((o) => o.images ?? []);
+    const outputs = Object.values(entry.outputs ?? {}).flatMap((o) => [...(o.images ?? []), ...(o.audio ?? [])]);
     row.innerHTML = `<span class="state"></span><span class="label"></span><button title="Open this workflow">open</button>`;
     row.querySelector(".state").textContent = status;
-    row.querySelector(".label").textContent = `${promptId.slice(0, 8)} · ${outputs.length} image(s)`;
+    row.querySelector(".label").textContent = `${promptId.slice(0, 8)} · ${describe(outputs)}`;
     if (outputs[0]) {
-      const thumb = document.createElement("img");
-      thumb.src = api.viewUrl(outputs[0], true);
-      thumb.onclick = () => window.open(api.viewUrl(outputs[0]), "_blank");
+      const thumb = thumbnail(outputs[0]);
+      if (!isAudio(outputs[0])) thumb.onclick = () => window.open(api.viewUrl(outputs[0]), "_blank");
       row.prepend(thumb);
     }
     row.querySelector("button").onclick = async () => {
@@ -71,4 +71,13 @@ export class QueuePanel {
     };
     return row;
   }
+}
+
+/** "2 images · 1 video · 1 audio" for a history row. */
+function describe(outputs) {
+  const videos = outputs.filter(isVideo).length, sounds = outputs.filter(isAudio).length;
+  const images = outputs.length - videos - sounds;
+  const parts = [[images, "image"], [videos, "video"], [sounds, "audio"]].filter(([n]) => n)
+    .map(([n, kind]) => `${n} ${kind}${n > 1 && kind !== "audio" ? "s" : ""}`);
+  return parts.join(" · ") || "no outputs";
 }

@@ -3,6 +3,7 @@
 
 import { LiteGraph } from "../vendor/litegraph/litegraph.es.js";
 import { api } from "./api.js";
+import { isVideo, keepVideosMoving, loadVideo, mediaSize, toggleAudio } from "./media.js";
 
 const IMAGE_AREA = 220;
 
@@ -27,6 +28,7 @@ export class ExecutionState {
     socket.addEventListener("execution_success", () => this.finish());
     socket.addEventListener("preview", (e) => this.preview(e.detail));
     socket.addEventListener("progress_text", (e) => this.text(e.detail));
+    keepVideosMoving(app);
   }
 
   node(id) {
@@ -82,12 +84,18 @@ export class ExecutionState {
     this.done.add(String(node));
     if (target && output?.images?.length) {
       target.outputImages = output.images;
-      loadImages(output.images).then((images) => {
+      const video = output.images.find(isVideo);
+      (video ? loadVideo(video).then((v) => [v]) : loadImages(output.images)).then((images) => {
+        target.imgs?.forEach((old) => { if (old instanceof HTMLVideoElement) old.pause(); });
         target.imgs = images;
         target.previewImage = undefined;
         ensureImageArea(target);
         this.redraw();
       });
+    }
+    if (target && output?.audio?.length) {
+      target.outputAudio = output.audio;
+      target.outputText = `♪ ${output.audio.map((item) => item.filename).join(", ")} (click to play)`;
     }
     if (target && output?.text) target.outputText = output.text.join("\n");
     this.redraw();
@@ -182,10 +190,11 @@ export class ExecutionState {
       error.message.split("\n").slice(0, 6).forEach((line, i) => ctx.fillText(line.slice(0, 120), 0, height + 16 + i * 15));
     }
     const image = node.previewImage ?? node.imgs?.[0];
-    if (image) {
+    const [iw, ih] = image ? mediaSize(image) : [0, 0];
+    if (iw && ih) {
       const top = height - IMAGE_AREA + 4;
-      const scale = Math.min((width - 8) / image.width, (IMAGE_AREA - 8) / image.height);
-      const w = image.width * scale, h = image.height * scale;
+      const scale = Math.min((width - 8) / iw, (IMAGE_AREA - 8) / ih);
+      const w = iw * scale, h = ih * scale;
       ctx.drawImage(image, (width - w) / 2, top, w, h);
       node.imageRect = [(width - w) / 2, top, w, h];
     }
@@ -198,8 +207,12 @@ export class ExecutionState {
     }
   }
 
-  /** A click on an output image opens it full size. */
+  /** A click on an output image (or video) opens it full size; on a node's sound, plays it. */
   click(node, pos) {
+    if (node.outputAudio && pos[1] > node.size[1] - 20 && pos[1] <= node.size[1]) {
+      toggleAudio(node);
+      return true;
+    }
     if (!node.outputImages || !node.imageRect) return false;
     const [x, y, w, h] = node.imageRect;
     if (pos[0] < x || pos[0] > x + w || pos[1] < y || pos[1] > y + h) return false;
