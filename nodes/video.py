@@ -16,7 +16,6 @@ from inkgraph.engine import (
     Context,
     Float,
     Hidden,
-    Image,
     NodeOutput,
     Output,
     Socket,
@@ -26,7 +25,7 @@ from inkgraph.engine import (
 from inkgraph.engine.core.paths import Folders, PathEscapeError
 
 from . import media_av
-from .media_io import Audio, Video, input_path, list_input_media, output_files, tags
+from .media_io import Video, input_path, list_input_media, output_files, tags
 from .video_types import VideoComponents, VideoFromComponents, VideoFromFile, VideoInput
 
 CATEGORY = "image/video"
@@ -166,4 +165,3 @@ def SaveWEBM(
 
 
 NODES = [SaveWEBM, SaveVideo, CreateVideo, GetVideoComponents, LoadVideo, VideoSlice]
-__all__ = ["NODES", "Audio", "Image", "Video"]

@@ -301,3 +301,17 @@ def test_other_containers_count_trim_and_copy(runtime: Runtime, container: str) 
     copied = decode_video(target)
     assert copied["codec"] == ("vp9" if container == "webm" else "h264")
     assert_frames_close(copied["frames"], frames, H264_TOLERANCE)
+
+
+def test_load_video_widgets_convert_as_the_frontend_writes_them(runtime: Runtime) -> None:
+    """ComfyUI's frontend stores LoadVideo's upload button value after the file name, as for LoadImage."""
+    from inkgraph.engine.core.formats import api_to_ui, ui_to_api
+
+    prompt = {"1": {"class_type": "LoadVideo", "inputs": {"file": "clip.mp4"}},
+              "2": {"class_type": "SaveVideo", "inputs": {"video": ["1", 0], "filename_prefix": "video/ComfyUI",
+                                                          "format": "auto", "codec": "auto"}}}
+    workflow = api_to_ui(prompt, runtime.registry.get)
+    load = next(n for n in workflow["nodes"] if n["type"] == "LoadVideo")
+    assert load["widgets_values"] == ["clip.mp4", "image"]
+    back, _ = ui_to_api(workflow, runtime.registry.get)
+    assert {k: v["inputs"] for k, v in back.items()} == {k: v["inputs"] for k, v in prompt.items()}
