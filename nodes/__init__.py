@@ -17,6 +17,8 @@ __all__ = ["MAX_RESOLUTION", "node_list"]
 def node_list() -> list[Any]:
     """Every built-in node, family by family."""
     from . import (
+        animated,
+        audio,
         bounding_boxes,
         checkpoint_save,
         conditioning,
@@ -43,10 +45,11 @@ def node_list() -> list[Any]:
         strings,
         upscale,
         vae,
+        video,
     )
 
     families = (loaders, checkpoint_save, conditioning, sampling, custom_sampling, sigmas, model_advanced, latent,
                 latent_ops, vae, image_io, image_ops, image_filters, image_transform, image_resize, image_batch,
                 image_morphology, upscale, mask, mask_ops, strings, logic, math_expression, save_nodes,
-                bounding_boxes, primitives)
+                bounding_boxes, primitives, animated, video, audio)
     return [node for family in families for node in family.NODES]

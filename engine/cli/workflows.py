@@ -145,13 +145,15 @@ def _model_folder_lines(runtime: Runtime, class_type: str, input_name: str) -> l
 
 
 def output_paths(runtime: Runtime, outcome: ExecutionOutcome) -> list[Path]:
-    """The files a run wrote (images and other outputs its nodes reported)."""
+    """The files a run wrote: every ``{filename, subfolder, type}`` its nodes reported, under any key
+    (``images`` holds pictures, animations and videos; ``audio`` sound; packs use ``gifs``, ``video``…)."""
     from ..core.paths import PathEscapeError
 
     paths = []
     for ui in outcome.outputs.values():
-        for item in ui.get("images", []) if isinstance(ui, dict) else []:
-            if isinstance(item, dict) and item.get("type") in ("output", "temp", "input"):
+        items = [i for v in ui.values() if isinstance(v, list) for i in v] if isinstance(ui, dict) else []
+        for item in items:
+            if isinstance(item, dict) and "filename" in item and item.get("type") in ("output", "temp", "input"):
                 try:
                     paths.append(runtime.folders.resolve(item["type"], item["filename"], item.get("subfolder", "")))
                 except (PathEscapeError, KeyError):

@@ -24,6 +24,8 @@ import sys
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from ..core.registry import BUILTIN_PACK
+
 if TYPE_CHECKING:
     from ..core.paths import Folders
     from ..core.registry import NodeRegistry
@@ -89,7 +91,9 @@ def activate(folders: Folders | None = None, registry: NodeRegistry | None = Non
     """Answer the shimmed module names from now on (idempotent)."""
     if folders is not None:
         STATE.folders = folders
-    if registry is not None:
+    if registry is not None and BUILTIN_PACK in registry.packs:
+        # ``nodes.<NodeClass>`` answers with the built-in nodes: any registry holding them will do (a registry
+        # made for packs alone must not replace it, or packs already loaded would lose ``nodes.X``)
         STATE.registry = registry
     if _FINDER not in sys.meta_path:
         sys.meta_path.insert(0, _FINDER)

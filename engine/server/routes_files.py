@@ -11,13 +11,13 @@ import asyncio
 import hashlib
 import io
 import json
-import mimetypes
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import BodyPartReader, web
 
+from ..core.media import kind_of_name, media_type, upload_mismatch
 from ..core.paths import PathEscapeError, file_sha256, split_annotation
 from .bodies import ViewQuery, bad_request, parse_query
 
@@ -104,6 +104,8 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
         fields, files = await _read_form(request)
         if "image" not in files:
             raise bad_request("No file in the 'image' field of the form.")
+        if (mismatch := upload_mismatch(*files["image"])) is not None:  # videos and audio come here too
+            raise bad_request("The uploaded file is not the media its name says.", mismatch)
         return await save_upload(request, files["image"], fields)
 
     @routes.post("/upload/mask")
@@ -157,12 +159,12 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
             raise web.HTTPForbidden(text=str(exc)) from exc
         if not path.is_file():
             raise web.HTTPNotFound(text=f"{filename} not found")
-        if query.preview or query.channel != "rgba":
+        if (query.preview or query.channel != "rgba") and kind_of_name(path.name) in ("image", None):  # not video
             data, content_type, name = await asyncio.get_running_loop().run_in_executor(
                 None, _transcode, path, query.preview, query.channel)
             return web.Response(body=data, content_type=content_type, headers={
                 "Content-Disposition": f'filename="{name}"', "X-Content-Type-Options": "nosniff"})
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        content_type = media_type(path.name) or "application/octet-stream"
         if path.suffix.lower() in _NEVER_INLINE:
             content_type = "application/octet-stream"
         return web.FileResponse(path, headers={"Content-Disposition": f'filename="{path.name}"',

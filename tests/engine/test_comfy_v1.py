@@ -230,7 +230,7 @@ def test_ui_output_async_core_nodes_and_progress(runtime: Runtime) -> None:
         "3": {"class_type": "V1SlowInvert", "inputs": {"image": ["2", 0], "steps": 3}},
         "4": {"class_type": "V1CoreNodeUser", "inputs": {"image": ["3", 0]}},
         "5": {"class_type": "V1SaveWithUI", "inputs": {"images": ["4", 0], "filename_prefix": "v1/out"}}})
-    assert outcome.status_str == "success", outcome.error
+    assert outcome.status_str == "success", (outcome.error or {}).get("exception_message")
     images = outcome.outputs["5"]["images"]
     assert [i["filename"] for i in images] == ["out_00001_.png", "out_00002_.png"]
     assert images[0]["subfolder"] == "v1" and images[0]["type"] == "output"

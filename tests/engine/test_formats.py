@@ -87,11 +87,22 @@ def test_primitive_nodes_give_their_values(registry: NodeRegistry) -> None:
 
 
 def test_unknown_node_types_become_a_validation_error_naming_them(registry: NodeRegistry, tmp_path: Path) -> None:
-    prompt, _ = ui_to_api(load("utility-gan_upscaler.json"), registry.get)
+    workflow = load("utility-gan_upscaler.json")
+    for ui_node in workflow["nodes"]:
+        if ui_node["type"] in ("CreateVideo", "GetVideoComponents"):
+            ui_node["type"] = f"Missing{ui_node['type']}"
+    prompt, _ = ui_to_api(workflow, registry.get)
     result = Runtime.create(Settings(base_dir=tmp_path), registry=registry).validate(prompt)
     assert not result.ok and result.error is not None and result.error.type == "invalid_prompt"
     missing = {e.class_type for e in result.node_errors.values()}
-    assert missing == {"CreateVideo", "GetVideoComponents", "LoadVideo", "SaveVideo"}
+    assert missing == {"MissingCreateVideo", "MissingGetVideoComponents"}
+
+
+def test_a_video_template_validates_with_only_its_files_missing(registry: NodeRegistry, tmp_path: Path) -> None:
+    prompt, _ = ui_to_api(load("utility-gan_upscaler.json"), registry.get)
+    result = Runtime.create(Settings(base_dir=tmp_path), registry=registry).validate(prompt)
+    problems = {(errors.class_type, e.type) for errors in result.node_errors.values() for e in errors.errors}
+    assert problems == {("LoadVideo", "custom_validation_failed"), ("UpscaleModelLoader", "value_not_in_list")}
 
 
 def node(id_: int, type_: str, inputs: list[Any] | None = None, outputs: list[Any] | None = None,

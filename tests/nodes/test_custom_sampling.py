@@ -139,7 +139,7 @@ def test_sigma_nodes() -> None:
     assert float(vp[0]) == pytest.approx((torch.tensor(19.9 / 2 + 0.1).exp() - 1).sqrt().item(), rel=1e-5)
     model = ToyModel(ToyNetwork())
     turbo = sn.SDTurboScheduler(model, steps=2, denoise=1.0)
-    eps = __import__("nodes.diffusion.model_sampling", fromlist=["discrete"]).discrete("epsilon")
+    eps = __import__("inkgraph.nodes.diffusion.model_sampling", fromlist=["discrete"]).discrete("epsilon")
     assert turbo.tolist() == pytest.approx([float(eps.sigmas[999]), float(eps.sigmas[899]), 0.0])
     assert sn.SamplingPercentToSigma(ModelSamplingSD3(model, shift=3.0), sampling_percent=0.5,
                                      return_actual_sigma=False) == pytest.approx(0.75)

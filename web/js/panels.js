@@ -2,6 +2,7 @@
 // prompt's workflow), refreshed from /queue and /history when the server says the queue changed.
 
 import { api } from "./api.js";
+import { isAudio, isVideo, thumbnail } from "./media.js";
 
 export class QueuePanel {
   constructor(app) {
@@ -56,16 +57,15 @@ export class QueuePanel {
     const row = document.createElement("li");
     row.className = `ink-row ${status}`;
     row.dataset.promptId = promptId;
-    const outputs = Object.values(entry.outputs ?? {}).flatMap((o) => o.images ?? []);
+    const outputs = Object.values(entry.outputs ?? {}).flatMap((o) => [...(o.images ?? []), ...(o.audio ?? [])]);
     row.innerHTML = `<span class="state"></span><span class="label"></span><button title="Open this workflow">open</button>`;
     row.querySelector(".state").textContent = status;
-    const label = `${promptId.slice(0, 8)} · ${outputs.length} ${outputs.length === 1 ? "image" : "images"}`;
+    const label = `${promptId.slice(0, 8)} · ${describe(outputs)}`;
     row.querySelector(".label").textContent = label;
-    row.title = `${promptId}: ${status}, ${outputs.length === 1 ? "1 image" : `${outputs.length} images`}`;
+    row.title = `${promptId}: ${status}, ${describe(outputs)}`;
     if (outputs[0]) {
-      const thumb = document.createElement("img");
-      thumb.src = api.viewUrl(outputs[0], true);
-      thumb.onclick = () => window.open(api.viewUrl(outputs[0]), "_blank");
+      const thumb = thumbnail(outputs[0]);
+      if (!isAudio(outputs[0])) thumb.onclick = () => window.open(api.viewUrl(outputs[0]), "_blank");
       row.prepend(thumb);
     }
     row.querySelector("button").onclick = async () => {
@@ -75,4 +75,13 @@ export class QueuePanel {
     };
     return row;
   }
+}
+
+/** "2 images · 1 video · 1 audio" for a history row. */
+function describe(outputs) {
+  const videos = outputs.filter(isVideo).length, sounds = outputs.filter(isAudio).length;
+  const images = outputs.length - videos - sounds;
+  const parts = [[images, "image"], [videos, "video"], [sounds, "audio"]].filter(([n]) => n)
+    .map(([n, kind]) => `${n} ${kind}${n > 1 && kind !== "audio" ? "s" : ""}`);
+  return parts.join(" · ") || "no outputs";
 }

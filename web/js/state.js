@@ -3,6 +3,7 @@
 
 import { LiteGraph } from "../vendor/litegraph/litegraph.es.js";
 import { api } from "./api.js";
+import { isVideo, keepVideosMoving, loadVideo, mediaSize, toggleAudio } from "./media.js";
 
 const IMAGE_AREA = 220;
 const TEXT_LINE = 16;
@@ -28,6 +29,7 @@ export class ExecutionState {
     socket.addEventListener("execution_success", () => this.finish());
     socket.addEventListener("preview", (e) => this.preview(e.detail));
     socket.addEventListener("progress_text", (e) => this.text(e.detail));
+    keepVideosMoving(app);
   }
 
   node(id) {
@@ -86,12 +88,19 @@ export class ExecutionState {
     this.done.add(String(node));
     if (target && output?.images?.length) {
       target.outputImages = output.images;
-      loadImages(output.images).then((images) => {
+      const video = output.images.find(isVideo);
+      (video ? loadVideo(video).then((v) => [v]) : loadImages(output.images)).then((images) => {
+        target.imgs?.forEach((old) => { if (old instanceof HTMLVideoElement) old.pause(); });
         target.imgs = images;
         target.previewImage = undefined;
         ensureImageArea(target);
         this.redraw();
       });
+    }
+    if (target && output?.audio?.length) {
+      target.outputAudio = output.audio;
+      target.outputText = `♪ ${output.audio.map((item) => item.filename).join(", ")} (click to play)`;
+      ensureImageArea(target);
     }
     if (target && output?.text) { target.outputText = output.text.join("\n"); ensureImageArea(target); }
     this.redraw();
@@ -186,10 +195,11 @@ export class ExecutionState {
       }
     }
     const image = node.previewImage ?? node.imgs?.[0];
-    if (image) {
+    const [iw, ih] = image ? mediaSize(image) : [0, 0];
+    if (iw && ih) {
       const top = height - IMAGE_AREA + 4;
-      const scale = Math.min((width - 8) / image.width, (IMAGE_AREA - 8) / image.height);
-      const w = image.width * scale, h = image.height * scale;
+      const scale = Math.min((width - 8) / iw, (IMAGE_AREA - 8) / ih);
+      const w = iw * scale, h = ih * scale;
       ctx.drawImage(image, (width - w) / 2, top, w, h);
       node.imageRect = [(width - w) / 2, top, w, h];
     }
@@ -218,8 +228,12 @@ export class ExecutionState {
     return error.message;
   }
 
-  /** A click on an output image opens it full size. */
+  /** A click on an output image (or video) opens it full size; on a node's sound, plays it. */
   click(node, pos) {
+    if (node.outputAudio && pos[1] > node.size[1] - 20 && pos[1] <= node.size[1]) {
+      toggleAudio(node);
+      return true;
+    }
     if (!node.outputImages || !node.imageRect) return false;
     const [x, y, w, h] = node.imageRect;
     if (pos[0] < x || pos[0] > x + w || pos[1] < y || pos[1] > y + h) return false;

@@ -3,6 +3,7 @@
 // open in ComfyUI and the other way round.
 
 import { api } from "./api.js";
+import { isVideo, loadVideo } from "./media.js";
 import { ensureImageArea, shownBelow } from "./state.js";
 
 export const CONTROL_VALUES = ["fixed", "increment", "decrement", "randomize"];
@@ -57,12 +58,16 @@ export function addInputWidget(node, name, type, options = {}) {
     widget.linkedWidgets = [control];
     control.target = widget;
   }
-  if (options.image_upload) {
-    const upload = node.addWidget("button", "upload", "image", () => chooseImage(node, widget), { serialize: false });
+  const kind = options.image_upload ? "image" : options.video_upload ? "video" : options.audio_upload ? "audio" : null;
+  if (kind) {  // LoadImage, LoadVideo, LoadAudio: the same upload button (all post to /upload/image)
+    const upload = node.addWidget("button", "upload", "image", () => chooseImage(node, widget, kind),
+                                  { serialize: false });
     upload.label = "choose file to upload";
     widget.linkedWidgets = [...(widget.linkedWidgets ?? []), upload];
-    widget.callback = () => showImage(node, widget.value);
-    showImage(node, widget.value);
+    if (kind !== "audio") {
+      widget.callback = () => showImage(node, widget.value);
+      showImage(node, widget.value);
+    }
   }
   return widget;
 }
@@ -91,10 +96,12 @@ export function applyControls(graph) {
   }
 }
 
-function chooseImage(node, widget) {
+const ACCEPT = { image: "image/png,image/jpeg,image/webp,image/gif", video: "video/*", audio: "audio/*,video/*" };
+
+function chooseImage(node, widget, kind = "image") {
   const input = document.createElement("input");
   input.type = "file";
-  input.accept = "image/png,image/jpeg,image/webp,image/gif";
+  input.accept = ACCEPT[kind];
   input.onchange = async () => {
     const file = input.files?.[0];
     if (!file) return;
@@ -102,7 +109,7 @@ function chooseImage(node, widget) {
     const name = uploaded.subfolder ? `${uploaded.subfolder}/${uploaded.name}` : uploaded.name;
     if (!widget.options.values.includes(name)) widget.options.values.push(name);
     widget.value = name;
-    showImage(node, name);
+    if (kind !== "audio") showImage(node, name);
   };
   input.click();
 }
@@ -111,6 +118,15 @@ export function showImage(node, name) {
   if (!name) return;
   const [subfolder, filename] = name.includes("/") ? [name.slice(0, name.lastIndexOf("/")),
     name.slice(name.lastIndexOf("/") + 1)] : ["", name];
+  if (isVideo(filename)) {
+    loadVideo({ filename, subfolder, type: "input" }).then((video) => {
+      node.imgs?.forEach((old) => { if (old instanceof HTMLVideoElement) old.pause(); });
+      node.imgs = [video];
+      ensureImageArea(node);
+      node.setDirtyCanvas(true, false);
+    });
+    return;
+  }
   const image = new Image();
   image.onload = () => { node.imgs = [image]; ensureImageArea(node); node.setDirtyCanvas(true, false); };
   image.src = api.viewUrl({ filename, subfolder, type: "input" }, true);

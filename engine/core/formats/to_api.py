@@ -119,7 +119,7 @@ def widget_values(spec: NodeSpec, values: list[Any] | dict[str, Any] | None) -> 
                     following = seq[position]
                     if has_control(inp) and (following in CONTROL_VALUES or isinstance(following, bool)):
                         position += 1  # the frontend's control_after_generate widget: never sent to the server
-                    elif inp.image_upload and following == "image":
+                    elif (inp.image_upload or inp.extra.get("video_upload")) and following == "image":
                         position += 1  # LoadImage's upload button
             else:
                 value = _default(inp)

@@ -64,7 +64,7 @@ def api_to_ui(prompt: dict[str, Any], spec_of: SpecOf) -> dict[str, Any]:
                 values.append(unwrap_constant(value))
                 if has_control(inp):
                     values.append("fixed")
-                elif inp.image_upload:
+                elif inp.image_upload or inp.extra.get("video_upload"):  # LoadVideo: the same button
                     values.append("image")
         for name, value in raw.items():  # links to inputs the spec does not know (extra inputs)
             if is_link(value) and not any(i["name"] == name for i in inputs):
