@@ -20,6 +20,7 @@ def node_list() -> list[Any]:
         checkpoint_save,
         conditioning,
         custom_sampling,
+        edit_models,
         image_filters,
         image_io,
         image_ops,
@@ -36,5 +37,5 @@ def node_list() -> list[Any]:
 
     return [*loaders.NODES, *checkpoint_save.NODES, *conditioning.NODES, *sampling.NODES, *custom_sampling.NODES,
             *sigmas.NODES, *model_advanced.NODES, *latent.NODES, *vae.NODES, *image_io.NODES, *image_ops.NODES,
-            *image_filters.NODES, *upscale.NODES, *mask.NODES, *primitives.NODES]
+            *image_filters.NODES, *upscale.NODES, *mask.NODES, *primitives.NODES, *edit_models.NODES]
 
