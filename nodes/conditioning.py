@@ -61,7 +61,7 @@ def encode_with(ctx: Context, node_name: str, clip: Any, text: str | None = None
     from .diffusion.encoders import EncodeRequest, recipe
 
     chosen = recipe(clip.recipe)
-    request = EncodeRequest(ctx.folders, [], options)
+    request = EncodeRequest(ctx.folders, [], {**dict(getattr(clip, "tokenizer_options", ())), **options})
     with clip.by_slot() as encoders, torch.inference_mode():
         if texts is None:
             conditioning: Conditioning = chosen.encode(encoders, text or "", clip.layer, request)
@@ -250,7 +250,19 @@ def CLIPTextEncodeSD3(ctx: Context, clip: Clip, *, clip_l: PromptText, clip_g: P
                        empty_padding=empty_padding)
 
 
+@node(category="_for_testing/conditioning")
+def T5TokenizerOptions(clip: Clip, min_padding: Annotated[int, Int(min=0, max=10000, step=1)] = 0,
+                       min_length: Annotated[int, Int(min=0, max=10000, step=1)] = 0) -> Clip:
+    """Padding of T5 prompts: min_padding pad tokens always follow the prompt; min_length pads it to at least
+    that many tokens (replacing the model's own minimum, e.g. Flux's 256)."""
+    options = {}
+    for t5_type in ("t5xxl", "pile_t5xl", "t5base", "mt5xl", "umt5xxl"):
+        options[f"{t5_type}_min_padding"] = min_padding
+        options[f"{t5_type}_min_length"] = min_length
+    return clip.with_tokenizer_options(**options)
+
+
 NODES = [CLIPTextEncode, ConditioningCombine, ConditioningAverage, ConditioningConcat, ConditioningSetArea,
          ConditioningSetAreaPercentage, ConditioningSetAreaStrength, ConditioningSetMask, ConditioningSetTimestepRange,
          ConditioningZeroOut, FluxGuidance, CLIPTextEncodeSDXL, CLIPTextEncodeSDXLRefiner, CLIPTextEncodeFlux,
-         CLIPTextEncodeSD3]
+         CLIPTextEncodeSD3, T5TokenizerOptions]

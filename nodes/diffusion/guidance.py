@@ -31,8 +31,9 @@ class ModelRunner:
 
     def __init__(self, module: Any, adapter: ModelAdapter, model_sampling: Any) -> None:
         self.module, self.adapter, self.model_sampling = module, adapter, model_sampling
-        parameter = next(module.parameters())
-        self.device, self.dtype = parameter.device, parameter.dtype
+        from .model_api import compute_dtype
+
+        self.device, self.dtype = next(module.parameters()).device, compute_dtype(module)
         self.calls = 0
         self._batched: dict[tuple[Any, ...], dict[str, torch.Tensor]] = {}
 

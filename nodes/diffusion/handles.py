@@ -94,6 +94,7 @@ class ClipHandle:
     recipe: str = "stable_diffusion"
     slots: tuple[str, ...] = ()  # the slot of each key ("clip_l", "clip_g", "t5xxl" …); empty: the SD family's
     device: str = "default"  # "cpu": the encoders compute on the CPU (CLIPLoader's device option)
+    tokenizer_options: tuple[tuple[str, Any], ...] = ()  # T5TokenizerOptions' settings ("t5xxl_min_length" …)
 
     def cache_nbytes(self) -> int:
         return 64
@@ -130,6 +131,9 @@ class ClipHandle:
 
     def at_layer(self, layer: int) -> ClipHandle:
         return replace(self, layer=layer)
+
+    def with_tokenizer_options(self, **options: Any) -> ClipHandle:
+        return replace(self, tokenizer_options=tuple({**dict(self.tokenizer_options), **options}.items()))
 
     def with_lora(self, lora: Lora) -> ClipHandle:
         return replace(self, loras=(*self.loras, lora))

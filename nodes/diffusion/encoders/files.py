@@ -32,7 +32,7 @@ def detect_at(index: TensorIndex, prefix: str) -> EncoderDetected | None:
 def find(index: TensorIndex, name: str = "") -> list[EncoderDetected]:
     """Every text encoder in the file, in key order; a clear error when there is none."""
     prefixes = sorted({key[: key.index(marker)] for key in index for marker in MARKERS if marker in key
-                       and key.endswith(marker)}, key=lambda p: (len(p), p))
+                       and key.endswith(marker)})  # a prefix sorts before the longer prefixes inside it
     found: list[EncoderDetected] = []
     for prefix in prefixes:
         if any(prefix.startswith(f.prefix) for f in found):

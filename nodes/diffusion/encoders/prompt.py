@@ -43,6 +43,16 @@ class TokenRules:
     min_length: int | None = None  # the last chunk is padded to this length
     embedding_key: str = "clip_l"  # which vectors of a textual-inversion file belong to this encoder
     empty_has_end: bool = True  # the empty prompt keeps its end token (PixArt/Chroma: padding only)
+    min_padding: int | None = None  # padding tokens always added after the last chunk's end token
+
+    def configured(self, options: dict[str, Any]) -> TokenRules:
+        """These rules with a CLIP's tokenizer options applied (T5TokenizerOptions sets
+        ``t5xxl_min_padding`` and ``t5xxl_min_length``, keyed by the embedding key as in ComfyUI)."""
+        padding = options.get(f"{self.embedding_key}_min_padding", self.min_padding)
+        length = options.get(f"{self.embedding_key}_min_length", self.min_length)
+        if padding == self.min_padding and length == self.min_length:
+            return self
+        return replace(self, min_padding=padding, min_length=length)
 
     def words(self, text: str) -> list[int]:
         return list(self.tokenizer()(text, add_special_tokens=False)["input_ids"])
@@ -106,7 +116,11 @@ def pack(groups: list[list[tuple[Token, float]]], rules: TokenRules) -> list[Chu
             else:
                 chunk.extend(group)
                 group = []
-    last = close(chunk)
+    last = chunk + [(rules.end, 1.0)] if rules.end is not None else chunk
+    if rules.min_padding:
+        last = last + [(rules.pad, 1.0)] * rules.min_padding
+    if rules.pad_to_max and len(last) < rules.max_length:
+        last = last + [(rules.pad, 1.0)] * (rules.max_length - len(last))
     if rules.min_length is not None and len(last) < rules.min_length:
         last = last + [(rules.pad, 1.0)] * (rules.min_length - len(last))
     chunks.append(last)
@@ -222,6 +236,8 @@ def chunks_for(encoder: Any, text: str, rules: TokenRules, context: Any) -> list
     (an ``EncodeRequest``) for vectors as wide as the encoder, warnings go to ``context.warnings``."""
     from ..embeddings import lookup_for
 
+    if context is not None:
+        rules = rules.configured(context.options)
     lookup = None
     if context is not None and context.folders is not None:
         width = int(encoder.get_input_embeddings().weight.shape[-1])
@@ -232,5 +248,7 @@ def chunks_for(encoder: Any, text: str, rules: TokenRules, context: Any) -> list
 def encode_text(encoder: Any, text: str, rules: TokenRules, reading: Reading, layer: int | None,
                 context: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
     """One encoder's (embeddings, pooled) for ``text`` with CLIPSetLastLayer's ``layer`` applied."""
+    if context is not None:
+        rules = rules.configured(context.options)
     chunks = chunks_for(encoder, text, rules, context)
     return encode(encoder, reading.at(layer, depth(encoder)), chunks, rules)

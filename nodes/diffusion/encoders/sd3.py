@@ -52,6 +52,7 @@ class SD3(PromptRecipe):
         instead of the empty prompt; CLIP-L and bigG are then given empty-prompt chunks until they have as
         many as each other."""
         no_padding = context.options.get("empty_padding", "empty_prompt") == "none"
+        rules = {slot: _rules(slot).configured(context.options) for slot in self.slots}
         chunks: dict[str, list[Any]] = {}
         for slot in self.slots:
             text = texts.get(slot, "")
@@ -59,9 +60,9 @@ class SD3(PromptRecipe):
             if no_padding and not text:
                 chunks[slot] = []
             elif encoder is not None:
-                chunks[slot] = chunks_for(encoder, text, _rules(slot), context)
+                chunks[slot] = chunks_for(encoder, text, rules[slot], context)
             else:  # a missing encoder's tokens still count (ComfyUI tokenizes for all three)
-                chunks[slot] = tokenize(text, _rules(slot))
+                chunks[slot] = tokenize(text, rules[slot])
         if len(chunks["clip_l"]) != len(chunks["clip_g"]):
             for slot, other in (("clip_l", "clip_g"), ("clip_g", "clip_l")):
                 while len(chunks[slot]) < len(chunks[other]):
@@ -69,7 +70,7 @@ class SD3(PromptRecipe):
 
         def run(slot: str) -> tuple[torch.Tensor, torch.Tensor | None]:
             encoder = encoders[slot]
-            return encode(encoder, READINGS[slot].at(layer, depth(encoder)), chunks[slot], _rules(slot))
+            return encode(encoder, READINGS[slot].at(layer, depth(encoder)), chunks[slot], rules[slot])
 
         t5 = encoders.get("t5xxl")
         width = int(t5.config.d_model) if t5 is not None else T5_WIDTH
