@@ -58,7 +58,7 @@ def load_text_encoders(manager: ModelManager, paths: list[Path], clip_type: str,
     from .encoders import files, recipe
 
     chosen = recipe(clip_type)
-    dtype_name = manager.policy.dtype
+    dtype_name = "fp32" if device == "cpu" else manager.policy.dtype  # CPUs compute half precision slowly
     keys: list[Hashable] = []
     slots: list[str] = []
     for path in paths:

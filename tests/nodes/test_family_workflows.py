@@ -338,3 +338,15 @@ def test_clip_types_inkgraph_does_not_encode_yet_fail_clearly(runtime: Runtime) 
                                                                              "type": "chroma", "device": "cpu"}}})
     _, outcome = runtime.run(prompt)
     assert outcome.status_str == "error" and "type 'chroma' takes t5xxl" in str(outcome.error)
+
+
+def test_text_encoders_on_the_cpu(runtime: Runtime) -> None:
+    clip = {"class_type": "CLIPLoader", "inputs": {"clip_name": "t5xxl_fp16.safetensors", "type": "chroma",
+                                                   "device": "cpu"}}
+    unet = {"class_type": "UNETLoader", "inputs": {"unet_name": "Chroma1-HD-fp8mixed.safetensors",
+                                                   "weight_dtype": "default"}}
+    prompt = flux_prompt(extra={"1": unet, "2": clip})
+    _, outcome = runtime.run(prompt)
+    assert outcome.status_str == "success", outcome.error
+    cpu_keys = [key for key in runtime.models._entries if key[0] == "text_encoder" and key[-1] == "cpu"]
+    assert cpu_keys and all(key[-2] == "fp32" for key in cpu_keys)
