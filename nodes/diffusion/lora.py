@@ -131,7 +131,7 @@ def module_index(model: torch.nn.Module, unet_config: Any = None, names: dict[st
 _state: weakref.WeakKeyDictionary[torch.nn.Module, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
-def _restore(module: torch.nn.Module, saved: tuple[torch.Tensor, torch.Tensor | None, type]) -> None:
+def _restore(module: Any, saved: tuple[torch.Tensor, torch.Tensor | None, type]) -> None:
     """Put back a module's original weight (and fp8 scale, and class)."""
     weight, scale, cls = saved
     device = module.weight.device
@@ -180,7 +180,7 @@ def sync(model: torch.nn.Module, kind: str, loras: tuple[tuple[LoraFile, float],
                 missed += 1
                 continue
             for module_name, rows in targets:
-                module = modules[module_name]
+                module: Any = modules[module_name]
                 weight = module.weight
                 if module_name not in state["backup"]:
                     scale = getattr(module, "scale_weight", None)
@@ -189,7 +189,7 @@ def sync(model: torch.nn.Module, kind: str, loras: tuple[tuple[LoraFile, float],
                                                     module.__class__)
                 delta = patch.delta(weight.shape, rows).to(weight.device) * strength
                 if weight.dtype in FP8_DTYPES:
-                    store_fp8(module, weight.dtype, dequantized(module) + delta)  # type: ignore[arg-type]
+                    store_fp8(module, weight.dtype, dequantized(module) + delta)
                 else:
                     weight.copy_((weight.float() + delta).to(weight.dtype))
     if missed:

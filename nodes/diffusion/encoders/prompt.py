@@ -215,8 +215,8 @@ def encode(encoder: Any, reading: Reading, chunks: list[Chunk], rules: TokenRule
     batch = [[PLACEHOLDER if isinstance(t, torch.Tensor) else t for t, _ in chunk] for chunk in chunks]
     longest = max(len(row) for row in batch)
     if any(len(row) != longest for row in batch):  # T5 chunks may differ in length: encode them one by one
-        parts = [encode(encoder, reading, [chunk], rules) for chunk in chunks]
-        return torch.cat([z for z, _ in parts], dim=1), parts[0][1]
+        each = [encode(encoder, reading, [chunk], rules) for chunk in chunks]
+        return torch.cat([z for z, _ in each], dim=1), each[0][1]
     if weighted:
         batch.append(rules.empty(longest))
     hidden, pooled = run(encoder, reading, torch.tensor(batch, dtype=torch.long), vectors)

@@ -7,7 +7,7 @@ CLIPLoader/DualCLIPLoader, so both give the same CONDITIONING.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from .base import EncodeRequest, PromptRecipe
 
@@ -30,7 +30,7 @@ def mode(slots: list[str] | set[str] | tuple[str, ...]) -> tuple[str, tuple[str,
 
 class StableDiffusion(PromptRecipe):
     name = "stable_diffusion"
-    slots = ("clip_l", "clip_h", "clip_g")
+    slots: ClassVar[tuple[str, ...]] = ("clip_l", "clip_h", "clip_g")
 
     def check(self, slots: list[str], source: str = "") -> None:
         super().check(slots, source)

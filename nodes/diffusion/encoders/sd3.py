@@ -78,6 +78,7 @@ class SD3(PromptRecipe):
         pooled = None
         if chunks["clip_l"] or chunks["clip_g"]:
             lg = None
+            l_pooled: torch.Tensor | None
             if "clip_l" in encoders:
                 lg, l_pooled = run("clip_l")
             else:
@@ -89,7 +90,7 @@ class SD3(PromptRecipe):
                 g_pooled = torch.zeros(1, G_WIDTH)
             if lg is not None:
                 context_states = F.pad(lg, (0, width - lg.shape[-1]))
-            pooled = torch.cat([l_pooled, g_pooled], dim=-1)  # type: ignore[list-item]
+            pooled = torch.cat([l_pooled, g_pooled], dim=-1)
         if t5 is not None:
             t5_states, _ = run("t5xxl")
             context_states = t5_states if context_states is None else torch.cat([context_states, t5_states], dim=-2)

@@ -59,7 +59,7 @@ class T5XXL(EncoderKind):
         state = dict(tensors)
         shared = state.get("shared.weight", state.get("encoder.embed_tokens.weight"))
         state["shared.weight"] = state["encoder.embed_tokens.weight"] = shared  # tied in transformers
-        config = T5Config(**detected.config, is_encoder_decoder=False, use_cache=False, dropout_rate=0.0,
+        config: Any = T5Config(**detected.config, is_encoder_decoder=False, use_cache=False, dropout_rate=0.0,
                           layer_norm_epsilon=1e-6, tie_word_embeddings=True)
         model = assemble(T5EncoderModel, config, state, dtype, "T5 text encoder", detected.source)
         if detected.scales:
@@ -87,7 +87,7 @@ def _feed_forward_in_activation_dtype(model: torch.nn.Module) -> None:
 def _gated_feed_forward() -> type:
     from transformers.models.t5.modeling_t5 import T5DenseGatedActDense
 
-    class GatedFeedForward(T5DenseGatedActDense):  # type: ignore[misc]
+    class GatedFeedForward(T5DenseGatedActDense):
         def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
             hidden = self.act(self.wi_0(hidden_states)) * self.wi_1(hidden_states)
             return self.wo(self.dropout(hidden))  # type: ignore[no-any-return]
@@ -97,7 +97,7 @@ def _gated_feed_forward() -> type:
 
 @cache
 def t5_tokenizer() -> Any:
-    from transformers import T5TokenizerFast
+    from transformers import T5TokenizerFast  # type: ignore[attr-defined]
 
     return T5TokenizerFast.from_pretrained(str(TOKENIZER_DIR), local_files_only=True)
 

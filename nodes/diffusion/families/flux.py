@@ -16,7 +16,7 @@ guidance (FluxGuidance, default 3.5) when the model embeds it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -65,7 +65,7 @@ def read_transformer(index: TensorIndex, prefix: str) -> dict[str, Any]:
 class Flux(DiffusionFamily):
     name = "flux"
     latent = FLUX_LATENT
-    text_encoders = ("clip_l", "t5xxl")
+    text_encoders: ClassVar[tuple[str, ...]] = ("clip_l", "t5xxl")
     vae = "flux"
     chroma = False
 

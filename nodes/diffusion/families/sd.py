@@ -161,7 +161,7 @@ class _UNetFamily(DiffusionFamily):
             configs = json.loads(index.metadata[METADATA_KEY])
             config = dict(configs["unet"])
             variant = "v" if configs.get("scheduler", {}).get("prediction_type") == "v_prediction" else ""
-            return Detected(self, config, prefix, variant, {"configs": configs})
+            return Detected(self, config, prefix, variant, extra={"configs": configs})
         config = read_unet_config(index, prefix, _load_shipped(self.shipped), sd1_heads=self.name == "sd1")
         return Detected(self, config, prefix)
 
