@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from inkgraph.engine import Boolean, Conditioning, Float, Image, Mask, Model, Output, Socket, Vae, node
+from inkgraph.engine import Boolean, Combo, Conditioning, Float, Image, Mask, Model, Output, Socket, Vae, node
 
 # Flux Kontext's training sizes (ComfyUI's PREFERED_KONTEXT_RESOLUTIONS), width × height
 KONTEXT_SIZES = ((672, 1568), (688, 1504), (720, 1456), (752, 1392), (800, 1328), (832, 1248), (880, 1184),
@@ -39,6 +39,20 @@ def FluxKontextImageScale(image: Image) -> Image:
     aspect = image.shape[2] / image.shape[1]
     _, width, height = min((abs(aspect - w / h), w, h) for w, h in KONTEXT_SIZES)
     return resize_image(image, width, height, "lanczos", "center")
+
+
+@node(display_name="Edit Model Reference Method", category="advanced/conditioning/flux")
+def FluxKontextMultiReferenceLatentMethod(
+    conditioning: Conditioning,
+    reference_latents_method: Annotated[str, Combo(options=("offset", "index", "uxo/uno", "index_timestep_zero"),
+                                                   extra={"advanced": True})],
+) -> Conditioning:
+    """Where an edit model places several reference latents: beside each other (offset, Kontext's), one
+    index each (index), or past the image (uxo/uno, USO)."""
+    if "uxo" in reference_latents_method or "uso" in reference_latents_method:
+        reference_latents_method = "uxo"
+    return [[embedding, {**options, "reference_latents_method": reference_latents_method}]
+            for embedding, options in conditioning]
 
 
 @node(category="conditioning/inpaint")
@@ -103,4 +117,5 @@ def DifferentialDiffusion(model: Model, strength: Annotated[float, Float(min=0.0
     return model.with_options(denoise_mask_function=_differential_mask(strength))
 
 
-NODES = [ReferenceLatent, FluxKontextImageScale, InpaintModelConditioning, DifferentialDiffusion]
+NODES = [ReferenceLatent, FluxKontextImageScale, FluxKontextMultiReferenceLatentMethod, InpaintModelConditioning,
+         DifferentialDiffusion]

@@ -220,6 +220,12 @@ def test_kontext_reference_latents_are_placed_as_diffusers_kontext_places_them()
     assert torch.equal(image_ids(10, 10), FluxKontextPipeline._prepare_latent_image_ids(1, 5, 5, ref.device, ref.dtype))
     wide, tall = reference_ids([torch.zeros(1, 16, 4, 8), torch.zeros(1, 16, 6, 2)], 8, 8)
     assert wide[:, 1].max() == 1 and tall[:, 1].min() == 2  # ComfyUI's "offset": the second below the first
+    first, second = reference_ids([torch.zeros(1, 16, 4, 4)] * 2, 8, 8, "index")
+    assert first[:, 0].unique().tolist() == [1.0] and second[:, 0].unique().tolist() == [2.0]
+    from inkgraph.nodes.edit_models import FluxKontextMultiReferenceLatentMethod
+
+    ((_, options),) = FluxKontextMultiReferenceLatentMethod([[torch.zeros(1), {"guidance": 2.5}]], "uxo/uno")
+    assert options == {"guidance": 2.5, "reference_latents_method": "uxo"}
 
 
 def test_fill_inputs_are_built_as_diffusers_fill_pipeline_builds_them() -> None:

@@ -45,6 +45,10 @@ REFERENCE: dict[str, tuple[str, str | None, list[tuple[str, Any]], list[tuple[st
         ("height", ["INT", {"default": 1024, "min": 16, "max": 16384, "step": 16}]),
         ("batch_size", ["INT", {"default": 1, "min": 1, "max": 4096}])], [], [("LATENT", "LATENT")]),
     "FluxKontextImageScale": ("advanced/conditioning/flux", None, [("image", ["IMAGE"])], [], [("IMAGE", "IMAGE")]),
+    "FluxKontextMultiReferenceLatentMethod": ("advanced/conditioning/flux", "Edit Model Reference Method", [
+        ("conditioning", ["CONDITIONING"]),
+        ("reference_latents_method", [["offset", "index", "uxo/uno", "index_timestep_zero"], {"advanced": True}])], [],
+        [("CONDITIONING", "CONDITIONING")]),
     "ReferenceLatent": ("advanced/conditioning/edit_models", None, [("conditioning", ["CONDITIONING"])],
                         [("latent", ["LATENT"])], [("CONDITIONING", "CONDITIONING")]),
     "InpaintModelConditioning": ("conditioning/inpaint", None, [
