@@ -113,6 +113,25 @@ def test_scaled_fp8_transformer_keeps_fp8_weights_with_their_scales(tmp_path: Pa
         assert ((q(x) - want).norm() / want.norm()) < 0.1
 
 
+def test_fp8_mixed_files_read_their_per_layer_quantisation(tmp_path: Path) -> None:
+    model, state = tiny("chroma")
+    linear = {k[: -len(".weight")] for k in state if k.startswith("double_blocks.") and k.endswith("qkv.weight")}
+    mixed = td.fp8_mixed(state, linear)
+    path = tmp_path / "Chroma1-HD-fp8mixed.safetensors"
+    td.save(mixed, path)
+    loaded, _ = load_diffusion_model(path, torch.float32)
+    q = loaded.transformer_blocks[0].attn.to_q
+    assert q.weight.dtype == torch.float8_e4m3fn
+    assert torch.equal(q.scale_weight, mixed["double_blocks.0.img_attn.qkv.weight_scale"])
+    assert loaded.single_transformer_blocks[0].attn.to_q.weight.dtype == torch.float32  # a full-precision layer
+    int8 = dict(mixed)
+    int8["double_blocks.0.img_attn.qkv.comfy_quant"] = td.quant_record("int8_convrot")
+    td.save(int8, tmp_path / "int8.safetensors")
+    with pytest.raises(ModelFileError, match="int8.safetensors: double_blocks.0.img_attn.qkv is quantised as "
+                                             "'int8_convrot'"):
+        load_diffusion_model(tmp_path / "int8.safetensors", torch.float32)
+
+
 def test_fp8_storage_on_request(tmp_path: Path) -> None:
     _, state = tiny("flux-schnell")
     path = tmp_path / "flux1-schnell.safetensors"

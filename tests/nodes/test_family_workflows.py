@@ -63,9 +63,8 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     td.save(td.flux_state(fill), unets / "flux1-fill-dev.safetensors", dtype=torch.bfloat16)
     td.save(_fp8(td.flux_state(fill)), unets / "flux.1-fill-dev-OneReward-transformer_fp8.safetensors")
     chroma_state = td.flux_state(chroma, chroma_model=True)
-    mixed = {k: (v.to(torch.float8_e4m3fn) if k.startswith("double_blocks.") and v.ndim == 2 else v.to(torch.bfloat16))
-             for k, v in chroma_state.items()}
-    td.save(mixed, unets / "Chroma1-HD-fp8mixed.safetensors")
+    double = {module for module in _linear(chroma_state) if module.startswith("double_blocks.")}
+    td.save(td.fp8_mixed(chroma_state, double), unets / "Chroma1-HD-fp8mixed.safetensors")
     vae = td.vae(6)
     td.save(td.vae_state(vae), models / "vae" / "ae.safetensors")
     clip_l, clip_g = tt.comfy_clip_state(encoders["clip_l"]), tt.comfy_clip_state(encoders["clip_g"])

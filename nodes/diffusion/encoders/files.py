@@ -63,7 +63,7 @@ def load(path: Path, detected: EncoderDetected, dtype: torch.dtype) -> torch.nn.
     owned = (lambda key: key.startswith(prefix)) if prefix else None
     tensors, _ = read_state_dict(path, keys=owned, cast=keeping_scales(compute_cast(dtype, keep_fp8=True)),
                                  strip=prefix)
-    weights, scales = split_scales(tensors)
+    weights, scales = split_scales(tensors, path.name)
     del tensors
     detected.scales = scales
     return detected.kind.build(weights, detected, dtype)

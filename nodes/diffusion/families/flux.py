@@ -103,7 +103,7 @@ class Flux(DiffusionFamily):
         from ..scaled_fp8 import split_scales
         from ..weights import apply_scales, assemble
 
-        weights, scales = split_scales(tensors)
+        weights, scales = split_scales(tensors, detected.source)
         mapping = self.mapping(detected)
         state = bfl.to_diffusers(weights, mapping, detected.source)
         model = assemble(self.diffusers_class(), detected.config, state, dtype, "transformer", detected.source)

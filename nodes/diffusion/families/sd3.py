@@ -72,7 +72,7 @@ class SD3(DiffusionFamily):
         from ..scaled_fp8 import split_scales
         from ..weights import apply_scales, assemble
 
-        weights, scales = split_scales(tensors)
+        weights, scales = split_scales(tensors, detected.source)
         state = convert_sd3_transformer_checkpoint_to_diffusers(dict(weights))
         model = assemble(SD3Transformer2DModel, detected.config, state, dtype, "transformer", detected.source)
         if scales:
