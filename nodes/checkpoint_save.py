@@ -32,6 +32,8 @@ def state_dict_for(model: Any, clip: Any, vae: Any) -> dict[str, Any]:
         vae_diffusers_to_ldm,
     )
 
+    if model.family.kind not in ("sd1", "sd2", "sdxl"):
+        raise ValueError(f"CheckpointSave writes SD1/SD2/SDXL checkpoints; this model is {model.family.kind}")
     state: dict[str, Any] = {}
     with model.use() as unet:
         state.update(unet_diffusers_to_ldm(unet.state_dict(), unet.config))

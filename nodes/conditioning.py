@@ -46,20 +46,31 @@ def CLIPTextEncode(
     clip: Annotated[Any, Socket(type="CLIP", tooltip="The CLIP model used for encoding the text.")],
 ) -> Annotated[list[Any], Socket(type="CONDITIONING"), Output(
         tooltip="A conditioning containing the embedded text used to guide the diffusion model.")]:
-    import torch
-
-    from .diffusion.text import encode_prompt
-
     if clip is None:
         raise RuntimeError("clip input is invalid: None (the checkpoint loader found no text encoder)")
-    warnings: list[str] = []
-    with clip.use() as encoders, torch.inference_mode():
-        conditioning = encode_prompt(encoders, clip.family.kind, clip.layer, text, ctx.folders, warnings)
-    for warning in dict.fromkeys(warnings):  # SDXL's two encoders may both report the same name
-        log.warning("CLIPTextEncode %s: %s", ctx.node_id, warning)
+    return encode_with(ctx, "CLIPTextEncode", clip, text=text)
+
+
+def encode_with(ctx: Context, node_name: str, clip: Any, text: str | None = None,
+                texts: dict[str, str] | None = None, **options: Any) -> Conditioning:
+    """CONDITIONING from a CLIP handle's recipe (its CLIPLoader type): one text for every encoder, or a
+    text per encoder slot; ``options`` reach the recipe (CLIPTextEncodeSD3's empty_padding …). Unknown
+    ``embedding:`` names and the like are reported on the node."""
+    import torch
+
+    from .diffusion.encoders import EncodeRequest, recipe
+
+    chosen = recipe(clip.recipe)
+    request = EncodeRequest(ctx.folders, [], {**dict(getattr(clip, "tokenizer_options", ())), **options})
+    with clip.by_slot() as encoders, torch.inference_mode():
+        if texts is None:
+            conditioning: Conditioning = chosen.encode(encoders, text or "", clip.layer, request)
+        else:
+            conditioning = chosen.encode_texts(encoders, texts, clip.layer, request)
+    for warning in dict.fromkeys(request.warnings):  # SDXL's two encoders may both report the same name
+        log.warning("%s %s: %s", node_name, ctx.node_id, warning)
         ctx.text(warning)
     return conditioning
-
 
 
 @node(display_name="Conditioning (Combine)", category="conditioning")
@@ -174,23 +185,13 @@ def FluxGuidance(conditioning: Conditioning,
 
 
 def _encode_sdxl(ctx: Context, node_name: str, clip: Any, texts: list[str], pad: bool) -> Conditioning:
-    import torch
-
-    from .diffusion.text import encode_texts
-
     if clip is None:
         raise RuntimeError(f"{node_name}: clip input is invalid: None (the checkpoint loader found no text encoder)")
-    warnings: list[str] = []
-    with clip.use() as encoders, torch.inference_mode():
-        if len(encoders) != len(texts):
-            raise ValueError(f"{node_name}: input 'clip' has {len(encoders)} text encoder(s); this node needs "
-                             f"{len(texts)} (an SDXL CLIP)")
-        conditioning: Conditioning = encode_texts(encoders, clip.family.kind, clip.layer, texts, ctx.folders,
-                                                  warnings, pad)
-    for warning in dict.fromkeys(warnings):
-        log.warning("%s %s: %s", node_name, ctx.node_id, warning)
-        ctx.text(warning)
-    return conditioning
+    slots = clip.slot_names()
+    if clip.recipe not in ("stable_diffusion", "sdxl") or len(slots) != len(texts):
+        raise ValueError(f"{node_name}: input 'clip' has {len(slots)} text encoder(s) ({', '.join(slots)}, type "
+                         f"{clip.recipe}); this node needs {len(texts)} (an SDXL CLIP)")
+    return encode_with(ctx, node_name, clip, texts=dict(zip(slots, texts, strict=True)), pad_chunks=pad)
 
 
 def _sdxl_embedding_files(folders: Folders, text_g: str | None = None, text_l: str | None = None) -> Any:
@@ -215,12 +216,53 @@ def CLIPTextEncodeSDXLRefiner(ctx: Context, ascore: Annotated[float, Float(min=0
     """The SDXL refiner's prompt with its aesthetic score and size conditioning."""
     if clip is None:
         raise RuntimeError("CLIPTextEncodeSDXLRefiner: clip input is invalid: None")
-    with clip.use() as encoders:
-        count = len(encoders)
-    conditioning = _encode_sdxl(ctx, "CLIPTextEncodeSDXLRefiner", clip, [text] * count, pad=False)
+    conditioning = _encode_sdxl(ctx, "CLIPTextEncodeSDXLRefiner", clip, [text] * len(clip.slot_names()), pad=False)
     return with_options(conditioning, aesthetic_score=ascore, width=width, height=height)
+
+
+def _flux_embedding_files(folders: Folders, clip_l: str | None = None, t5xxl: str | None = None) -> Any:
+    return _embedding_files(folders, clip_l), _embedding_files(folders, t5xxl)
+
+
+@node(category="advanced/conditioning/flux", fingerprint=_flux_embedding_files)
+def CLIPTextEncodeFlux(ctx: Context, clip: Clip, *, clip_l: PromptText, t5xxl: PromptText,
+                       guidance: Annotated[float, Float(min=0.0, max=100.0, step=0.1)] = 3.5) -> Conditioning:
+    """Flux's two prompts (clip_l for CLIP-L's pooled output, t5xxl for T5's states) and the guidance a
+    guidance-distilled model is told to imitate."""
+    if clip is None:
+        raise RuntimeError("CLIPTextEncodeFlux: clip input is invalid: None")
+    conditioning = encode_with(ctx, "CLIPTextEncodeFlux", clip, texts={"clip_l": clip_l, "t5xxl": t5xxl})
+    return with_options(conditioning, guidance=guidance)
+
+
+def _sd3_embedding_files(folders: Folders, clip_l: str | None = None, clip_g: str | None = None,
+                         t5xxl: str | None = None) -> Any:
+    return tuple(_embedding_files(folders, text) for text in (clip_l, clip_g, t5xxl))
+
+
+@node(category="advanced/conditioning", fingerprint=_sd3_embedding_files)
+def CLIPTextEncodeSD3(ctx: Context, clip: Clip, *, clip_l: PromptText, clip_g: PromptText, t5xxl: PromptText,
+                      empty_padding: Literal["none", "empty_prompt"]) -> Conditioning:
+    """SD3's three prompts, one per encoder; with empty_padding "none" an empty prompt adds no tokens."""
+    if clip is None:
+        raise RuntimeError("CLIPTextEncodeSD3: clip input is invalid: None")
+    return encode_with(ctx, "CLIPTextEncodeSD3", clip, texts={"clip_l": clip_l, "clip_g": clip_g, "t5xxl": t5xxl},
+                       empty_padding=empty_padding)
+
+
+@node(category="_for_testing/conditioning")
+def T5TokenizerOptions(clip: Clip, min_padding: Annotated[int, Int(min=0, max=10000, step=1)] = 0,
+                       min_length: Annotated[int, Int(min=0, max=10000, step=1)] = 0) -> Clip:
+    """Padding of T5 prompts: min_padding pad tokens always follow the prompt; min_length pads it to at least
+    that many tokens (replacing the model's own minimum, e.g. Flux's 256)."""
+    options = {}
+    for t5_type in ("t5xxl", "pile_t5xl", "t5base", "mt5xl", "umt5xxl"):
+        options[f"{t5_type}_min_padding"] = min_padding
+        options[f"{t5_type}_min_length"] = min_length
+    return clip.with_tokenizer_options(**options)
 
 
 NODES = [CLIPTextEncode, ConditioningCombine, ConditioningAverage, ConditioningConcat, ConditioningSetArea,
          ConditioningSetAreaPercentage, ConditioningSetAreaStrength, ConditioningSetMask, ConditioningSetTimestepRange,
-         ConditioningZeroOut, FluxGuidance, CLIPTextEncodeSDXL, CLIPTextEncodeSDXLRefiner]
+         ConditioningZeroOut, FluxGuidance, CLIPTextEncodeSDXL, CLIPTextEncodeSDXLRefiner, CLIPTextEncodeFlux,
+         CLIPTextEncodeSD3, T5TokenizerOptions]

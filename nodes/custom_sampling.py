@@ -223,9 +223,10 @@ def SamplerCustom(ctx: Context, model: Model, add_noise: Annotated[bool, Boolean
                   sigmas: Sigmas, latent_image: Latent) -> Outputs:
     """Samples with CFG, a SAMPLER and SIGMAS; also returns the last step's denoised estimate."""
     from .diffusion.guidance import CFGGuider as Guider
-    from .diffusion.ksampler import EmptyNoise, SeededNoise, run_sampler
+    from .diffusion.ksampler import EmptyNoise, SeededNoise, fix_empty_latent_channels, run_sampler
 
     _check("SamplerCustom", sampler, sigmas, latent_image)
+    latent_image = fix_empty_latent_channels(model, latent_image)
     noise = (SeededNoise(noise_seed) if add_noise else EmptyNoise()).generate_noise(latent_image)
     return run_sampler(ctx, Guider(model, positive, negative, cfg), sampler, sigmas, noise, latent_image, noise_seed)
 
@@ -234,9 +235,10 @@ def SamplerCustom(ctx: Context, model: Model, add_noise: Annotated[bool, Boolean
 def SamplerCustomAdvanced(ctx: Context, noise: NoiseValue, guider: GuiderValue, sampler: SamplerValue,
                           sigmas: Sigmas, latent_image: Latent) -> Outputs:
     """Samples with a NOISE, a GUIDER, a SAMPLER and SIGMAS; also returns the last denoised estimate."""
-    from .diffusion.ksampler import run_sampler
+    from .diffusion.ksampler import fix_empty_latent_channels, run_sampler
 
     _check("SamplerCustomAdvanced", sampler, sigmas, latent_image, guider, noise)
+    latent_image = fix_empty_latent_channels(guider.model, latent_image)
     return run_sampler(ctx, guider, sampler, sigmas, noise.generate_noise(latent_image), latent_image,
                        int(noise.seed))
 

@@ -118,3 +118,18 @@ def SetLatentNoiseMask(samples: Latent, mask: Mask) -> Latent:
 
 
 NODES = [EmptyLatentImage, LatentUpscale, LatentUpscaleBy, LatentFromBatch, RepeatLatentBatch, SetLatentNoiseMask]
+
+
+@node(category="latent/sd3")
+def EmptySD3LatentImage(
+    width: Annotated[int, Int(min=16, max=MAX_RESOLUTION, step=16)] = 1024,
+    height: Annotated[int, Int(min=16, max=MAX_RESOLUTION, step=16)] = 1024,
+    batch_size: Annotated[int, Int(min=1, max=4096)] = 1,
+) -> Latent:
+    """An empty 16-channel latent (SD3, Flux, Chroma) of the given size in pixels."""
+    import torch
+
+    return {"samples": torch.zeros([batch_size, 16, height // 8, width // 8]), "downscale_ratio_spacial": 8}
+
+
+NODES += [EmptySD3LatentImage]

@@ -7,11 +7,13 @@ Loaders return handles; the weights are loaded once per (file, component, dtype)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from inkgraph.engine import Clip, Combo, Context, Float, Int, Model, Output, Socket, Vae, node
 from inkgraph.engine.core.devices import torch_dtype
 from inkgraph.engine.core.paths import Folders, ModelFiles
+
+from .diffusion.names import CLIP_TYPES, DUAL_CLIP_TYPES
 
 MODEL_OUT = Annotated[Any, Socket(type="MODEL"), Output(tooltip="The model used for denoising latents.")]
 CLIP_OUT = Annotated[Any, Socket(type="CLIP"), Output(tooltip="The CLIP model used for encoding text prompts.")]
@@ -43,6 +45,13 @@ def load_handles(ctx: Context, path: Path, diffusers_folder: bool = False) -> tu
     manager = ctx.models
     dtype_name = manager.policy.dtype
     base = ("checkpoint", str(path), path.stat().st_mtime_ns, dtype_name)
+    if not diffusers_folder:
+        from .diffusion.families import detect_file
+        from .diffusion.loading import CHECKPOINT_CLIP_TYPES, load_transformer_checkpoint
+
+        detected = _DETECTED.get(base) or _DETECTED.setdefault(base, detect_file(path)[0])
+        if detected.family.name in CHECKPOINT_CLIP_TYPES:
+            return load_transformer_checkpoint(manager, path, detected)  # type: ignore[no-any-return]
     family = _FAMILIES.get(base)
     if family is None or base + ("unet",) not in manager:
         dtype = torch_dtype(dtype_name)
@@ -62,6 +71,7 @@ def load_handles(ctx: Context, path: Path, diffusers_folder: bool = False) -> tu
 
 
 _FAMILIES: dict[tuple[Any, ...], Any] = {}
+_DETECTED: dict[tuple[Any, ...], Any] = {}
 
 
 @node(display_name="Load Checkpoint", category="loaders",
@@ -82,30 +92,10 @@ def DiffusersLoader(ctx: Context, model_path: Annotated[str, Combo(options=_diff
 
 @node(display_name="Load VAE", category="loaders")
 def VAELoader(ctx: Context, vae_name: Annotated[str, Combo(options=_vaes)]) -> Vae:
-    """Loads a standalone VAE (original layout, a full checkpoint's VAE, or diffusers keys)."""
-    from diffusers import AutoencoderKL
-    from diffusers.loaders.single_file_utils import convert_ldm_vae_checkpoint
+    """Loads a VAE: SD's, Flux's ``ae.safetensors``, SD3's, or a checkpoint's (architecture read from the file)."""
+    from .diffusion.loading import load_vae
 
-    from .diffusion.checkpoint import CheckpointError, read_state_dict, shipped_configs
-    from .diffusion.handles import VaeHandle
-
-    path = ctx.folders.model_path("vae", vae_name)
-    manager = ctx.models
-    key = ("vae", str(path), path.stat().st_mtime_ns, manager.policy.vae_dtype)
-    if key not in manager:
-        state, _ = read_state_dict(path)
-        config = shipped_configs("sd15")["vae"]
-        if not any(k.startswith(("encoder.", "decoder.", "first_stage_model.")) for k in state):
-            raise CheckpointError(f"{vae_name} holds no VAE weights")
-        vae = AutoencoderKL.from_config(config)
-        converted = state if "encoder.conv_in.weight" in state and "decoder.up_blocks.0.resnets.0.conv1.weight" \
-            in state else convert_ldm_vae_checkpoint(state, config)
-        missing = [k for k in vae.state_dict() if k not in converted]
-        if missing:
-            raise CheckpointError(f"{vae_name} is not a complete SD VAE ({len(missing)} weights missing)")
-        vae.load_state_dict(converted, strict=False)
-        manager.add(key, vae.to(torch_dtype(manager.policy.vae_dtype)).eval().requires_grad_(False))
-    return VaeHandle(manager, key)
+    return load_vae(ctx.models, ctx.folders.model_path("vae", vae_name))
 
 
 @node(display_name="CLIP Set Last Layer", category="conditioning")
@@ -114,7 +104,61 @@ def CLIPSetLastLayer(clip: Clip, stop_at_clip_layer: Annotated[int, Int(min=-24,
     return clip.at_layer(stop_at_clip_layer)
 
 
-NODES = [CheckpointLoaderSimple, DiffusersLoader, VAELoader, CLIPSetLastLayer]
+def _diffusion_models(folders: Folders) -> list[str]:
+    return folders.model_files("diffusion_models")
+
+
+def _text_encoders(folders: Folders) -> list[str]:
+    return folders.model_files("text_encoders")
+
+
+TextEncoder = Annotated[str, Combo(options=_text_encoders)]
+Device = Annotated[str, Combo(options=("default", "cpu"), optional=True, extra={"advanced": True})]
+
+
+@node(display_name="Load Diffusion Model", category="advanced/loaders")
+def UNETLoader(ctx: Context, unet_name: Annotated[str, Combo(options=_diffusion_models)], *,
+               weight_dtype: Literal["default", "fp8_e4m3fn", "fp8_e4m3fn_fast", "fp8_e5m2"]) -> Model:
+    """Loads a diffusion model alone (models/diffusion_models or models/unet): SD UNets, Flux, Chroma, SD3 …
+    weight_dtype fp8 stores its linear weights in one byte."""
+    from .diffusion.loading import load_unet
+
+    return load_unet(ctx.models, ctx.folders.model_path("diffusion_models", unet_name), weight_dtype)
+
+
+def _clip(ctx: Context, names: list[str], clip_type: str, device: str) -> Any:
+    from .diffusion.loading import load_text_encoders
+
+    return load_text_encoders(ctx.models, [ctx.folders.model_path("text_encoders", n) for n in names], clip_type,
+                              device or "default")
+
+
+@node(display_name="Load CLIP", category="advanced/loaders",
+      description="[Recipes]\n\nstable_diffusion: clip-l\nstable_cascade: clip-g\nsd3: t5 xxl/ clip-g / clip-l\n"
+                  "stable_audio: t5 base\nmochi: t5 xxl\ncosmos: old t5 xxl\nlumina2: gemma 2 2B\nwan: umt5 xxl\n "
+                  "hidream: llama-3.1 (Recommend) or t5\nomnigen2: qwen vl 2.5 3B")
+def CLIPLoader(ctx: Context, clip_name: TextEncoder, type: Annotated[str, Combo(options=CLIP_TYPES)],  # noqa: A002
+               device: Device = "default") -> Clip:
+    return _clip(ctx, [clip_name], type, device)
+
+
+@node(display_name="DualCLIPLoader", category="advanced/loaders",
+      description="[Recipes]\n\nsdxl: clip-l, clip-g\nsd3: clip-l, clip-g / clip-l, t5 / clip-g, t5\n"
+                  "flux: clip-l, t5\nhidream: at least one of t5 or llama, recommended t5 and llama\n"
+                  "hunyuan_image: qwen2.5vl 7b and byt5 small\nnewbie: gemma-3-4b-it, jina clip v2")
+def DualCLIPLoader(ctx: Context, clip_name1: TextEncoder, clip_name2: TextEncoder,
+                   type: Annotated[str, Combo(options=DUAL_CLIP_TYPES)], device: Device = "default") -> Clip:  # noqa: A002
+    return _clip(ctx, [clip_name1, clip_name2], type, device)
+
+
+@node(display_name="TripleCLIPLoader", category="advanced/loaders",
+      description="[Recipes]\n\nsd3: clip-l, clip-g, t5")
+def TripleCLIPLoader(ctx: Context, clip_name1: TextEncoder, clip_name2: TextEncoder, clip_name3: TextEncoder) -> Clip:
+    return _clip(ctx, [clip_name1, clip_name2, clip_name3], "sd3", "default")
+
+
+NODES = [CheckpointLoaderSimple, DiffusersLoader, VAELoader, CLIPSetLastLayer, UNETLoader, CLIPLoader, DualCLIPLoader,
+         TripleCLIPLoader]
 
 
 _loras = ModelFiles("loras")

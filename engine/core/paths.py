@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import re
 import sys
 import time
@@ -65,6 +66,19 @@ def safe_join(root: Path, *parts: str) -> Path:
     if candidate != real_root and not candidate.is_relative_to(real_root):
         raise PathEscapeError(f"path {os.path.join(*parts)!r} leaves its folder")
     return candidate
+
+
+def model_join(root: Path, name: str) -> Path:
+    """``root/name`` for a model name from a request: refused when the name itself leaves ``root`` (``..``,
+    absolute paths, NUL), but not resolved — model files and folders that are symlinks inside a model folder
+    load wherever they point (the user put them there)."""
+    if "\x00" in name:
+        raise PathEscapeError("path contains a NUL byte")
+    normal = posixpath.normpath(name.replace("\\", "/"))
+    if os.path.isabs(name) or name.startswith(("/", "\\")) or normal == ".." or normal.startswith("../") \
+            or (len(normal) > 1 and normal[1] == ":"):
+        raise PathEscapeError(f"model name {name!r} leaves its folder")
+    return root / normal
 
 
 def split_annotation(name: str, default: FolderType) -> tuple[str, FolderType]:
@@ -148,10 +162,11 @@ class Folders:
         return sorted(names)
 
     def model_path(self, folder: str, name: str) -> Path:
-        """The file a model name refers to; FileNotFoundError naming the folders searched."""
+        """The file a model name refers to; FileNotFoundError naming the folders searched. Symlinks inside a
+        model folder are followed; a name that leaves the folder is refused (:func:`model_join`)."""
         dirs = self.model_dirs(folder)
         for directory in dirs:
-            candidate = safe_join(directory, name)
+            candidate = model_join(directory, name)
             if candidate.exists():
                 return candidate
         raise FileNotFoundError(f"{name!r} is not in any {folder} folder ({', '.join(map(str, dirs))})")

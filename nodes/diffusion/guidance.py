@@ -31,8 +31,9 @@ class ModelRunner:
 
     def __init__(self, module: Any, adapter: ModelAdapter, model_sampling: Any) -> None:
         self.module, self.adapter, self.model_sampling = module, adapter, model_sampling
-        parameter = next(module.parameters())
-        self.device, self.dtype = parameter.device, parameter.dtype
+        from .model_api import compute_dtype
+
+        self.device, self.dtype = next(module.parameters()).device, compute_dtype(module)
         self.calls = 0
         self._batched: dict[tuple[Any, ...], dict[str, torch.Tensor]] = {}
 
@@ -214,6 +215,14 @@ class Inpaint:
     mask: torch.Tensor  # [B, C, h, w] on the device
     latent: torch.Tensor  # the input latent, in the model's space
     noise: torch.Tensor  # the noise the kept part is re-noised with
+    # the MODEL's "denoise_mask_function" (DifferentialDiffusion): (σ, mask, {"model_sampling", "sigmas"}) → mask
+    mask_function: Callable[..., torch.Tensor] | None = None
+    sigmas: torch.Tensor | None = None  # the run's schedule, for mask_function
+
+    def mask_at(self, sigma: torch.Tensor, model_sampling: Any) -> torch.Tensor:
+        if self.mask_function is None:
+            return self.mask
+        return self.mask_function(sigma, self.mask, {"model_sampling": model_sampling, "sigmas": self.sigmas})
 
 
 class Denoiser:
@@ -246,12 +255,13 @@ class Denoiser:
         if sigma.ndim == 0:
             sigma = sigma.expand(x.shape[0])
         inpaint = self.inpaint
-        if inpaint is not None:
+        mask = inpaint.mask_at(sigma, self.model_sampling) if inpaint is not None else None
+        if inpaint is not None and mask is not None:
             pinned = self.model_sampling.noise_scaling(sigma, inpaint.noise, inpaint.latent, False)
-            x = x * inpaint.mask + pinned * (1 - inpaint.mask)
+            x = x * mask + pinned * (1 - mask)
         out = self.guider.predict(self.runner, self.conds, x, sigma, self.state)
-        if inpaint is not None:
-            out = out * inpaint.mask + inpaint.latent * (1 - inpaint.mask)
+        if inpaint is not None and mask is not None:
+            out = out * mask + inpaint.latent * (1 - mask)
         return out
 
 

@@ -8,7 +8,7 @@ Derived handles (a different CLIP layer, a LoRA) share the same weights.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -37,6 +37,8 @@ class ModelHandle:
     compile_backend: str | None = None
     # A model sampling set by a ModelSampling* node; it wins over the family's (see model_api.model_sampling_of).
     sampling_override: Any = field(default=None, compare=False)
+    # ComfyUI's model_options the sampler honours: "denoise_mask_function" (DifferentialDiffusion) …
+    options: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def cache_nbytes(self) -> int:
         return 64  # the weights belong to the model manager, not to the result cache
@@ -46,11 +48,18 @@ class ModelHandle:
         from .lora import sync
 
         with self.manager.use(self.key) as (unet,):
-            sync(unet, "unet", tuple((lora.file, lora.strength) for lora in self.loras), unet.config)
+            detected = self.family.detected
+            names = detected.family.lora_names(detected, unet) if detected is not None and self.loras else None
+            sync(unet, "unet", tuple((lora.file, lora.strength) for lora in self.loras),
+                 unet.config if names is None else None, names)
             yield compiled(unet, self.compile_backend) if self.compile_backend else unet
 
     def with_lora(self, lora: Lora) -> ModelHandle:
         return replace(self, loras=(*self.loras, lora))
+
+    def with_options(self, **options: Any) -> ModelHandle:
+        """The same weights with sampling options set (ComfyUI's model_options: a denoise-mask function …)."""
+        return replace(self, options={**self.options, **options})
 
 
 def compiled(module: Any, backend: str) -> Any:
@@ -67,33 +76,74 @@ def compiled(module: Any, backend: str) -> Any:
     return wrappers[backend]
 
 
+# the encoder slots of an SD checkpoint's CLIP, by family (in the order the checkpoint loader adds them)
+SD_SLOTS = {"sd1": ("clip_l",), "sd2": ("clip_h",), "sdxl": ("clip_l", "clip_g"), "sdxl_refiner": ("clip_g",)}
+
+
 @dataclass(frozen=True)
 class ClipHandle:
-    """One text encoder (SD1/SD2) or two (SDXL), and the layer their output is read from."""
+    """Text encoders and how a prompt is encoded with them: a recipe (CLIPLoader's ``type``:
+    "stable_diffusion", "sdxl", "sd3", "flux" …; ``encoders.RECIPES``), one loaded encoder per slot, and
+    the layer their output is read from."""
 
     manager: ModelManager = field(repr=False, compare=False)
     keys: tuple[Hashable, ...]
     family: Family = field(compare=False)
-    layer: int | None = None  # CLIPSetLastLayer's value; None: the family's default reading
+    layer: int | None = None  # CLIPSetLastLayer's value; None: the recipe's default reading
     loras: tuple[Lora, ...] = ()
+    recipe: str = "stable_diffusion"
+    slots: tuple[str, ...] = ()  # the slot of each key ("clip_l", "clip_g", "t5xxl" …); empty: the SD family's
+    device: str = "default"  # "cpu": the encoders compute on the CPU (CLIPLoader's device option)
+    tokenizer_options: tuple[tuple[str, Any], ...] = ()  # T5TokenizerOptions' settings ("t5xxl_min_length" …)
 
     def cache_nbytes(self) -> int:
         return 64
+
+    def slot_names(self) -> tuple[str, ...]:
+        if self.slots:
+            return self.slots
+        return SD_SLOTS.get(self.family.kind, ("clip_l", "clip_g")[:len(self.keys)])
+
+    def lora_targets(self) -> list[str]:
+        """The LoRA key group of each encoder: te0 (CLIP-L, or the only CLIP), te1 (bigG beside CLIP-L), te2 (T5)."""
+        slots = self.slot_names()
+        return ["te1" if slot == "clip_g" and "clip_l" in slots else "te2" if slot == "t5xxl" else "te0"
+                for slot in slots]
 
     @contextmanager
     def use(self) -> Iterator[list[Any]]:
         from .lora import sync
 
-        with self.manager.use(*self.keys) as encoders:
-            for index, encoder in enumerate(encoders):
-                sync(encoder, f"te{index}", tuple((lora.file, lora.strength) for lora in self.loras))
+        if self.device == "cpu":  # kept off the compute device: never handed to the manager's placement
+            placed = nullcontext([self.manager.get(key, _not_loaded(key)) for key in self.keys])
+        else:
+            placed = self.manager.use(*self.keys)
+        with placed as encoders:
+            for target, encoder in zip(self.lora_targets(), encoders, strict=False):
+                sync(encoder, target, tuple((lora.file, lora.strength) for lora in self.loras))
             yield encoders
+
+    @contextmanager
+    def by_slot(self) -> Iterator[dict[str, Any]]:
+        """The loaded encoders by slot name."""
+        with self.use() as encoders:
+            yield dict(zip(self.slot_names(), encoders, strict=True))
 
     def at_layer(self, layer: int) -> ClipHandle:
         return replace(self, layer=layer)
 
+    def with_tokenizer_options(self, **options: Any) -> ClipHandle:
+        return replace(self, tokenizer_options=tuple({**dict(self.tokenizer_options), **options}.items()))
+
     def with_lora(self, lora: Lora) -> ClipHandle:
         return replace(self, loras=(*self.loras, lora))
+
+
+def _not_loaded(key: Hashable) -> Any:
+    def fail() -> Any:
+        raise RuntimeError(f"text encoder {key} is no longer loaded; run its loader again")
+
+    return fail
 
 
 @dataclass(frozen=True)

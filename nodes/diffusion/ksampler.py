@@ -19,6 +19,7 @@ import torch.nn.functional as F  # noqa: N812
 
 from inkgraph.engine import Context
 
+from .families.base import LatentFormat
 from .guidance import CFGGuider, Guider, Inpaint, denoiser_for
 from .model_api import adapter_of, latent_format_of, model_sampling_of, preview_kind
 from .previews import previewer
@@ -66,6 +67,21 @@ class EmptyNoise:
         return 64
 
 
+def fix_empty_latent_channels(model: Any, latent: dict[str, Any]) -> dict[str, Any]:
+    """An all-zero latent with another channel count than the model's (EmptyLatentImage's 4 channels for a
+    16-channel Flux or SD3) becomes zeros with the model's channels, as ComfyUI does before sampling."""
+    samples = latent["samples"]
+    latent_format = getattr(getattr(model, "family", None), "latent_format", None)
+    if not isinstance(latent_format, LatentFormat):  # a model that does not say: leave the latent as it is
+        return latent
+    channels = latent_format.channels
+    if samples.ndim != 4 or samples.shape[1] == channels or torch.count_nonzero(samples) != 0:
+        return latent
+    out = dict(latent)
+    out["samples"] = torch.zeros((samples.shape[0], channels, *samples.shape[2:]), dtype=samples.dtype)
+    return out
+
+
 def add_noise(model: Any, noise: Any, sigmas: torch.Tensor, latent: dict[str, Any]) -> dict[str, Any]:
     """AddNoise: the latent noised to the schedule's span |σ_first − σ_last|, in the model's space."""
     if len(sigmas) == 0:
@@ -104,7 +120,7 @@ def run_sampler(ctx: Context, guider: Guider, sampler: Sampler, sigmas: torch.Te
         latent_image = latent_format.process_in(latent_image)
     sigma_max = float(model_sampling.sigma_max)
     max_denoise = math.isclose(sigma_max, float(sigmas[0]), rel_tol=1e-5) or float(sigmas[0]) > sigma_max
-    preview = previewer(ctx, preview_kind(model), str(ctx.extra_data.get("preview_method", "none")))
+    preview = previewer(ctx, preview_kind(model), str(ctx.extra_data.get("preview_method", "none")), latent_format)
     total = len(sigmas) - 1
     last: dict[str, torch.Tensor] = {}
 
@@ -116,7 +132,8 @@ def run_sampler(ctx: Context, guider: Guider, sampler: Sampler, sigmas: torch.Te
             kept_noise = (torch.randn(noise.shape, generator=torch.Generator().manual_seed(seed + 1))
                           if sampler.inpaint_random else noise)
             inpaint = Inpaint(_mask_for(latent["noise_mask"], latent_image.shape).to(device),
-                              latent_image.to(device), kept_noise.to(device))
+                              latent_image.to(device), kept_noise.to(device),
+                              getattr(model, "options", {}).get("denoise_mask_function"), sigmas.to(device))
         denoiser = denoiser_for(module, model_sampling, guider, tuple(latent_image.shape), adapter_of(model), inpaint,
                                 latent_image, seed)
         x = model_sampling.noise_scaling(sigmas[0], noise, latent_image, max_denoise).to(device)
@@ -146,6 +163,7 @@ def sample(ctx: Context, model: Any, seed: int, steps: int, cfg: float, sampler_
     cut = cut_steps(sigmas, start_step, last_step, force_full_denoise)
     if cut is None or len(cut) == 0:
         return dict(latent)  # nothing left to do: ComfyUI returns the input untouched
+    latent = fix_empty_latent_channels(model, latent)
     samples = latent["samples"]
     noise = (torch.zeros(samples.shape, dtype=torch.float32) if disable_noise
              else prepare_noise(samples, seed, latent.get("batch_index")))

@@ -21,10 +21,15 @@ from .ldm_format import unet_diffusers_to_ldm
 
 log = logging.getLogger(__name__)
 
-# Target models: "unet", "te0" (CLIP-L / the only encoder), "te1" (SDXL's CLIP-G).
+# Target models: "unet" (the diffusion model), "te0" (CLIP-L / the only CLIP), "te1" (bigG beside CLIP-L),
+# "te2" (T5-XXL). Kohya, diffusers/peft and ComfyUI spell the groups differently (longest prefixes first).
 PREFIXES = (
-    ("lora_unet_", "unet"), ("lora_te1_", "te0"), ("lora_te2_", "te1"), ("lora_te_", "te0"),
-    ("unet.", "unet"), ("text_encoder_2.", "te1"), ("text_encoder.", "te0"),
+    ("lora_unet_", "unet"), ("lora_te1_", "te0"), ("lora_te2_", "te1"), ("lora_te3_", "te2"), ("lora_te_", "te0"),
+    ("base_model.model.", "unet"), ("model.diffusion_model.", "unet"), ("diffusion_model.", "unet"),
+    ("transformer.", "unet"), ("unet.", "unet"),
+    ("text_encoders.clip_l.transformer.", "te0"), ("text_encoders.clip_g.transformer.", "te1"),
+    ("text_encoders.t5xxl.transformer.", "te2"), ("text_encoder_2.", "te1"), ("text_encoder_3.", "te2"),
+    ("text_encoder.", "te0"),
 )
 SUFFIXES = (  # (down, up) spellings of the different formats
     (".lora_down.weight", ".lora_up.weight"), (".lora_A.weight", ".lora_B.weight"),
@@ -38,13 +43,21 @@ class Patch:
     up: torch.Tensor
     alpha: float | None
 
-    def delta(self, shape: torch.Size) -> torch.Tensor:
+    def product(self) -> torch.Tensor:
+        """(alpha / rank) · up · down in float32, as [out, in·k·k]."""
         rank = self.down.shape[0]
         scale = (self.alpha / rank) if self.alpha is not None else 1.0
-        product = self.up.flatten(1).float() @ self.down.flatten(1).float()
+        return (self.up.flatten(1).float() @ self.down.flatten(1).float()) * scale
+
+    def delta(self, shape: torch.Size, rows: tuple[int, int] | None = None) -> torch.Tensor:
+        """The change of a weight of ``shape``: rows (start, end) of the product when the LoRA was trained on
+        a fused layer that the model keeps apart (Flux's and SD3's q, k, v)."""
+        product = self.product()
+        if rows is not None:
+            product = product[rows[0]:rows[1]]
         if product.numel() != shape.numel():
             raise ValueError(f"LoRA shape {tuple(product.shape)} does not fit a weight of shape {tuple(shape)}")
-        return (product * scale).reshape(shape)
+        return product.reshape(shape)
 
 
 @dataclass
@@ -73,7 +86,8 @@ def parse(state: dict[str, torch.Tensor], name: str) -> LoraFile:
             lora.patches.setdefault(kind, {})[module.replace(".", "_")] = Patch(state[key], up, alphas.get(stem))
             break
     if not lora.patches:
-        raise ValueError(f"{name} holds no LoRA weights this loader understands (kohya or diffusers/peft keys)")
+        raise ValueError(f"{name} holds no LoRA weights this loader understands (kohya, diffusers/peft or ComfyUI "
+                         "keys)")
     return lora
 
 
@@ -84,69 +98,111 @@ def load(path: Path) -> LoraFile:
     return parse(state, path.name)
 
 
-def module_index(model: torch.nn.Module, unet_config: Any = None) -> dict[str, str]:
-    """Flattened names a LoRA may use for each weight-bearing module → the module's dotted name.
+Targets = list[tuple[str, tuple[int, int] | None]]  # (module name, rows of a fused original weight)
 
-    Text encoders are matched with and without the ``text_model.`` wrapper; a UNet also answers to
-    its original-layout (LDM) names, which kohya files for SDXL use.
+
+def module_index(model: torch.nn.Module, unet_config: Any = None, names: dict[str, Targets] | None = None
+                 ) -> dict[str, Targets]:
+    """Flattened names a LoRA may use for each weight-bearing module → the modules (and rows) it patches.
+
+    Text encoders are matched with and without the ``text_model.`` wrapper; an SD UNet also answers to its
+    original-layout (LDM) names, which kohya files for SDXL use; ``names`` adds a model family's original
+    names (Flux's ``double_blocks_0_img_attn_qkv`` → to_q, to_k, to_v rows).
     """
-    index: dict[str, str] = {}
+    index: dict[str, Targets] = {}
     for name, module in model.named_modules():
         if not isinstance(getattr(module, "weight", None), torch.Tensor) or not name:
             continue
-        index[name.replace(".", "_")] = name
+        index[name.replace(".", "_")] = [(name, None)]
         if not name.startswith("text_model."):
-            index[("text_model." + name).replace(".", "_")] = name
+            index[("text_model." + name).replace(".", "_")] = [(name, None)]
     if unet_config is not None:
-        for diffusers_name in set(index.values()):
+        for targets in list(index.values()):
+            diffusers_name = targets[0][0]
             try:
                 (ldm_key,) = unet_diffusers_to_ldm({f"{diffusers_name}.weight": None}, unet_config, prefix="")
             except (KeyError, ValueError):
                 continue
-            index[ldm_key[: -len(".weight")].replace(".", "_")] = diffusers_name
+            index[ldm_key[: -len(".weight")].replace(".", "_")] = [(diffusers_name, None)]
+    for flat, targets in (names or {}).items():
+        index.setdefault(flat, targets)
     return index
 
 
 _state: weakref.WeakKeyDictionary[torch.nn.Module, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
+def _restore(module: Any, saved: tuple[torch.Tensor, torch.Tensor | None, type]) -> None:
+    """Put back a module's original weight (and fp8 scale, and class)."""
+    weight, scale, cls = saved
+    device = module.weight.device
+    if module.weight.dtype == weight.dtype and scale is None and getattr(module, "scale_weight", None) is None:
+        module.weight.copy_(weight.to(device))
+        return
+    module.weight = torch.nn.Parameter(weight.to(device), requires_grad=False)
+    if scale is not None:
+        module.register_buffer("scale_weight", scale.to(device))
+    elif "scale_weight" in module._buffers:
+        del module._buffers["scale_weight"]
+    module.__class__ = cls
+
+
 @torch.no_grad()
-def sync(model: torch.nn.Module, kind: str, loras: tuple[tuple[LoraFile, float], ...], unet_config: Any = None
-         ) -> None:
-    """Make ``model``'s weights equal base + exactly these LoRAs (restoring any others first)."""
+def sync(model: torch.nn.Module, kind: str, loras: tuple[tuple[LoraFile, float], ...], unet_config: Any = None,
+         names: dict[str, Targets] | None = None) -> None:
+    """Make ``model``'s weights equal base + exactly these LoRAs (restoring any others first).
+
+    Weights stored in fp8 are patched in float32 (their scale undone) and stored back in fp8 with a new
+    scale, so a LoRA's small changes are not lost to fp8 rounding of the scale they had. GGUF layers never
+    have their blocks rewritten: their patches apply when they dequantize.
+    """
     from .gguf_ops import GGUFLayer
+    from .state_dict import FP8_DTYPES
+    from .weights import dequantized, store_fp8
 
     state = _state.setdefault(model, {"applied": (), "backup": {}, "index": None})
     wanted = tuple((lora.name, id(lora), strength) for lora, strength in loras if strength != 0.0)
     if state["applied"] == wanted:
         return
-    params = dict(model.named_parameters())
-    for name, original in state["backup"].items():
-        params[name].copy_(original.to(params[name].device))
-    # GGUF layers never have their blocks rewritten: their patches apply when they dequantize
-    quantized = {name: m for name, m in model.named_modules() if isinstance(m, GGUFLayer)}
+    modules = dict(model.named_modules())
+    for name, saved in state["backup"].items():
+        _restore(modules[name], saved)
+    quantized = {name: m for name, m in modules.items() if isinstance(m, GGUFLayer)}
     patches: dict[str, list[tuple[Patch, float]]] = {}
+    if not wanted:
+        for layer in quantized.values():
+            layer.set_patches([])
+        state["applied"] = wanted
+        return
     if state["index"] is None:
-        state["index"] = module_index(model, unet_config)
-    index: dict[str, str] = state["index"]
+        state["index"] = module_index(model, unet_config, names)
+    index: dict[str, Targets] = state["index"]
     missed = 0
     for lora, strength in loras:
         if strength == 0.0:
             continue
         for flat, patch in lora.patches.get(kind, {}).items():
-            module_name = index.get(flat)
-            if module_name is None:
+            targets = index.get(flat)
+            if targets is None:
                 missed += 1
                 continue
-            if module_name in quantized:
-                patches.setdefault(module_name, []).append((patch, strength))
-                continue
-            weight_name = f"{module_name}.weight"
-            weight = params[weight_name]
-            if weight_name not in state["backup"]:
-                state["backup"][weight_name] = weight.detach().to("cpu", copy=True)
-            delta = patch.delta(weight.shape).to(weight.device) * strength
-            weight.copy_((weight.float() + delta).to(weight.dtype))
+            for module_name, rows in targets:
+                module: Any = modules[module_name]
+                if module_name in quantized:
+                    part = patch if rows is None else Patch(patch.down, patch.up[rows[0]:rows[1]], patch.alpha)
+                    patches.setdefault(module_name, []).append((part, strength))
+                    continue
+                weight = module.weight
+                if module_name not in state["backup"]:
+                    scale = getattr(module, "scale_weight", None)
+                    state["backup"][module_name] = (weight.detach().to("cpu", copy=True),
+                                                    None if scale is None else scale.detach().to("cpu", copy=True),
+                                                    module.__class__)
+                delta = patch.delta(weight.shape, rows).to(weight.device) * strength
+                if weight.dtype in FP8_DTYPES:
+                    store_fp8(module, weight.dtype, dequantized(module) + delta)
+                else:
+                    weight.copy_((weight.float() + delta).to(weight.dtype))
     for module_name, layer in quantized.items():
         layer.set_patches(patches.get(module_name, []))
     if missed:

@@ -22,6 +22,19 @@ from .families.base import LatentFormat
 from .model_sampling import ModelSampling, discrete
 
 
+def compute_dtype(module: Any) -> Any:
+    """The dtype a network computes in: that of its parameters not stored in fp8 (an fp8 file or an fp8
+    weight_dtype keeps linear weights in one byte; they compute in the activations' dtype)."""
+    from .state_dict import FP8_DTYPES
+
+    first = None
+    for parameter in module.parameters():
+        first = first if first is not None else parameter.dtype
+        if parameter.is_floating_point() and parameter.dtype not in FP8_DTYPES:
+            return parameter.dtype
+    return first
+
+
 def model_sampling_of(model: Any) -> ModelSampling:
     """The model sampling a MODEL handle samples with (override, family default, or SD's discrete one)."""
     override = getattr(model, "sampling_override", None)

@@ -13,3 +13,13 @@ SAMPLER_NAMES = (
 )
 SCHEDULER_NAMES = ("simple", "sgm_uniform", "karras", "exponential", "ddim_uniform", "beta", "normal",
                    "linear_quadratic", "kl_optimal")
+
+# CLIPLoader's and DualCLIPLoader's ``type`` lists (ComfyUI's CLIPType names); the ones Inkgraph encodes are
+# ``encoders.RECIPES``, the others validate and fail with a clear message when run.
+CLIP_TYPES = ("stable_diffusion", "stable_cascade", "sd3", "stable_audio", "mochi", "ltxv", "pixart", "cosmos",
+              "lumina2", "wan", "hidream", "chroma", "ace", "omnigen2", "qwen_image", "hunyuan_image", "flux2", "ovis",
+              "longcat_image", "cogvideox", "lens", "pixeldit", "ideogram4", "boogu", "krea2", "joyimage", "mage",
+              "minimax", "yue2", "flux3", "moss_image", "fibo2")
+DUAL_CLIP_TYPES = ("sdxl", "sd3", "flux", "hunyuan_video", "hidream", "hunyuan_image", "hunyuan_video_15",
+                   "kandinsky5", "kandinsky5_image", "ltxv", "newbie", "ace")
+WEIGHT_DTYPE_NAMES = ("default", "fp8_e4m3fn", "fp8_e4m3fn_fast", "fp8_e5m2")

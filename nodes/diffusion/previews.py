@@ -1,5 +1,7 @@
-"""Live previews of the denoised latent while sampling: ComfyUI's latent-to-RGB projection, or TAESD
-(a tiny decoder) when ``models/vae_approx`` holds ``taesd_decoder.*`` (SD1/SD2) or ``taesdxl_decoder.*``."""
+"""Live previews of the denoised latent while sampling: ComfyUI's latent-to-RGB projection (the model family's
+factors, one RGB row per latent channel: 4 for SD, 16 for Flux and SD3), or TAESD (a tiny decoder) when
+``models/vae_approx`` holds the family's decoder (``taesd_decoder.*`` SD1/SD2, ``taesdxl_decoder.*``,
+``taef1_decoder.*`` Flux, ``taesd3_decoder.*`` SD3)."""
 
 from __future__ import annotations
 
@@ -28,15 +30,22 @@ def _to_image(rgb: torch.Tensor) -> Any:
     return Image.fromarray((((rgb + 1) / 2).clamp(0, 1) * 255).to(torch.uint8).cpu().numpy())
 
 
-def latent_rgb(x0: torch.Tensor, kind: str) -> Any:
+def latent_rgb(x0: torch.Tensor, kind: str, latent_format: Any = None) -> Any:
+    """The latent-to-RGB preview; ``latent_format`` (``families.base.LatentFormat``) gives the factors when it
+    has them for this many channels, else SD's or SDXL's by ``kind``."""
     factors, bias = LATENT_RGB["sdxl" if kind == "sdxl" else "sd"]
+    rows = getattr(latent_format, "rgb_factors", None)
+    if rows is not None and len(rows) == x0.shape[1]:
+        factors, bias = [list(row) for row in rows], getattr(latent_format, "rgb_bias", None)
+    if len(factors) != x0.shape[1]:  # a latent with channels nothing describes: grey from their mean
+        factors = [[1.0 / x0.shape[1]] * 3] * x0.shape[1]
+        bias = None
     weight = torch.tensor(factors, dtype=torch.float32)
     return _to_image(F.linear(x0[0].float().cpu().movedim(0, -1), weight.t(),
                               torch.tensor(bias, dtype=torch.float32) if bias is not None else None))
 
 
-def _taesd_file(ctx: Any, kind: str) -> Any:
-    prefix = "taesdxl_decoder" if kind == "sdxl" else "taesd_decoder"
+def _taesd_file(ctx: Any, prefix: str) -> Any:
     for name in ctx.folders.model_files("vae_approx"):
         if name.rsplit("/", 1)[-1].startswith(prefix):
             return ctx.folders.model_path("vae_approx", name)
@@ -54,7 +63,9 @@ def load_taesd(path: Any) -> Any:
     for key, value in state.items():
         index, _, rest = key.partition(".")
         mapped[f"decoder.layers.{int(index) - 1}.{rest}" if index.isdigit() else key] = value
-    model = AutoencoderTiny()
+    first = next((v for k, v in mapped.items() if k == "decoder.layers.0.weight"), None)
+    channels = int(first.shape[1]) if first is not None and first.ndim == 4 else 4
+    model = AutoencoderTiny(latent_channels=channels)
     missing = [k for k in model.state_dict() if k.startswith("decoder.") and k not in mapped]
     if missing:
         raise ValueError(f"{path.name} is not a TAESD decoder ({len(missing)} weights missing)")
@@ -62,15 +73,16 @@ def load_taesd(path: Any) -> Any:
     return model.eval().requires_grad_(False)
 
 
-def previewer(ctx: Any, kind: str, method: str) -> Previewer | None:
+def previewer(ctx: Any, kind: str, method: str, latent_format: Any = None) -> Previewer | None:
     """The preview function for a prompt's ``preview_method`` (none, auto, latent2rgb, taesd)."""
     if method in ("none", "", None):
         return None
     if method == "taesd":
-        path = _taesd_file(ctx, kind)
+        prefix = getattr(latent_format, "taesd_decoder", None) or ("taesdxl_decoder" if kind == "sdxl"
+                                                                    else "taesd_decoder")
+        path = _taesd_file(ctx, prefix)
         if path is None:
-            log.warning("no %s file in models/vae_approx; previews use latent2rgb",
-                        "taesdxl_decoder" if kind == "sdxl" else "taesd_decoder")
+            log.warning("no %s file in models/vae_approx; previews use latent2rgb", prefix)
         else:
             key = ("taesd", str(path), path.stat().st_mtime_ns)
             ctx.models.get(key, lambda: load_taesd(path))
@@ -82,4 +94,4 @@ def previewer(ctx: Any, kind: str, method: str) -> Previewer | None:
                 return _to_image(out[0].float().movedim(0, -1))
 
             return decode
-    return lambda x0: latent_rgb(x0, kind)
+    return lambda x0: latent_rgb(x0, kind, latent_format)

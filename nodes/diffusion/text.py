@@ -1,66 +1,40 @@
-"""Prompt → CONDITIONING, as ComfyUI encodes it: emphasis weights, 77-token chunks, SDXL's two encoders.
+"""Stable Diffusion's prompt encoding (SD1, SD2, SDXL and its refiner), as ComfyUI encodes it.
 
-A prompt is split into weighted fragments (``prompt_weights``), tokenized, and packed into chunks of 75
-tokens between start and end tokens, keeping fragments shorter than 8 tokens whole. Each chunk is
-encoded; weighted tokens are pushed away from (or towards) the empty prompt's embedding:
-z = (z − z_empty) · weight + z_empty. Chunks are concatenated along the token axis; the pooled output
-comes from the first chunk.
+The machinery — weighted fragments, 77-token chunks, textual-inversion vectors, emphasis against the
+empty prompt — is the one every encoder uses (``encoders/prompt.py``); this module holds SD's readings:
+SD1 reads CLIP-L's last layer; SD2's OpenCLIP-H is loaded without its last layer (diffusers drops it),
+so ComfyUI's default "penultimate" is our last; SDXL reads the penultimate layer of CLIP-L and CLIP-G
+without the final norm and pools G (projected); the refiner has CLIP-G alone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from inkgraph.engine.core.paths import Folders
 
-from .embeddings import PREFIX, Lookup, lookup_for, reference, split_words
-from .prompt_weights import parse_weights
+from .embeddings import Lookup, lookup_for
+from .encoders import prompt
+from .encoders.clip import clip_tokenizer
 
-TOKENIZER_DIR = Path(__file__).resolve().parent / "configs" / "clip_tokenizer"
 START, END = 49406, 49407
 MAX_LENGTH = 77
-MAX_WORD_LENGTH = 8
+MAX_WORD_LENGTH = prompt.MAX_WORD_LENGTH
+Token = prompt.Token
+Chunk = prompt.Chunk
+PLACEHOLDER = prompt.PLACEHOLDER
 
 
-@lru_cache(maxsize=1)
 def tokenizer() -> Any:
-    from transformers import CLIPTokenizer
-
-    return CLIPTokenizer.from_pretrained(str(TOKENIZER_DIR), local_files_only=True, model_max_length=10**9)
+    return clip_tokenizer()
 
 
-Token = int | torch.Tensor  # a vocabulary id, or one textual-inversion vector
-Chunk = list[tuple[Token, float]]
-PLACEHOLDER = 0  # the id given to a vector's position: below END, so the pooled token is still found
-
-
-def _groups(text: str, lookup: Lookup | None, warnings: list[str]) -> list[list[tuple[Token, float]]]:
-    """Weighted token groups (a word's tokens, or an embedding's vectors) in prompt order."""
-    groups: list[list[tuple[Token, float]]] = []
-
-    def words(fragment: str, weight: float) -> None:
-        ids = tokenizer()(fragment, add_special_tokens=False)["input_ids"]
-        if ids:
-            groups.append([(t, weight) for t in ids])
-
-    for fragment, weight in parse_weights(text):
-        for piece in split_words(fragment) if lookup is not None else [fragment]:
-            if lookup is None or not piece.startswith(PREFIX):
-                words(piece, weight)
-                continue
-            vectors, name, leftover = reference(piece, lookup)
-            if vectors is None:
-                warnings.append(f"embedding:{name} does not exist, ignoring")
-            elif len(vectors):
-                groups.append([(vector, weight) for vector in vectors])
-            if leftover:
-                words(leftover, weight)
-    return groups
+def clip_rules(pad_id: int = END, embedding_key: str = "clip_l") -> prompt.TokenRules:
+    """CLIP's tokenizer settings: start, end, chunks of 77 padded with ``pad_id``."""
+    return prompt.TokenRules(clip_tokenizer, START, END, pad_id, MAX_LENGTH, True, None, embedding_key)
 
 
 def tokenize(text: str, pad_id: int = END, lookup: Lookup | None = None,
@@ -69,34 +43,11 @@ def tokenize(text: str, pad_id: int = END, lookup: Lookup | None = None,
 
     With ``lookup``, ``embedding:NAME`` pieces become that embedding's vectors (one position each).
     """
-    groups = _groups(text, lookup, warnings if warnings is not None else [])
-    chunks: list[Chunk] = []
-    chunk: Chunk = [(START, 1.0)]
-    room = MAX_LENGTH - 1  # the end token always fits
-    for group in groups:
-        large = len(group) >= MAX_WORD_LENGTH
-        while group:
-            if len(chunk) + len(group) > room:
-                if large:  # split a long fragment across chunks
-                    take = room - len(chunk)
-                    chunk.extend(group[:take])
-                    group = group[take:]
-                chunks.append(_close(chunk, pad_id))
-                chunk = [(START, 1.0)]
-            else:
-                chunk.extend(group)
-                group = []
-    chunks.append(_close(chunk, pad_id))
-    return chunks
-
-
-def _close(chunk: Chunk, pad_id: int) -> Chunk:
-    chunk = chunk + [(END, 1.0)]
-    return chunk + [(pad_id, 1.0)] * (MAX_LENGTH - len(chunk))
+    return prompt.tokenize(text, clip_rules(pad_id), lookup, warnings)
 
 
 def empty_chunk(pad_id: int = END) -> Chunk:
-    return _close([(START, 1.0)], pad_id)
+    return [(token, 1.0) for token in clip_rules(pad_id).empty(MAX_LENGTH)]
 
 
 @dataclass(frozen=True)
@@ -109,57 +60,22 @@ class EncoderSpec:
     pooled: bool = False  # this encoder provides the pooled (projected) output
     embedding_key: str = "clip_l"  # which vectors of a textual-inversion file belong to this encoder
 
+    def rules(self) -> prompt.TokenRules:
+        return clip_rules(self.pad_id, self.embedding_key)
+
+    def reading(self) -> prompt.Reading:
+        return prompt.Reading(self.layer, self.layer_norm_hidden, "projected" if self.pooled else "")
+
 
 def run_encoder(encoder: Any, spec: EncoderSpec, ids: torch.Tensor,
                 vectors: dict[tuple[int, int], torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Hidden states [N, 77, D] of the chosen layer, and the projected pooled output if asked.
-
-    ``vectors`` maps (row, position) to an embedding vector that replaces the token embedding there.
-    """
-    device = next(encoder.parameters()).device
-    hook = None
-    if vectors:
-        def replace_rows(module: Any, inputs: Any, output: torch.Tensor) -> torch.Tensor:
-            output = output.clone()
-            for (row, position), vector in vectors.items():
-                output[row, position] = vector.to(output.device, output.dtype)
-            return output
-
-        hook = encoder.get_input_embeddings().register_forward_hook(replace_rows)
-    try:
-        out = encoder(input_ids=ids.to(device), output_hidden_states=True)
-    finally:
-        if hook is not None:
-            hook.remove()
-    if spec.layer == -1:
-        hidden = out.last_hidden_state
-    else:
-        hidden = out.hidden_states[spec.layer]
-        if spec.layer_norm_hidden:
-            final_norm = getattr(encoder, "text_model", encoder).final_layer_norm
-            hidden = final_norm(hidden)
-    pooled = getattr(out, "text_embeds", None) if spec.pooled else None
-    return hidden.float().cpu(), (pooled.float().cpu() if pooled is not None else None)
+    """Hidden states [N, 77, D] of the chosen layer, and the projected pooled output if asked."""
+    return prompt.run(encoder, spec.reading(), ids, vectors)
 
 
 def encode(encoder: Any, spec: EncoderSpec, chunks: list[Chunk]) -> tuple[torch.Tensor, torch.Tensor | None]:
     """[1, 77·chunks, D] embeddings with emphasis applied, and the first chunk's pooled output."""
-    weighted = any(w != 1.0 for chunk in chunks for _, w in chunk)
-    vectors = {(row, position): token for row, chunk in enumerate(chunks)
-               for position, (token, _) in enumerate(chunk) if isinstance(token, torch.Tensor)}
-    batch = [[PLACEHOLDER if isinstance(t, torch.Tensor) else t for t, _ in chunk] for chunk in chunks]
-    if weighted:
-        batch.append([t for t, _ in empty_chunk(spec.pad_id)])
-    hidden, pooled = run_encoder(encoder, spec, torch.tensor(batch, dtype=torch.long), vectors)
-    parts = []
-    for index, chunk in enumerate(chunks):
-        z = hidden[index].clone()
-        if weighted:
-            empty = hidden[-1]
-            weights = torch.tensor([w for _, w in chunk], dtype=z.dtype)[:, None]
-            z = (z - empty) * weights + empty
-        parts.append(z)
-    return torch.cat(parts, dim=0)[None], (pooled[0:1] if pooled is not None else None)
+    return prompt.encode(encoder, spec.reading(), chunks, spec.rules())
 
 
 def encoder_specs(kind: str, layer: int | None) -> list[EncoderSpec]:
@@ -167,12 +83,15 @@ def encoder_specs(kind: str, layer: int | None) -> list[EncoderSpec]:
 
     SD1 reads the last layer (an earlier one gets the final layer norm); SD2's encoder is loaded without
     its last layer (diffusers drops it), so ComfyUI's default "penultimate" is our last and layer L is
-    our L + 1; SDXL reads the penultimate layer of both encoders without the final norm, and pools G.
+    our L + 1; SDXL reads the penultimate layer of both encoders without the final norm, and pools G; the
+    SDXL refiner reads CLIP-G alone the same way.
     """
     if kind == "sdxl":
         index = -2 if layer is None else layer
         return [EncoderSpec(index, False, END, embedding_key="clip_l"),
                 EncoderSpec(index, False, 0, pooled=True, embedding_key="clip_g")]
+    if kind == "sdxl_refiner":
+        return [EncoderSpec(-2 if layer is None else layer, False, 0, pooled=True, embedding_key="clip_g")]
     if kind == "sd2":
         index = -1 if layer is None or layer >= -2 else layer + 1
         return [EncoderSpec(index, True, 0, embedding_key="clip_h")]

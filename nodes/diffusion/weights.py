@@ -10,7 +10,8 @@ holds), so LoRA patching and diffusers code see ordinary linear layers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -108,7 +109,7 @@ def assemble(cls: Any, config: dict[str, Any], state: dict[str, torch.Tensor], d
     and compute through the GGUF layers of :mod:`.gguf_ops`. ``allow_missing`` names weights the model may
     lack (buffers it computes itself).
     """
-    with torch.device("meta"):
+    with _parameters_on_meta():
         model = cls.from_config(config) if hasattr(cls, "from_config") else cls(config)
     allowed = tuple(allow_missing)
     expected = model.state_dict()
@@ -153,6 +154,26 @@ def _install_quantized(model: torch.nn.Module, quantized: dict[str, QuantizedTen
         from .gguf_ops import install
 
         install(model, quantized, dtype)
+
+
+@contextmanager
+def _parameters_on_meta() -> Iterator[None]:
+    """Parameters are created on the meta device (no memory, no random initialisation); buffers stay real,
+    so what a model computes for itself at construction (rotary tables, position ids, Chroma's modulation
+    indices) is there without building the whole model twice."""
+    register = torch.nn.Module.register_parameter
+
+    def on_meta(module: torch.nn.Module, name: str, param: torch.nn.Parameter | None) -> None:
+        register(module, name, param)
+        if param is not None and param.device.type != "meta":
+            kind = type(module._parameters[name])
+            module._parameters[name] = kind(param.to("meta"), requires_grad=param.requires_grad)
+
+    torch.nn.Module.register_parameter = on_meta  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        torch.nn.Module.register_parameter = register  # type: ignore[method-assign]
 
 
 def _cast_non_linear_fp8(model: torch.nn.Module, dtype: torch.dtype) -> None:

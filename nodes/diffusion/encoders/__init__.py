@@ -6,8 +6,24 @@ Adding an encoder kind or a recipe is one module here and one line in :data:`KIN
 from __future__ import annotations
 
 from .base import Encoded, EncoderDetected, EncodeRequest, EncoderKind, PromptRecipe
+from .chroma import Chroma
+from .clip import ClipG, ClipH, ClipL
+from .flux import Flux
+from .sd import SDXL, StableDiffusion
+from .sd3 import SD3
+from .t5 import T5XXL
 
-KINDS: list[EncoderKind] = []
-RECIPES: dict[str, PromptRecipe] = {}
+KINDS: list[EncoderKind] = [ClipG(), ClipH(), ClipL(), T5XXL()]
+RECIPES: dict[str, PromptRecipe] = {recipe.name: recipe for recipe in (
+    StableDiffusion(), SDXL(), SD3(), Flux(), Chroma())}
 
-__all__ = ["KINDS", "RECIPES", "EncodeRequest", "Encoded", "EncoderDetected", "EncoderKind", "PromptRecipe"]
+__all__ = ["KINDS", "RECIPES", "EncodeRequest", "Encoded", "EncoderDetected", "EncoderKind", "PromptRecipe",
+           "recipe"]
+
+
+def recipe(name: str) -> PromptRecipe:
+    """The recipe of a CLIPLoader type; a clear error for ComfyUI types Inkgraph does not encode yet."""
+    found = RECIPES.get(name)
+    if found is None:
+        raise ValueError(f"CLIP type {name!r} is not supported yet; supported: {', '.join(RECIPES)}")
+    return found

@@ -79,6 +79,28 @@ class PromptRecipe(ABC):
         """CONDITIONING for ``text``: ``[[tensor [1, T, D], options]]``; ``encoders`` maps a slot to its loaded
         module (absent slots are missing); ``layer`` is CLIPSetLastLayer's value (None: the default)."""
 
+    def encode_texts(self, encoders: dict[str, Any], texts: dict[str, str], layer: int | None,
+                     context: EncodeRequest) -> list[list[Any]]:
+        """CONDITIONING with a text per slot (CLIPTextEncodeSDXL/SD3/Flux give each encoder its own prompt);
+        slots not in ``texts`` get the empty prompt. Recipes that take one prompt accept equal texts only."""
+        distinct = set(texts.values())
+        if len(distinct) > 1:
+            raise ValueError(f"the {self.name} text encoder takes one prompt, not one per encoder")
+        return self.encode(encoders, distinct.pop() if distinct else "", layer, context)
+
+    def check(self, slots: list[str], source: str = "") -> None:
+        """A clear error when the loaded encoders cannot serve this recipe (a missing required slot, or
+        one it does not take)."""
+        where = f"{source}: " if source else ""
+        foreign = [slot for slot in slots if slot not in self.slots]
+        if foreign:
+            raise ValueError(f"{where}type {self.name!r} takes {', '.join(self.slots)} text encoders; "
+                             f"{', '.join(foreign)} found")
+        missing = [slot for slot in self.required if slot not in slots]
+        if missing:
+            raise ValueError(f"{where}type {self.name!r} needs a {', '.join(missing)} text encoder; "
+                             f"found {', '.join(slots) or 'none'}")
+
 
 @dataclass
 class EncodeRequest:

@@ -14,11 +14,14 @@ import torch
 
 from ..state_dict import ModelFileError, TensorIndex, compute_cast, describe, index_file, read_state_dict
 from .base import Detected, DiffusionFamily, Family, LatentFormat
+from .chroma import Chroma
+from .flux import Flux
 from .sd import FAMILIES as SD_FAMILIES
+from .sd3 import SD3
 
 log = logging.getLogger(__name__)
 
-FAMILIES: list[DiffusionFamily] = [*SD_FAMILIES]
+FAMILIES: list[DiffusionFamily] = [Chroma(), Flux(), SD3(), *SD_FAMILIES]
 
 __all__ = ["FAMILIES", "Detected", "DiffusionFamily", "Family", "LatentFormat", "by_name", "detect", "detect_file",
            "load_diffusion_model"]
@@ -66,13 +69,15 @@ def load_diffusion_model(path: Path, dtype: torch.dtype, storage: torch.dtype | 
                          detected: Detected | None = None) -> tuple[torch.nn.Module, Detected]:
     """A file's diffusion model, its weights read straight into ``dtype`` (fp8 weights kept in fp8), then
     linear layers stored in ``storage`` when one is given (UNETLoader's fp8 weight_dtype)."""
+    from ..scaled_fp8 import keeping_scales
     from ..weights import quantize_linears
 
     if detected is None:
         detected, _ = detect_file(path)
     family, prefix = detected.family, detected.prefix
     owned = (lambda k: k.startswith(prefix)) if prefix else None  # without a prefix, the file is the model
-    tensors, _ = read_state_dict(path, keys=owned, cast=compute_cast(dtype, keep_fp8=True), strip=prefix)
+    tensors, _ = read_state_dict(path, keys=owned, cast=keeping_scales(compute_cast(dtype, keep_fp8=True)),
+                                 strip=prefix)
     model = family.build(tensors, detected, dtype)
     del tensors
     if storage is not None:

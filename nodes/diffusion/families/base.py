@@ -33,6 +33,7 @@ class LatentFormat:
     downscale: int = 8  # pixels per latent cell
     rgb_factors: tuple[tuple[float, float, float], ...] | None = None  # one RGB row per latent channel
     rgb_bias: tuple[float, float, float] | None = None
+    taesd_decoder: str | None = None  # the TAESD decoder file previews use (models/vae_approx/<name>.*)
 
     def process_in(self, latent: torch.Tensor) -> torch.Tensor:
         """VAE latents → the model's space."""
@@ -81,6 +82,13 @@ class DiffusionFamily(ABC):
     @abstractmethod
     def adapter(self, detected: Detected) -> ModelAdapter:
         """What turns conditioning entries into the network's inputs and runs it (``conds.ModelAdapter``)."""
+
+    def lora_names(self, detected: Detected, module: torch.nn.Module) -> dict[str, Any] | None:
+        """LoRA module names beyond the model's own (diffusers) ones — the original layout's, flattened with
+        underscores as kohya writes them — each mapped to the modules it patches: ``[(module, rows)]``,
+        rows (start, end) of the original weight when it is fused (Flux's q, k, v). None: the UNet's LDM
+        names (SD1/SD2/SDXL)."""
+        return None
 
     def refine(self, detected: Detected, read: Callable[[str], torch.Tensor | None]) -> None:
         """Settle what key names and shapes cannot tell by reading a tensor or two (``read`` returns None

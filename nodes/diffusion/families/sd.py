@@ -31,10 +31,11 @@ TEXT_ENCODER_MARKERS = (("conditioner.embedders.", "sdxl"), ("cond_stage_model.m
                         ("cond_stage_model.transformer.", "sd1"))
 
 SD_LATENT = LatentFormat(4, 0.18215, rgb_factors=(
-    (0.3512, 0.2297, 0.3227), (0.3250, 0.4974, 0.2350), (-0.2829, 0.1762, 0.2721), (-0.2120, -0.2616, -0.7177)))
+    (0.3512, 0.2297, 0.3227), (0.3250, 0.4974, 0.2350), (-0.2829, 0.1762, 0.2721), (-0.2120, -0.2616, -0.7177)),
+    taesd_decoder="taesd_decoder")
 SDXL_LATENT = LatentFormat(4, 0.13025, rgb_factors=(
     (0.3651, 0.4232, 0.4341), (-0.2533, -0.0042, 0.1068), (0.1076, 0.1111, -0.0362), (-0.3165, -0.2492, -0.2188)),
-    rgb_bias=(0.1084, -0.0175, -0.0011))
+    rgb_bias=(0.1084, -0.0175, -0.0011), taesd_decoder="taesdxl_decoder")
 
 
 def _load_shipped(name: str) -> dict[str, Any]:
@@ -160,7 +161,7 @@ class _UNetFamily(DiffusionFamily):
             configs = json.loads(index.metadata[METADATA_KEY])
             config = dict(configs["unet"])
             variant = "v" if configs.get("scheduler", {}).get("prediction_type") == "v_prediction" else ""
-            return Detected(self, config, prefix, variant, {"configs": configs})
+            return Detected(self, config, prefix, variant, extra={"configs": configs})
         config = read_unet_config(index, prefix, _load_shipped(self.shipped), sd1_heads=self.name == "sd1")
         return Detected(self, config, prefix)
 
