@@ -10,6 +10,7 @@ from typing import Any
 from ..core.api import MAX_RESOLUTION
 from . import STATE
 from .node_facades import builtin_classes
+from .stubs import comfy_attribute
 
 __all__ = ["MAX_RESOLUTION"]
 
@@ -30,4 +31,4 @@ def __getattr__(name: str) -> Any:
         return {class_type: getattr(cls, "DISPLAY_NAME", class_type) for class_type, cls in classes.items()}
     if name in classes:
         return classes[name]
-    raise AttributeError(f"module 'nodes' has no attribute {name!r}")
+    return comfy_attribute("nodes", name)  # ComfyUI's other nodes and helpers: stand-ins

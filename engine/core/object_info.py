@@ -18,8 +18,11 @@ log = logging.getLogger(__name__)
 
 def node_info(spec: NodeSpec, folders: Folders | None) -> dict[str, Any]:
     """The object_info entry of one node type."""
+    if spec.info is not None:
+        return spec.info(folders)
     required = {i.name: i.input_config(folders) for i in spec.inputs if not i.optional}
-    optional = {i.name: i.input_config(folders) for i in spec.inputs if i.optional}
+    optional = {i.name: (i.optional_twin or i).input_config(folders) for i in spec.inputs
+                if i.optional or i.optional_twin is not None}
     inputs: dict[str, Any] = {"required": required}
     order: dict[str, list[str]] = {"required": list(required)}
     if optional:

@@ -251,7 +251,7 @@ class PromptServer:
             module.add_routes(routes, self)
         tables = [routes]
         shim = sys.modules.get("inkgraph.engine.compat.server")
-        if shim is not None:  # routes ComfyUI packs added through PromptServer.instance.routes
+        if shim is not None:  # routes ComfyUI packs added through PromptServer.instance.routes and .app
             tables.append(shim.PromptServer.instance.routes)
         for table in tables:
             for route in table:
@@ -260,6 +260,8 @@ class PromptServer:
                 app.router.add_route(route.method, route.path, route.handler, **route.kwargs)
                 if not route.path.startswith("/api/"):
                     app.router.add_route(route.method, "/api" + route.path, route.handler, **route.kwargs)
+        if shim is not None:
+            shim.copy_pack_app(app)
         for name, directory in self.runtime.registry.web_directories().items():
             app.router.add_static(f"/extensions/{name}", directory, follow_symlinks=False)
         routes_info.add_static(app, self)
