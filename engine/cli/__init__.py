@@ -25,10 +25,13 @@ def _commands() -> dict[str, Callable[..., int]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+    level = getattr(args, "log_level", None)  # serve --verbose [LEVEL], ComfyUI's flag
+    logging.basicConfig(level=logging.INFO if args.verbose else getattr(logging, level or "WARNING"),
                         format="%(levelname)s %(name)s: %(message)s")
-    if not args.verbose:  # the CLI reports validation and node errors itself, readably
+    if not args.verbose and args.command != "serve":  # the CLI reports validation and node errors itself
         logging.getLogger("inkgraph").setLevel(logging.CRITICAL)
+        # … but not why a node pack is missing: one line per pack that failed to load
+        logging.getLogger("inkgraph.engine.core.registry").setLevel(logging.WARNING)
     try:
         return _commands()[args.command](args)
     except CliError as exc:

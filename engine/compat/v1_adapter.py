@@ -186,7 +186,7 @@ class V1Impl:
 
 
 def specs_from_mappings(class_mappings: dict[str, Any], display_names: dict[str, str] | None,
-                        python_module: str) -> tuple[list[NodeSpec], list[str]]:
+                        python_module: str, api_nodes: bool = True) -> tuple[list[NodeSpec], list[str]]:
     """Specs of a pack's NODE_CLASS_MAPPINGS (V1 classes, or V3 ``io.ComfyNode`` classes, which ComfyUI
     accepts there too); declarations that cannot work are skipped with a reason."""
     from .v3_adapter import is_v3_class, spec_from_v3
@@ -196,6 +196,9 @@ def specs_from_mappings(class_mappings: dict[str, Any], display_names: dict[str,
         try:
             if isinstance(cls, type):  # ComfyUI tells each class where it came from; packs read it
                 cls.RELATIVE_PYTHON_MODULE = python_module  # type: ignore[attr-defined]
+            if not api_nodes and getattr(cls, "API_NODE", False) is True:
+                skipped.append(f"{class_type}: an API node (--disable-api-nodes)")
+                continue
             if is_v3_class(cls):
                 specs.append(spec_from_v3(cls, python_module, class_type=class_type,
                                           display_name=(display_names or {}).get(class_type)))

@@ -325,7 +325,8 @@ class V3Impl:
         return result if isinstance(result, str) else bool(result)
 
 
-def specs_from_entrypoint(entrypoint: Any, python_module: str) -> tuple[list[NodeSpec], list[str]]:
+def specs_from_entrypoint(entrypoint: Any, python_module: str, api_nodes: bool = True
+                          ) -> tuple[list[NodeSpec], list[str]]:
     """Specs of a V3 pack: ``comfy_entrypoint()`` (sync or async) gives a ``ComfyExtension``, whose
     ``on_load()`` runs before ``get_node_list()``. Node classes that cannot work are skipped with a reason."""
     from .comfy_api.latest import ComfyExtension
@@ -350,6 +351,9 @@ def specs_from_entrypoint(entrypoint: Any, python_module: str) -> tuple[list[Nod
         try:
             if not is_v3_class(cls):
                 raise SpecError(f"{getattr(cls, '__name__', cls)!r} is not an io.ComfyNode class")
+            if not api_nodes and cls.API_NODE is True:
+                skipped.append(f"{cls.GET_SCHEMA().node_id}: an API node (--disable-api-nodes)")
+                continue
             specs.append(spec_from_v3(cls, python_module))
         except SpecError as exc:
             skipped.append(str(exc))

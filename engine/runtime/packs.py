@@ -62,13 +62,15 @@ def load_entry_points(registry: NodeRegistry) -> list[PackStatus]:
 
 
 def load_custom_nodes(registry: NodeRegistry, directories: Iterable[Path], *, enabled: bool = True,
-                      whitelist: Iterable[str] = (), folders: Folders | None = None) -> list[PackStatus]:
+                      whitelist: Iterable[str] = (), folders: Folders | None = None,
+                      api_nodes: bool = True) -> list[PackStatus]:
     """Packs in ``custom_nodes`` folders: each ``name.py`` or ``name/__init__.py`` is either a native pack
     (``NODES`` or ``node_list()``) or a ComfyUI V1 pack (``NODE_CLASS_MAPPINGS``). Entries ending in
     ``.disabled`` are skipped; with ``enabled=False`` only ``whitelist`` names load (ComfyUI's
     ``--disable-all-custom-nodes`` / ``--whitelist-custom-nodes``). ComfyUI's module names
     (``folder_paths``, ``comfy.*``, ``server``, ``nodes`` …) are answered while the packs import, and kept
-    only if a V1 pack loaded. Each pack's ``prestartup_script.py`` runs first, as in ComfyUI.
+    only if a ComfyUI pack loaded. Each pack's ``prestartup_script.py`` runs first, as in ComfyUI. With
+    ``api_nodes=False`` the nodes packs mark as API nodes are skipped (ComfyUI's ``--disable-api-nodes``).
     """
     allowed = set(whitelist)
     entries = [(entry, init) for directory in directories for entry, init in _pack_entries(directory)
@@ -86,7 +88,7 @@ def load_custom_nodes(registry: NodeRegistry, directories: Iterable[Path], *, en
                 except Exception:
                     log.exception("prestartup script of %s failed", entry.name)
         for entry, init in entries:
-            statuses.append(_load_pack_file(registry, entry, init, package))
+            statuses.append(_load_pack_file(registry, entry, init, package, api_nodes))
     finally:
         if not any(status.kind != "native" and status.loaded for status in statuses):
             compat.deactivate()
@@ -94,8 +96,8 @@ def load_custom_nodes(registry: NodeRegistry, directories: Iterable[Path], *, en
 
 
 def default_registry(*, entry_points: bool = True, custom_nodes: Iterable[Path] | Path | None = None,
-                     enabled: bool = True, whitelist: Iterable[str] = (), folders: Folders | None = None
-                     ) -> NodeRegistry:
+                     enabled: bool = True, whitelist: Iterable[str] = (), folders: Folders | None = None,
+                     api_nodes: bool = True) -> NodeRegistry:
     """The built-in nodes plus installed node packs (and those in the ``custom_nodes`` folders)."""
     registry = NodeRegistry()
     load_builtins(registry)
@@ -103,11 +105,13 @@ def default_registry(*, entry_points: bool = True, custom_nodes: Iterable[Path] 
         load_entry_points(registry)
     if custom_nodes is not None:
         directories = [custom_nodes] if isinstance(custom_nodes, Path) else list(custom_nodes)
-        load_custom_nodes(registry, directories, enabled=enabled, whitelist=whitelist, folders=folders)
+        load_custom_nodes(registry, directories, enabled=enabled, whitelist=whitelist, folders=folders,
+                          api_nodes=api_nodes)
     return registry
 
 
-def _load_pack_file(registry: NodeRegistry, entry: Path, init: Path, custom_nodes: ModuleType) -> PackStatus:
+def _load_pack_file(registry: NodeRegistry, entry: Path, init: Path, custom_nodes: ModuleType,
+                    api_nodes: bool = True) -> PackStatus:
     name = _pack_name(entry)
     module_name = f"custom_nodes.{_module_name(name)}"
     found: dict[str, Any] = {"kind": _sniff_kind(entry, init), "web": None, "skipped": []}
@@ -126,11 +130,11 @@ def _load_pack_file(registry: NodeRegistry, entry: Path, init: Path, custom_node
             found["kind"] = "comfyui-v1"
             specs, found["skipped"] = specs_from_mappings(
                 dict(module.NODE_CLASS_MAPPINGS), getattr(module, "NODE_DISPLAY_NAME_MAPPINGS", None),
-                f"custom_nodes.{name}")
+                f"custom_nodes.{name}", api_nodes)
             return specs
         if hasattr(module, "comfy_entrypoint"):
             found["kind"] = "comfyui-v3"
-            specs, found["skipped"] = specs_from_entrypoint(module.comfy_entrypoint, f"custom_nodes.{name}")
+            specs, found["skipped"] = specs_from_entrypoint(module.comfy_entrypoint, f"custom_nodes.{name}", api_nodes)
             return specs
         if found["web"] is not None:  # a front-end-only extension
             return []
