@@ -52,6 +52,9 @@ class _StandInMeta(type):
     def __len__(cls) -> int:
         _fail(cls.__comfy_name__, "took the length of")
 
+    def __bool__(cls) -> bool:
+        return True  # ``if comfy.x.y:`` at import time must not raise (a class is true)
+
     def __getitem__(cls, key: Any) -> NoReturn:
         _fail(cls.__comfy_name__, "indexed")
 

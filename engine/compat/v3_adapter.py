@@ -90,8 +90,8 @@ def _loosest(a: InputSpec, b: InputSpec) -> InputSpec:
 
 
 def _socket_type(io: Any, i: Any) -> str:
-    """The type the validator checks links and values against."""
-    if isinstance(i, io.MatchType.Input):
+    """The type the validator checks links and values against (a MatchType: any of its allowed types)."""
+    if isinstance(i, (io.MatchType.Input, io.MatchType.Output)):
         allowed = [str(t.io_type) for t in i.template.allowed_types]
         return "*" if "*" in allowed else ",".join(allowed)
     if isinstance(i, io.MultiCombo.Input):

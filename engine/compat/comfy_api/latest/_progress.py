@@ -44,6 +44,17 @@ class ComfyAPI_latest(ComfyAPIBase):  # noqa: N801 - ComfyUI's name
         self.execution = self.Execution()
 
 
+def _drive(coroutine: Any) -> Any:
+    """Run a coroutine that never waits (these API methods) to its end on the calling thread, inside an
+    async node too; one that does wait runs on a private loop."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError("ComfyAPISync: this call waits on I/O; use ComfyAPI with await instead")
+
+
 def make_sync_class(api: type[ComfyAPIBase]) -> type:
     """The synchronous twin of a ComfyAPI class (``ComfyAPISync().execution.set_progress(…)``)."""
 
@@ -55,10 +66,8 @@ def make_sync_class(api: type[ComfyAPIBase]) -> type:
             method = getattr(self._async, name)
 
             def call(*args: Any, **kwargs: Any) -> Any:
-                from ....core.results import settle
-
                 result = method(*args, **kwargs)
-                return settle(result) if inspect.isawaitable(result) else result
+                return _drive(result) if inspect.iscoroutine(result) else result
 
             return call
 
