@@ -1,4 +1,5 @@
-"""``/object_info``: every NodeSpec rendered in exactly ComfyUI's V1 shape, keys and order included.
+"""``/object_info``: every NodeSpec rendered in exactly ComfyUI's V1 shape, keys and order included; a
+ComfyUI V3 node as ComfyUI renders V3 nodes (its spec's ``info``: more fields than a V1 node has).
 
 Clients (ComfyUI's frontend, our canvas, API libraries) learn node types from this alone, so a native node
 and an adapted ComfyUI node must be indistinguishable here.

@@ -117,9 +117,16 @@ def _load_pack_file(registry: NodeRegistry, entry: Path, init: Path, custom_node
     found: dict[str, Any] = {"kind": _sniff_kind(entry, init), "web": None, "skipped": []}
 
     def load() -> Iterable[Any]:
+        from ..compat import nodes as comfy_nodes
+
+        web_dirs = dict(comfy_nodes.EXTENSION_WEB_DIRS)
         module = _import_file(module_name, init)
         setattr(custom_nodes, _module_name(name), module)
+        comfy_nodes.LOADED_MODULE_DIRS[name] = str(entry if entry.is_dir() else entry.parent)
         found["web"] = _web_directory(module, entry)
+        added = [Path(d) for k, d in comfy_nodes.EXTENSION_WEB_DIRS.items() if web_dirs.get(k) != d]
+        if found["web"] is None and added and added[0].is_dir():  # nodes.EXTENSION_WEB_DIRS[...] = folder
+            found["web"] = added[0].resolve()
         if hasattr(module, "node_list"):
             found["kind"] = "native"
             return list(module.node_list())

@@ -115,10 +115,14 @@ def test_every_comfyui_module_imports_and_what_is_missing_raises_when_called(run
 
     with pytest.raises(NotImplementedError, match=r"comfy\.samplers\.CFGGuider"):  # … using it does not
         Guider(None)
+    assert "euler" in samplers.KSampler.SAMPLERS and samplers.KSampler.SCHEDULERS + ["x"]  # real name lists …
+    with pytest.raises(NotImplementedError, match=r"comfy\.samplers\.KSampler is not"):  # … but no sampling yet
+        samplers.KSampler(None, 20)
+    formats = importlib.import_module("comfy.latent_formats")
     with pytest.raises(NotImplementedError, match="iterated"):
-        list(samplers.KSampler.SAMPLERS)
+        list(formats.SD15.latent_rgb_factors)
     with pytest.raises(NotImplementedError, match="computed with"):
-        samplers.KSampler.SCHEDULERS + ["extra"]  # noqa: B018
+        formats.SD15.scale_factor * 2  # noqa: B018
     comfy = importlib.import_module("comfy")
     assert comfy.sd.load_checkpoint_guess_config is importlib.import_module("comfy.sd").load_checkpoint_guess_config
     with pytest.raises(ImportError):

@@ -73,6 +73,8 @@ async def test_a_v3_workflow_over_the_websocket(packs_client: TestClient) -> Non
 async def test_what_packs_add_to_the_server(packs_client: TestClient) -> None:
     static = await packs_client.get("/subfolder_pack_static/hello.txt")  # PromptServer.instance.app
     assert static.status == 200 and "static folder" in await static.text()
+    web = await packs_client.get("/extensions/comfy_subfolder_pack/hello.txt")  # nodes.EXTENSION_WEB_DIRS
+    assert web.status == 200 and "static folder" in await web.text()
     assert (await packs_client.get("/subfolder_pack_static/../__init__.py")).status in (403, 404)
     for path in ("/subfolder_pack/shout", "/api/subfolder_pack/shout"):  # PromptServer.instance.routes
         reply = await packs_client.get(path, params={"text": "hi"})
