@@ -128,6 +128,9 @@ def spec_from_v1(class_type: str, cls: type, display_name: str | None = None,
         output_node=bool(getattr(cls, "OUTPUT_NODE", False)),
         input_is_list=bool(getattr(cls, "INPUT_IS_LIST", False)),
         cache_policy=CachePolicy.NORMAL,
+        # ComfyUI hands a V1 node every linked input of its prompt entry, declared or not: the frontend adds
+        # sockets (image_3, image_4 … of KJNodes' "Multi" nodes) that INPUT_TYPES never lists.
+        accepts_extra_inputs=True,
         not_idempotent=bool(getattr(cls, "NOT_IDEMPOTENT", False)),
         deprecated=bool(getattr(cls, "DEPRECATED", False)),
         experimental=bool(getattr(cls, "EXPERIMENTAL", False)),

@@ -46,7 +46,7 @@ def run(runtime: Runtime, prompt: dict[str, Any]) -> Any:
 
 def test_subfolders_without_init_and_custom_nodes_imports(runtime: Runtime) -> None:
     status = runtime.registry.packs["comfy_subfolder_pack"]
-    assert status.loaded and status.kind == "comfyui-v1" and status.node_count == 5, status
+    assert status.loaded and status.kind == "comfyui-v1" and status.node_count == 6, status
     assert sys.modules["custom_nodes"].comfy_subfolder_pack is sys.modules["custom_nodes.comfy_subfolder_pack"]
     assert {"SubJoin", "SubShow", "SubV3Length", "SubTiledDouble", "SubStateDict"} <= {s.class_type for s in
                                                                                          runtime.registry}
@@ -55,6 +55,15 @@ def test_subfolders_without_init_and_custom_nodes_imports(runtime: Runtime) -> N
                             "3": {"class_type": "SubShow", "inputs": {"value": ["2", 0]}},
                             "4": {"class_type": "SubShow", "inputs": {"value": ["1", 0]}}})
     assert outcome.outputs["4"] == {"text": ["ABC!"]} and outcome.outputs["3"] == {"text": ["4"]}
+
+
+def test_linked_inputs_a_v1_node_does_not_declare_reach_it(runtime: Runtime) -> None:
+    outcome = run(runtime, {"1": {"class_type": "SubJoin", "inputs": {"text": "a", "suffix": "1"}},
+                            "2": {"class_type": "SubJoin", "inputs": {"text": "b", "suffix": "2"}},
+                            "3": {"class_type": "SubJoinMulti", "inputs": {"count": 3, "text_1": ["1", 0],
+                                                                           "text_2": ["2", 0], "text_3": ["1", 0]}},
+                            "4": {"class_type": "SubShow", "inputs": {"value": ["3", 0]}}})
+    assert outcome.outputs["4"] == {"text": ["a1+b2+a1"]}
 
 
 def test_an_input_in_required_and_optional_is_required_and_listed_twice(runtime: Runtime) -> None:
