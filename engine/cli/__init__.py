@@ -25,16 +25,19 @@ def _commands() -> dict[str, Callable[..., int]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    level = getattr(args, "log_level", None)  # serve --verbose [LEVEL], ComfyUI's flag
     if args.command == "serve" and not args.verbose:
         # a server's log is its output, as ComfyUI's: one line per prompt ("got prompt", "Prompt executed
         # in 1.23 seconds"), node failures with their traceback, what loaded at start; others' warnings
-        logging.basicConfig(level=logging.WARNING, format="%(message)s")
-        logging.getLogger("inkgraph").setLevel(logging.INFO)
+        logging.basicConfig(level=getattr(logging, level or "WARNING"), format="%(message)s")
+        logging.getLogger("inkgraph").setLevel(getattr(logging, level or "INFO"))
     else:
-        logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+        logging.basicConfig(level=logging.INFO if args.verbose else getattr(logging, level or "WARNING"),
                             format="%(levelname)s %(name)s: %(message)s")
     if not args.verbose and args.command != "serve":  # the CLI reports validation and node errors itself
         logging.getLogger("inkgraph").setLevel(logging.CRITICAL)
+        # … but not why a node pack is missing: one line per pack that failed to load
+        logging.getLogger("inkgraph.engine.core.registry").setLevel(logging.WARNING)
     try:
         return _commands()[args.command](args)
     except CliError as exc:

@@ -144,13 +144,12 @@ def cmd_nodes(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from ..server.app import ServerConfig, serve
+    from ..server.app import serve
+    from .parser import server_config_from
     from .sweep import ray_options
 
     try:
-        config = ServerConfig(settings=settings_from(args), listen=args.listen, port=args.port,
-                              auth_token=args.auth_token, max_upload_mb=args.max_upload_size,
-                              frontend=args.frontend, ray=ray_options(args) if args.ray is not None else None)
+        config = server_config_from(args, ray_options(args) if args.ray is not None else None)
         serve(config)
     except RuntimeError as exc:  # a missing frontend or Ray, a Ray cluster too small for the workers asked
         raise CliError(str(exc)) from exc

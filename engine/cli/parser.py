@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..core.settings import Settings
+
+if TYPE_CHECKING:
+    from ..server.app import ServerConfig
 
 GB = 1024**3
 
@@ -21,31 +25,71 @@ def _version() -> str:
 
 
 def _add_base(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--base-dir", help="folder holding input/, output/, temp/, models/, user/ and custom_nodes/ "
+    p.add_argument("--base-dir", "--base-directory", dest="base_dir",
+                   help="folder holding input/, output/, temp/, models/, user/ and custom_nodes/ "
                    "(default: $INKGRAPH_BASE_DIR or ~/.local/share/inkgraph)")
-    p.add_argument("--extra-model-paths-config", nargs="+", default=[], metavar="YAML",
+    for folder in ("output", "input", "temp", "user"):
+        p.add_argument(f"--{folder}-directory", dest=f"{folder}_dir", metavar="DIR",
+                       help=f"put the {folder} folder here instead of <base-dir>/{folder}")
+    p.add_argument("--extra-model-paths-config", nargs="+", action="extend", default=[], metavar="YAML",
                    help="ComfyUI-style extra_model_paths.yaml files (<base-dir>/extra_model_paths.yaml "
-                   "is always read)")
+                   "is always read; repeatable)")
     p.add_argument("--disable-all-custom-nodes", "--disable-custom-nodes", dest="disable_custom_nodes",
                    action="store_true", help="load no node packs from custom_nodes/ or entry points")
-    p.add_argument("--whitelist-custom-nodes", nargs="+", default=[], metavar="PACK",
+    p.add_argument("--whitelist-custom-nodes", nargs="+", action="extend", default=[], metavar="PACK",
                    help="with --disable-all-custom-nodes, still load these packs (folder names)")
+    p.add_argument("--disable-api-nodes", action="store_true",
+                   help="skip the nodes packs mark as API nodes (calls to paid remote services)")
 
 
 def _add_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", help="compute device: cuda, cuda:1, mps, cpu (default: the best available)")
     p.add_argument("--dtype", choices=["fp32", "fp16", "bf16"], help="weights dtype (default: fp16 on "
                    "capable CUDA cards, fp32 on the CPU)")
-    p.add_argument("--vram", choices=["high", "normal", "low", "cpu"], default="normal",
-                   help="high: keep models on the device; low: one model at a time; cpu: compute on the CPU")
+    vram = p.add_mutually_exclusive_group()
+    vram.add_argument("--vram", choices=["high", "normal", "low", "cpu"], default="normal",
+                      help="high: keep models on the device; low: one model at a time; cpu: compute on the CPU")
+    for flag, mode, text in (("--highvram", "high", "--vram high (ComfyUI's flag)"),
+                             ("--normalvram", "normal", "--vram normal (ComfyUI's flag)"),
+                             ("--lowvram", "low", "--vram low (ComfyUI's flag)"),
+                             ("--novram", "low", "--vram low: Inkgraph's lowest-memory mode (ComfyUI's flag)"),
+                             ("--cpu", "cpu", "compute on the CPU (--vram cpu; ComfyUI's flag)")):
+        vram.add_argument(flag, dest="vram", action="store_const", const=mode, help=text)
+
+
+class _CacheLru(argparse.Action):
+    """ComfyUI's ``--cache-lru N``: the lru cache, holding at most N results."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        namespace.cache = "lru"
+        namespace.cache_entries = int(values)
+
+
+class _CacheRam(argparse.Action):
+    """``--cache-ram [GB]``: the lru cache; a value is the memory it may hold."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        namespace.cache = "lru"
+        if values:
+            namespace.cache_ram = float(values[0])
 
 
 def _add_cache(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--cache", choices=["lru", "classic", "none"], default="lru",
-                   help="what node results are kept: lru (across prompts, within --cache-ram; default), "
-                   "classic (the last prompt's, as ComfyUI), none")
-    p.add_argument("--cache-ram", type=float, default=4.0, metavar="GB",
-                   help="memory the lru cache may hold (default 4 GB)")
+    cache = p.add_mutually_exclusive_group()
+    cache.add_argument("--cache", choices=["lru", "classic", "none"], default="lru",
+                       help="what node results are kept: lru (across prompts, within --cache-ram; default), "
+                       "classic (the last prompt's, as ComfyUI), none")
+    cache.add_argument("--cache-classic", dest="cache", action="store_const", const="classic",
+                       help="--cache classic (ComfyUI's flag)")
+    cache.add_argument("--cache-none", dest="cache", action="store_const", const="none",
+                       help="--cache none (ComfyUI's flag)")
+    cache.add_argument("--cache-lru", type=int, action=_CacheLru, metavar="N",
+                       help="--cache lru, keeping at most N results as well (ComfyUI's flag)")
+    p.add_argument("--cache-ram", nargs="*", action=_CacheRam, metavar="GB", default=4.0,
+                   help="memory the lru cache may hold (default 4 GB); alone, selects the lru cache. (ComfyUI "
+                   "reads GB as memory to keep free; Inkgraph as the cache's budget)")
 
 
 def _add_overrides(p: argparse.ArgumentParser) -> None:
@@ -99,11 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_base(validate)
 
     serve = sub.add_parser("serve", help="run the HTTP/websocket server (ComfyUI-compatible API)")
-    serve.add_argument("--listen", default="127.0.0.1",
-                       help="address to bind (default 127.0.0.1; anything else requires an access token)")
+    serve.add_argument("--listen", default="127.0.0.1", nargs="?", const="0.0.0.0,::", metavar="IP",
+                       help="address(es) to bind, comma-separated (default 127.0.0.1; alone: 0.0.0.0,:: — every "
+                       "interface); anything beyond loopback requires an access token")
     serve.add_argument("--port", type=int, default=8188, help="port to listen on (default 8188)")
     serve.add_argument("--auth-token", help="access token (generated and printed when binding beyond loopback)")
-    serve.add_argument("--max-upload-size", type=int, default=100, metavar="MB",
+    serve.add_argument("--max-upload-size", type=float, default=100, metavar="MB",
                        help="largest upload accepted, in MB (default 100)")
     _add_cache(serve)
     serve.add_argument("--preview-method", choices=["none", "auto", "latent2rgb", "taesd"], default="none",
@@ -111,6 +156,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--frontend", choices=["inkgraph", "comfyui"], default="inkgraph",
                        help="the web UI at /: Inkgraph's canvas, or ComfyUI's official frontend "
                        "(pip install 'inkgraph[comfyui-frontend]')")
+    serve.add_argument("--front-end-root", metavar="DIR", help="serve the web UI from this folder (a built "
+                       "frontend; overrides --frontend)")
+    serve.add_argument("--enable-cors-header", nargs="?", const="*", metavar="ORIGIN",
+                       help="answer cross-origin requests from ORIGIN (alone: any origin); turns off the "
+                       "loopback origin check")
+    serve.add_argument("--database-url", metavar="URL", help="the queue and history database, sqlite:///PATH "
+                       "(or sqlite:///:memory:; default <user>/inkgraph.db)")
+    serve.add_argument("--multi-user", action="store_true", help="per-user settings and files: each browser "
+                       "profile picks a user (the comfy-user header), as ComfyUI")
+    serve.add_argument("--dont-print-server", action="store_true", help="do not print the listening address "
+                       "(an access token made up for you is still printed)")
+    serve.add_argument("--disable-auto-launch", action="store_true", help="accepted for ComfyUI's launchers: "
+                       "Inkgraph never opens a browser")
+    serve.add_argument("--verbose", dest="log_level", nargs="?", const="DEBUG", metavar="LEVEL",
+                       choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+                       help="log level of the server (alone: DEBUG; default WARNING)")
     _add_base(serve)
     _add_device(serve)
     _add_ray(serve, sweep=False)
@@ -142,15 +203,37 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from(args: argparse.Namespace) -> Settings:
     """The engine settings a command's options ask for (options a command lacks keep their defaults)."""
     defaults = Settings()
+
+    def folder(name: str) -> Path | None:
+        value = getattr(args, name, None)
+        return Path(value) if value else None
+
     return Settings(
         base_dir=Path(args.base_dir) if args.base_dir else None,
+        input_dir=folder("input_dir"),
+        output_dir=folder("output_dir"),
+        temp_dir=folder("temp_dir"),
+        user_dir=folder("user_dir"),
         cache=getattr(args, "cache", defaults.cache),
         cache_budget_bytes=int(getattr(args, "cache_ram", defaults.cache_budget_bytes / GB) * GB),
+        cache_entries=getattr(args, "cache_entries", None) or 0,
         device=getattr(args, "device", None),
         dtype=getattr(args, "dtype", None),
         vram=getattr(args, "vram", defaults.vram),
         extra_model_paths=tuple(Path(p) for p in args.extra_model_paths_config),
         custom_nodes=not args.disable_custom_nodes,
         whitelist_custom_nodes=tuple(args.whitelist_custom_nodes),
+        api_nodes=not getattr(args, "disable_api_nodes", False),
         preview_method=getattr(args, "preview_method", defaults.preview_method),
     )
+
+
+def server_config_from(args: argparse.Namespace, ray: Any = None) -> ServerConfig:
+    """``inkgraph serve``'s :class:`ServerConfig`: the engine settings plus the server's own options."""
+    from ..server.app import ServerConfig
+
+    return ServerConfig(settings=settings_from(args), listen=args.listen, port=args.port, auth_token=args.auth_token,
+                        max_upload_mb=args.max_upload_size, frontend=args.frontend, ray=ray,
+                        front_end_root=Path(args.front_end_root) if args.front_end_root else None,
+                        cors_origin=args.enable_cors_header, database_url=args.database_url,
+                        multi_user=args.multi_user, quiet=args.dont_print_server)

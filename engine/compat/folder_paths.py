@@ -1,7 +1,8 @@
-"""ComfyUI's ``folder_paths`` for V1 packs, answered from Inkgraph's folders.
+"""ComfyUI's ``folder_paths`` for ComfyUI packs, answered from Inkgraph's folders.
 
-Model folders come from :class:`engine.paths.Folders` (so ``extra_model_paths.yaml`` applies); folders a
-pack adds (``add_model_folder_path``, or writing ``folder_names_and_paths``) are searched after them. Every
+Model folders come from :class:`engine.paths.Folders` (so ``extra_model_paths.yaml`` applies);
+``folder_names_and_paths`` holds every folder ComfyUI has (:mod:`.folder_table`), and folders a pack adds
+(``add_model_folder_path``, or writing ``folder_names_and_paths``) are searched after Inkgraph's. Every
 lookup by name stays inside its folder, as everywhere in Inkgraph.
 """
 
@@ -11,13 +12,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..core.model_paths import LISTING, MODEL_EXTENSIONS, MODEL_FOLDERS, canonical, extensions_of
+from ..core.model_paths import ALIASES, LISTING, MODEL_EXTENSIONS
 from ..core.paths import PathEscapeError, next_counter, safe_join, save_target, split_annotation
 from . import folders as _folders
+from .folder_table import FolderTable
+from .stubs import comfy_attribute
 
 supported_pt_extensions: set[str] = set(MODEL_EXTENSIONS)
-# Folders a pack registered: name → (paths, extensions). Read together with Inkgraph's own folders.
-folder_names_and_paths: dict[str, tuple[list[str], set[str]]] = {}
+# Every folder ComfyUI knows (Inkgraph's paths first) plus those packs register.
+folder_names_and_paths = FolderTable()
 
 
 def __getattr__(name: str) -> Any:
@@ -27,38 +30,34 @@ def __getattr__(name: str) -> Any:
               "input_directory": f.input, "temp_directory": f.temp, "user_directory": f.user}
     if name in values:
         return str(values[name])
-    raise AttributeError(f"module 'folder_paths' has no attribute {name!r}")
+    return comfy_attribute("folder_paths", name)
+
+
+def map_legacy(folder_name: str) -> str:
+    """ComfyUI's old folder names (``clip``, ``unet``) mean today's (``text_encoders``, ``diffusion_models``)."""
+    return ALIASES.get(folder_name, folder_name)
 
 
 def _extensions(folder_name: str) -> frozenset[str] | None:
-    added = folder_names_and_paths.get(folder_name)
-    if added is not None and added[1]:
-        return frozenset(added[1])
-    return extensions_of(folder_name) if canonical(folder_name) in MODEL_FOLDERS else None
+    return folder_names_and_paths.extensions(folder_name)
 
 
 def get_folder_paths(folder_name: str) -> list[str]:
-    f = _folders()
-    if folder_name == "custom_nodes":
-        own = [str(p) for p in f.custom_node_dirs()]
-    elif canonical(folder_name) in MODEL_FOLDERS:
-        own = [str(p) for p in f.model_dirs(folder_name)]
-    else:
-        own = []
-    added = folder_names_and_paths.get(folder_name, ([], set()))[0]
-    return list(dict.fromkeys(own + [str(p) for p in added]))
+    name = map_legacy(folder_name)
+    if name not in folder_names_and_paths:
+        raise KeyError(folder_name)  # as ComfyUI's dict lookup does
+    return list(folder_names_and_paths[name][0])
 
 
 def add_model_folder_path(folder_name: str, full_folder_path: str, is_default: bool = False) -> None:
-    paths, extensions = folder_names_and_paths.setdefault(folder_name, ([], set(supported_pt_extensions)))
-    if full_folder_path in paths:
-        paths.remove(full_folder_path)
-    paths.insert(0, full_folder_path) if is_default else paths.append(full_folder_path)
+    folder_names_and_paths.add_path(folder_name, full_folder_path, is_default)
 
 
 def get_filename_list(folder_name: str) -> list[str]:
     """Files (``sub/name.ext``) across the folder's directories; the first directory wins a name."""
     names: dict[str, None] = {}
+    if map_legacy(folder_name) not in folder_names_and_paths:
+        return []
     for directory in get_folder_paths(folder_name):
         names.update(dict.fromkeys(LISTING.files(Path(directory), _extensions(folder_name))))
     return sorted(names)
@@ -70,6 +69,8 @@ def filter_files_extensions(files: list[str], extensions: Any) -> list[str]:
 
 
 def get_full_path(folder_name: str, filename: str) -> str | None:
+    if map_legacy(folder_name) not in folder_names_and_paths:
+        return None
     for directory in get_folder_paths(folder_name):
         try:
             candidate = safe_join(Path(directory), filename)

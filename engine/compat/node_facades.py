@@ -57,6 +57,10 @@ COMFY_FUNCTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+# input name → the class attribute ComfyUI's node classes list its choices under
+CHOICE_ATTRIBUTES = {"upscale_method": "upscale_methods", "crop": "crop_methods"}
+
+
 class _Detached:
     """The reporter of a context made for a call outside any running prompt: progress goes nowhere."""
 
@@ -89,6 +93,9 @@ def facade(spec: NodeSpec) -> type:
     from ..core.object_info import node_info
 
     function, order = COMFY_FUNCTIONS.get(spec.class_type, ("execute", tuple(i.name for i in spec.inputs)))
+    # ComfyUI's node classes list some combo choices as class attributes (ImageScale.upscale_methods …).
+    choice_lists = {attribute: list(i.choices or ()) for i in spec.inputs
+                    for name, attribute in CHOICE_ATTRIBUTES.items() if i.name == name and i.choices}
     names = {i.name for i in spec.inputs} | set(spec.hidden)
 
     def INPUT_TYPES(cls: type) -> dict[str, Any]:
@@ -123,6 +130,7 @@ def facade(spec: NodeSpec) -> type:
         function: run,
         "__doc__": f"ComfyUI-style class for Inkgraph's built-in {spec.class_type} node.",
         "__module__": "nodes",
+        **choice_lists,
     })
 
 

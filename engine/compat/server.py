@@ -1,6 +1,8 @@
-"""ComfyUI's ``server`` module for V1 packs: ``PromptServer.instance`` with ``routes`` (aiohttp routes a
-pack adds, served by Inkgraph's server under ``/`` and ``/api``), ``send_sync`` (a websocket message to
-one client or all), and prompt handlers (called with each POST /prompt body before it is queued)."""
+"""ComfyUI's ``server`` module for ComfyUI packs: ``PromptServer.instance`` with ``routes`` (aiohttp routes a
+pack adds, served by Inkgraph's server under ``/`` and ``/api``), ``app`` (an aiohttp application packs add
+routes, static folders and middlewares to while they load; Inkgraph's server serves what it holds),
+``send_sync`` (a websocket message to one client or all), and prompt handlers (called with each POST
+/prompt body before it is queued)."""
 
 from __future__ import annotations
 
@@ -13,10 +15,19 @@ from aiohttp import web
 
 from ..core.events import BinaryEventTypes
 from . import STATE
+from .stubs import comfy_attribute, stand_in
 
 __all__ = ["BinaryEventTypes", "PromptServer"]
 
 log = logging.getLogger(__name__)
+
+
+# ComfyUI's PromptServer attributes and methods this one lacks: stand-ins raising when used (see .stubs).
+_COMFY_MEMBERS = frozenset({
+    "address", "client_session", "custom_node_manager", "internal_routes", "messages", "model_file_manager",
+    "number", "port", "prompt_queue", "sockets", "sockets_metadata", "user_manager", "web_root", "add_routes",
+    "get_queue_info", "publish_loop", "queue_updated", "send_bytes", "send_image", "send_image_with_metadata",
+    "setup", "start", "start_multi_address", "image_save_function", "encode_bytes", "get_dir_by_type"})
 
 
 class PromptServer:
@@ -24,8 +35,15 @@ class PromptServer:
 
     def __init__(self) -> None:
         self.routes = web.RouteTableDef()
+        # Packs register on it at import time, before Inkgraph's application exists; it is never run itself.
+        self.app = web.Application()
         self.on_prompt_handlers: list[Callable[[dict[str, Any]], dict[str, Any]]] = []
         self.supports = ["custom_nodes_from_web"]
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _COMFY_MEMBERS:
+            return stand_in(f"server.PromptServer.instance.{name}")
+        raise AttributeError(f"'PromptServer' object has no attribute {name!r}")
 
     @property
     def client_id(self) -> str | None:
@@ -88,3 +106,26 @@ class PromptServer:
 
 
 PromptServer.instance = PromptServer()
+
+
+def __getattr__(name: str) -> Any:
+    return comfy_attribute("server", name)
+
+
+def copy_pack_app(target: web.Application) -> None:
+    """Serve on ``target`` what packs registered on ``PromptServer.instance.app`` while they loaded: routes,
+    static folders (never following symlinks out of them), middlewares and start-up/clean-up hooks."""
+    source = PromptServer.instance.app
+    for resource in source.router.resources():
+        try:
+            if isinstance(resource, web.StaticResource):
+                target.router.add_static(resource.canonical, resource.get_info()["directory"], follow_symlinks=False)
+                continue
+            for route in resource:
+                target.router.add_route(route.method, resource.canonical, route.handler)
+        except (RuntimeError, ValueError) as exc:  # a path Inkgraph (or another pack) already serves
+            log.warning("a node pack's route %s was not added: %s", resource.canonical, exc)
+    target.middlewares.extend(source.middlewares)
+    target.on_startup.extend(source.on_startup)
+    target.on_cleanup.extend(source.on_cleanup)
+    target.on_shutdown.extend(source.on_shutdown)

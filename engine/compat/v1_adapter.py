@@ -91,8 +91,16 @@ def spec_from_v1(class_type: str, cls: type, display_name: str | None = None,
         raise SpecError(f"{class_type}: INPUT_TYPES() raised {type(exc).__name__}: {exc}") from exc
     if not isinstance(declared, dict):
         raise SpecError(f"{class_type}: INPUT_TYPES() must return a dict, got {type(declared).__name__}")
-    inputs = [_input_spec(cls, section, name, entry)
-              for section in ("required", "optional") for name, entry in (declared.get(section) or {}).items()]
+    required = {name: _input_spec(cls, "required", name, entry)
+                for name, entry in (declared.get("required") or {}).items()}
+    inputs = list(required.values())
+    for name, entry in (declared.get("optional") or {}).items():
+        twin = _input_spec(cls, "optional", name, entry)
+        if name in required:  # ComfyUI reads the required declaration and lists both
+            index = inputs.index(required[name])
+            inputs[index] = inputs[index].model_copy(update={"optional_twin": twin})
+        else:
+            inputs.append(twin)
     hidden = {name: kind for name, kind in (declared.get("hidden") or {}).items()
               if isinstance(kind, str) and kind in HIDDEN_KINDS}
     return_types = tuple(getattr(cls, "RETURN_TYPES", ()) or ())
@@ -120,6 +128,9 @@ def spec_from_v1(class_type: str, cls: type, display_name: str | None = None,
         output_node=bool(getattr(cls, "OUTPUT_NODE", False)),
         input_is_list=bool(getattr(cls, "INPUT_IS_LIST", False)),
         cache_policy=CachePolicy.NORMAL,
+        # ComfyUI hands a V1 node every linked input of its prompt entry, declared or not: the frontend adds
+        # sockets (image_3, image_4 … of KJNodes' "Multi" nodes) that INPUT_TYPES never lists.
+        accepts_extra_inputs=True,
         not_idempotent=bool(getattr(cls, "NOT_IDEMPOTENT", False)),
         deprecated=bool(getattr(cls, "DEPRECATED", False)),
         experimental=bool(getattr(cls, "EXPERIMENTAL", False)),
@@ -178,11 +189,23 @@ class V1Impl:
 
 
 def specs_from_mappings(class_mappings: dict[str, Any], display_names: dict[str, str] | None,
-                        python_module: str) -> tuple[list[NodeSpec], list[str]]:
-    """Specs of a pack's NODE_CLASS_MAPPINGS; declarations that cannot work are skipped with a reason."""
+                        python_module: str, api_nodes: bool = True) -> tuple[list[NodeSpec], list[str]]:
+    """Specs of a pack's NODE_CLASS_MAPPINGS (V1 classes, or V3 ``io.ComfyNode`` classes, which ComfyUI
+    accepts there too); declarations that cannot work are skipped with a reason."""
+    from .v3_adapter import is_v3_class, spec_from_v3
+
     specs, skipped = [], []
     for class_type, cls in class_mappings.items():
         try:
+            if isinstance(cls, type):  # ComfyUI tells each class where it came from; packs read it
+                cls.RELATIVE_PYTHON_MODULE = python_module  # type: ignore[attr-defined]
+            if not api_nodes and getattr(cls, "API_NODE", False) is True:
+                skipped.append(f"{class_type}: an API node (--disable-api-nodes)")
+                continue
+            if is_v3_class(cls):
+                specs.append(spec_from_v3(cls, python_module, class_type=class_type,
+                                          display_name=(display_names or {}).get(class_type)))
+                continue
             specs.append(spec_from_v1(class_type, cls, (display_names or {}).get(class_type), python_module))
         except SpecError as exc:
             skipped.append(str(exc))

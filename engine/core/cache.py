@@ -88,10 +88,12 @@ class OutputCache(Protocol):
 
 
 class LRUCache:
-    """Least recently used eviction under a byte budget. Thread-safe (the server reads stats)."""
+    """Least recently used eviction under a byte budget (and, when ``max_entries`` is set, a count: ComfyUI's
+    ``--cache-lru N``). Thread-safe (the server reads stats)."""
 
-    def __init__(self, budget_bytes: int = DEFAULT_RAM_BUDGET) -> None:
+    def __init__(self, budget_bytes: int = DEFAULT_RAM_BUDGET, max_entries: int = 0) -> None:
         self.budget = budget_bytes
+        self.max_entries = max_entries
         self._entries: OrderedDict[bytes, CacheEntry] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -117,7 +119,8 @@ class LRUCache:
                 return  # larger than the whole budget: keeping it would evict everything else
             self._entries[key] = entry
             self._bytes += entry.nbytes
-            while self._bytes > self.budget and self._entries:
+            while self._entries and (self._bytes > self.budget
+                                     or 0 < self.max_entries < len(self._entries)):
                 _, evicted = self._entries.popitem(last=False)
                 self._bytes -= evicted.nbytes
 
@@ -168,9 +171,10 @@ class NullCache:
         return {"entries": 0, "bytes": 0, "budget": 0}
 
 
-def make_cache(policy: CachePolicyName = "lru", budget_bytes: int = DEFAULT_RAM_BUDGET) -> OutputCache:
+def make_cache(policy: CachePolicyName = "lru", budget_bytes: int = DEFAULT_RAM_BUDGET,
+               max_entries: int = 0) -> OutputCache:
     if policy == "lru":
-        return LRUCache(budget_bytes)
+        return LRUCache(budget_bytes, max_entries)
     if policy == "classic":
         return ClassicCache()
     if policy == "none":

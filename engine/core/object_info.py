@@ -1,4 +1,5 @@
-"""``/object_info``: every NodeSpec rendered in exactly ComfyUI's V1 shape, keys and order included.
+"""``/object_info``: every NodeSpec rendered in exactly ComfyUI's V1 shape, keys and order included; a
+ComfyUI V3 node as ComfyUI renders V3 nodes (its spec's ``info``: more fields than a V1 node has).
 
 Clients (ComfyUI's frontend, our canvas, API libraries) learn node types from this alone, so a native node
 and an adapted ComfyUI node must be indistinguishable here.
@@ -18,8 +19,11 @@ log = logging.getLogger(__name__)
 
 def node_info(spec: NodeSpec, folders: Folders | None) -> dict[str, Any]:
     """The object_info entry of one node type."""
+    if spec.info is not None:
+        return spec.info(folders)
     required = {i.name: i.input_config(folders) for i in spec.inputs if not i.optional}
-    optional = {i.name: i.input_config(folders) for i in spec.inputs if i.optional}
+    optional = {i.name: (i.optional_twin or i).input_config(folders) for i in spec.inputs
+                if i.optional or i.optional_twin is not None}
     inputs: dict[str, Any] = {"required": required}
     order: dict[str, list[str]] = {"required": list(required)}
     if optional:

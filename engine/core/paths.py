@@ -93,33 +93,46 @@ def split_annotation(name: str, default: FolderType) -> tuple[str, FolderType]:
 @dataclass(frozen=True)
 class Folders:
     """``input/``, ``output/``, ``temp/``, ``models/`` and ``user/`` under one base directory, plus model
-    folders from ``extra_model_paths.yaml`` and the models shipped with Inkgraph."""
+    folders from ``extra_model_paths.yaml`` and the models shipped with Inkgraph. The input, output, temp and
+    user folders may be placed elsewhere (ComfyUI's ``--output-directory`` …); every path check applies to
+    them wherever they are."""
 
     base: Path
     extra_models: tuple[ExtraPath, ...] = ()
+    input_dir: Path | None = None
+    output_dir: Path | None = None
+    temp_dir: Path | None = None
+    user_dir: Path | None = None
 
     @classmethod
     def at(cls, base: str | os.PathLike[str] | None = None,
-           extra_model_paths: list[Path] | None = None) -> Folders:
-        """Folders under ``base``; ``<base>/extra_model_paths.yaml`` is read when present."""
+           extra_model_paths: list[Path] | None = None, *, input: str | os.PathLike[str] | None = None,
+           output: str | os.PathLike[str] | None = None, temp: str | os.PathLike[str] | None = None,
+           user: str | os.PathLike[str] | None = None) -> Folders:
+        """Folders under ``base`` (``input``/``output``/``temp``/``user`` elsewhere when given);
+        ``<base>/extra_model_paths.yaml`` is read when present."""
         root = Path(base).expanduser().resolve() if base is not None else default_base_dir().resolve()
         extras: list[ExtraPath] = []
         for yaml_file in [root / "extra_model_paths.yaml", *(extra_model_paths or [])]:
             if yaml_file.is_file():
                 extras.extend(parse_extra_model_paths(yaml_file))
-        return cls(root, tuple(extras))
+
+        def moved(path: str | os.PathLike[str] | None) -> Path | None:
+            return Path(path).expanduser().resolve() if path is not None else None
+
+        return cls(root, tuple(extras), moved(input), moved(output), moved(temp), moved(user))
 
     @property
     def input(self) -> Path:
-        return self.base / "input"
+        return self.input_dir or self.base / "input"
 
     @property
     def output(self) -> Path:
-        return self.base / "output"
+        return self.output_dir or self.base / "output"
 
     @property
     def temp(self) -> Path:
-        return self.base / "temp"
+        return self.temp_dir or self.base / "temp"
 
     @property
     def models(self) -> Path:
@@ -127,7 +140,7 @@ class Folders:
 
     @property
     def user(self) -> Path:
-        return self.base / "user"
+        return self.user_dir or self.base / "user"
 
     def ensure(self) -> Folders:
         for folder in (self.input, self.output, self.temp, self.models, self.user):

@@ -23,6 +23,7 @@ from .spec import NodeSpec, SpecError, check_spec
 log = logging.getLogger(__name__)
 
 BUILTIN_PACK = "nodes"
+KIND_LABELS = {"native": "native", "comfyui-v1": "ComfyUI V1", "comfyui-v3": "ComfyUI V3"}
 
 
 class PackStatus(BaseModel):
@@ -35,8 +36,21 @@ class PackStatus(BaseModel):
     load_seconds: float = 0.0
     error: str | None = None
     skipped_nodes: list[str] = []
-    kind: str = "native"  # "native" or "comfyui-v1"
+    kind: str = "native"  # "native", "comfyui-v1" or "comfyui-v3"
     web_directory: str | None = None
+
+
+def failure_summary(exc: BaseException) -> str:
+    """One line saying why an import failed: the missing module, or the exception and the line raising it."""
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        what = f"missing module {exc.name!r}"
+    else:
+        what = " ".join("".join(traceback.format_exception_only(exc)).split())
+    frames = traceback.extract_tb(exc.__traceback__)
+    inner = [f for f in frames if "importlib" not in f.filename]
+    if inner:
+        what += f" (at {inner[-1].filename}:{inner[-1].lineno})"
+    return what
 
 
 def as_spec(item: Any) -> NodeSpec:
@@ -80,19 +94,24 @@ class NodeRegistry:
         self._specs[spec.class_type] = spec
         self._pack_of[spec.class_type] = pack
 
-    def load_pack(self, name: str, source: str, load: Callable[[], Iterable[Any]]) -> PackStatus:
+    def load_pack(self, name: str, source: str, load: Callable[[], Iterable[Any]], kind: str = "native"
+                  ) -> PackStatus:
         """Import a pack through ``load`` and register its nodes; failures become a PackStatus.
 
-        A node that fails its checks is skipped with a reason; the rest of its pack still loads.
+        A pack that fails is one log line at ERROR (pack, kind, the missing module or the exception and where
+        it was raised) and its traceback at DEBUG: a server with forty packs must stay readable. A node that
+        fails its checks is skipped with a reason; the rest of its pack still loads.
         """
         start = time.perf_counter()
         try:
             items = list(load())
         except Exception as exc:
-            status = PackStatus(name=name, source=source, loaded=False,
+            status = PackStatus(name=name, source=source, loaded=False, kind=kind,
                                 load_seconds=time.perf_counter() - start,
                                 error="".join(traceback.format_exception_only(exc)).strip())
-            log.error("node pack %r failed to load:\n%s", name, traceback.format_exc())
+            log.error("node pack %r (%s) failed to load: %s", name, KIND_LABELS.get(kind, kind),
+                      failure_summary(exc))
+            log.debug("node pack %r failed to load:\n%s", name, traceback.format_exc())
             self.packs[name] = status
             return status
         count = 0
@@ -107,7 +126,7 @@ class NodeRegistry:
             except SpecError as exc:
                 skipped.append(str(exc))
                 log.error("node pack %r: %s", name, exc)
-        status = PackStatus(name=name, source=source, loaded=True, node_count=count,
+        status = PackStatus(name=name, source=source, loaded=True, node_count=count, kind=kind,
                             load_seconds=time.perf_counter() - start, skipped_nodes=skipped)
         self.packs[name] = status
         return status

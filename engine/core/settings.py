@@ -24,9 +24,13 @@ class Settings:
     """An engine's configuration (``inkgraph run``/``serve`` flags; ComfyUI's launch options where they exist).
 
     ``base_dir`` holds ``input/``, ``output/``, ``temp/``, ``models/``, ``user/`` and ``custom_nodes/``
-    (default: ``$INKGRAPH_BASE_DIR`` or ``~/.local/share/inkgraph``). ``extra_model_paths`` are ComfyUI
-    ``extra_model_paths.yaml`` files. ``custom_nodes=False`` loads no node packs except those named in
-    ``whitelist_custom_nodes`` (ComfyUI's ``--disable-all-custom-nodes``).
+    (default: ``$INKGRAPH_BASE_DIR`` or ``~/.local/share/inkgraph``); ``input_dir``, ``output_dir``,
+    ``temp_dir`` and ``user_dir`` put those folders elsewhere (ComfyUI's ``--input-directory`` …).
+    ``extra_model_paths`` are ComfyUI ``extra_model_paths.yaml`` files. ``cache_entries`` caps the lru
+    cache's entries too (ComfyUI's ``--cache-lru N``; 0: only the byte budget). ``custom_nodes=False``
+    loads no node packs except those named in ``whitelist_custom_nodes`` (ComfyUI's
+    ``--disable-all-custom-nodes``); ``api_nodes=False`` skips the nodes packs mark as API nodes (paid
+    remote services; ComfyUI's ``--disable-api-nodes``).
     """
 
     base_dir: Path | None = None
@@ -39,11 +43,19 @@ class Settings:
     custom_nodes: bool = True
     whitelist_custom_nodes: tuple[str, ...] = ()
     preview_method: PreviewMethod = "none"
+    input_dir: Path | None = None
+    output_dir: Path | None = None
+    temp_dir: Path | None = None
+    user_dir: Path | None = None
+    cache_entries: int = 0
+    api_nodes: bool = True
 
     def __post_init__(self) -> None:
         # Accept any path-like and any iterable from callers; store the canonical frozen forms.
-        if self.base_dir is not None and not isinstance(self.base_dir, Path):
-            object.__setattr__(self, "base_dir", Path(os.fspath(self.base_dir)))
+        for name in ("base_dir", "input_dir", "output_dir", "temp_dir", "user_dir"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                object.__setattr__(self, name, Path(os.fspath(value)))
         object.__setattr__(self, "extra_model_paths", tuple(Path(os.fspath(p)) for p in self.extra_model_paths))
         object.__setattr__(self, "whitelist_custom_nodes", tuple(self.whitelist_custom_nodes))
         if self.cache not in ("lru", "classic", "none"):
@@ -54,6 +66,8 @@ class Settings:
             raise ValueError(f"vram must be high, normal, low or cpu, not {self.vram!r}")
         if self.cache_budget_bytes < 0:
             raise ValueError("cache_budget_bytes must not be negative")
+        if self.cache_entries < 0:
+            raise ValueError("cache_entries must not be negative")
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (validated like a new one)."""

@@ -77,6 +77,9 @@ class InputSpec(BaseModel):
     extra: dict[str, Any] = Field(default_factory=dict)
     # "list" renders a combo as ComfyUI core nodes do, [[choices], {opts}]; "COMBO" as ["COMBO", {"options"}].
     combo_style: Literal["list", "COMBO"] = "list"
+    # A ComfyUI pack may declare a required input in ``optional`` too: ComfyUI treats it as required and
+    # lists both declarations in object_info; the optional one is kept here for that listing.
+    optional_twin: InputSpec | None = None
 
     @property
     def is_combo(self) -> bool:
@@ -236,6 +239,9 @@ class NodeSpec(BaseModel):
     has_custom_validation: bool = False
     wants_input_types: bool = False
     impl: Any = Field(default=None, exclude=True, repr=False)
+    # ComfyUI V3 nodes appear in object_info as their own schema renders them (more fields than V1 nodes);
+    # the V3 adapter sets this to that rendering, given the folders combo listings are read from.
+    info: Callable[[Folders | None], dict[str, Any]] | None = Field(default=None, exclude=True, repr=False)
     @cached_property
     def input_index(self) -> tuple[tuple[InputSpec, ...], dict[str, InputSpec], frozenset[str], bool]:
         """(inputs, by name, lazy names, any list output), built once: asked for every node of a prompt."""

@@ -36,13 +36,16 @@ class Runtime:
     def create(cls, settings: Settings | None = None, *, registry: NodeRegistry | None = None) -> Runtime:
         """An engine configured by ``settings``; ``registry`` replaces the node packs it would load."""
         settings = settings or Settings()
-        folders = Folders.at(settings.base_dir, list(settings.extra_model_paths)).ensure()
+        folders = Folders.at(settings.base_dir, list(settings.extra_model_paths), input=settings.input_dir,
+                             output=settings.output_dir, temp=settings.temp_dir, user=settings.user_dir).ensure()
         bus = EventBus()
         models = ModelManager(DeviceSettings(device=settings.device, dtype=settings.dtype, mode=settings.vram))
-        executor = Executor(make_cache(settings.cache, settings.cache_budget_bytes), bus, folders, models)
+        executor = Executor(make_cache(settings.cache, settings.cache_budget_bytes, settings.cache_entries), bus,
+                            folders, models)
         if registry is None:
             registry = default_registry(custom_nodes=folders.custom_node_dirs(), enabled=settings.custom_nodes,
-                                        whitelist=settings.whitelist_custom_nodes, folders=folders)
+                                        whitelist=settings.whitelist_custom_nodes, folders=folders,
+                                        api_nodes=settings.api_nodes)
         return cls(registry=registry, folders=folders, bus=bus, executor=executor, settings=settings)
 
     def validate(self, prompt: Any, partial_execution_targets: list[str] | None = None) -> ValidationResult:

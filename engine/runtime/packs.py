@@ -1,13 +1,15 @@
 """Finding node packs: the built-in ``inkgraph.nodes``, installed entry points, ``custom_nodes`` folders.
 
 The registry (:mod:`inkgraph.engine.core.registry`) only holds what was found; this module decides what to
-load and how: native packs (``NODES`` or ``node_list()``), ComfyUI V1 packs (``NODE_CLASS_MAPPINGS``,
-through the compatibility layer), front-end-only extensions, ``.disabled`` entries and ComfyUI's
-``--disable-all-custom-nodes`` / ``--whitelist-custom-nodes``.
+load and how: native packs (``NODES`` or ``node_list()``), ComfyUI packs (V1 ``NODE_CLASS_MAPPINGS``, whose
+classes may be V3 nodes too, or a V3 ``comfy_entrypoint``, through the compatibility layer), front-end-only
+extensions, ``.disabled`` entries and ComfyUI's ``--disable-all-custom-nodes`` / ``--whitelist-custom-nodes``.
+Packs are imported as ``custom_nodes.<name>``, as ComfyUI imports them.
 """
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
 import logging
 import sys
@@ -15,10 +17,12 @@ import tomllib
 from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from .. import compat
 from ..compat.v1_adapter import specs_from_mappings
+from ..compat.v3_adapter import specs_from_entrypoint
 from ..core.paths import Folders
 from ..core.registry import BUILTIN_PACK, NodeRegistry, PackStatus
 
@@ -58,39 +62,42 @@ def load_entry_points(registry: NodeRegistry) -> list[PackStatus]:
 
 
 def load_custom_nodes(registry: NodeRegistry, directories: Iterable[Path], *, enabled: bool = True,
-                      whitelist: Iterable[str] = (), folders: Folders | None = None) -> list[PackStatus]:
+                      whitelist: Iterable[str] = (), folders: Folders | None = None,
+                      api_nodes: bool = True) -> list[PackStatus]:
     """Packs in ``custom_nodes`` folders: each ``name.py`` or ``name/__init__.py`` is either a native pack
     (``NODES`` or ``node_list()``) or a ComfyUI V1 pack (``NODE_CLASS_MAPPINGS``). Entries ending in
     ``.disabled`` are skipped; with ``enabled=False`` only ``whitelist`` names load (ComfyUI's
     ``--disable-all-custom-nodes`` / ``--whitelist-custom-nodes``). ComfyUI's module names
     (``folder_paths``, ``comfy.*``, ``server``, ``nodes`` …) are answered while the packs import, and kept
-    only if a V1 pack loaded. Each pack's ``prestartup_script.py`` runs first, as in ComfyUI.
+    only if a ComfyUI pack loaded. Each pack's ``prestartup_script.py`` runs first, as in ComfyUI. With
+    ``api_nodes=False`` the nodes packs mark as API nodes are skipped (ComfyUI's ``--disable-api-nodes``).
     """
     allowed = set(whitelist)
     entries = [(entry, init) for directory in directories for entry, init in _pack_entries(directory)
                if enabled or _pack_name(entry) in allowed]
     compat.install_engine_alias()
     compat.activate(folders, registry)
+    package = custom_nodes_package(d for d in directories if d.is_dir())
     statuses: list[PackStatus] = []
     try:
         for entry, _ in entries:
             script = entry / "prestartup_script.py"
             if entry.is_dir() and script.is_file():
                 try:
-                    _import_file(f"custom_nodes.{_pack_name(entry)}.prestartup_script", script)
+                    _import_file(f"custom_nodes.{_module_name(_pack_name(entry))}.prestartup_script", script)
                 except Exception:
                     log.exception("prestartup script of %s failed", entry.name)
         for entry, init in entries:
-            statuses.append(_load_pack_file(registry, entry, init))
+            statuses.append(_load_pack_file(registry, entry, init, package, api_nodes))
     finally:
-        if not any(status.kind == "comfyui-v1" and status.loaded for status in statuses):
+        if not any(status.kind != "native" and status.loaded for status in statuses):
             compat.deactivate()
     return statuses
 
 
 def default_registry(*, entry_points: bool = True, custom_nodes: Iterable[Path] | Path | None = None,
-                     enabled: bool = True, whitelist: Iterable[str] = (), folders: Folders | None = None
-                     ) -> NodeRegistry:
+                     enabled: bool = True, whitelist: Iterable[str] = (), folders: Folders | None = None,
+                     api_nodes: bool = True) -> NodeRegistry:
     """The built-in nodes plus installed node packs (and those in the ``custom_nodes`` folders)."""
     registry = NodeRegistry()
     load_builtins(registry)
@@ -98,7 +105,8 @@ def default_registry(*, entry_points: bool = True, custom_nodes: Iterable[Path] 
         load_entry_points(registry)
     if custom_nodes is not None:
         directories = [custom_nodes] if isinstance(custom_nodes, Path) else list(custom_nodes)
-        load_custom_nodes(registry, directories, enabled=enabled, whitelist=whitelist, folders=folders)
+        load_custom_nodes(registry, directories, enabled=enabled, whitelist=whitelist, folders=folders,
+                          api_nodes=api_nodes)
     return registry
 
 
@@ -115,34 +123,97 @@ def pack_summary(registry: NodeRegistry) -> str:
     return line
 
 
-def _load_pack_file(registry: NodeRegistry, entry: Path, init: Path) -> PackStatus:
+def _load_pack_file(registry: NodeRegistry, entry: Path, init: Path, custom_nodes: ModuleType,
+                    api_nodes: bool = True) -> PackStatus:
     name = _pack_name(entry)
-    module_name = f"custom_nodes.{name}"
-    found: dict[str, Any] = {"kind": "native", "web": None, "skipped": []}
+    module_name = f"custom_nodes.{_module_name(name)}"
+    found: dict[str, Any] = {"kind": _sniff_kind(entry, init), "web": None, "skipped": []}
 
     def load() -> Iterable[Any]:
+        from ..compat import nodes as comfy_nodes
+
+        web_dirs = dict(comfy_nodes.EXTENSION_WEB_DIRS)
         module = _import_file(module_name, init)
+        setattr(custom_nodes, _module_name(name), module)
+        comfy_nodes.LOADED_MODULE_DIRS[name] = str(entry if entry.is_dir() else entry.parent)
         found["web"] = _web_directory(module, entry)
+        added = [Path(d) for k, d in comfy_nodes.EXTENSION_WEB_DIRS.items() if web_dirs.get(k) != d]
+        if found["web"] is None and added and added[0].is_dir():  # nodes.EXTENSION_WEB_DIRS[...] = folder
+            found["web"] = added[0].resolve()
         if hasattr(module, "node_list"):
+            found["kind"] = "native"
             return list(module.node_list())
         if hasattr(module, "NODES"):
+            found["kind"] = "native"
             return list(module.NODES)
-        if hasattr(module, "NODE_CLASS_MAPPINGS"):
+        if getattr(module, "NODE_CLASS_MAPPINGS", None) is not None:  # ComfyUI checks V1 first, then V3
             found["kind"] = "comfyui-v1"
             specs, found["skipped"] = specs_from_mappings(
-                dict(module.NODE_CLASS_MAPPINGS), getattr(module, "NODE_DISPLAY_NAME_MAPPINGS", None), module_name)
+                dict(module.NODE_CLASS_MAPPINGS), getattr(module, "NODE_DISPLAY_NAME_MAPPINGS", None),
+                f"custom_nodes.{name}", api_nodes)
+            return specs
+        if hasattr(module, "comfy_entrypoint"):
+            found["kind"] = "comfyui-v3"
+            specs, found["skipped"] = specs_from_entrypoint(module.comfy_entrypoint, f"custom_nodes.{name}", api_nodes)
             return specs
         if found["web"] is not None:  # a front-end-only extension
             return []
-        raise ImportError("the pack exposes neither NODES, node_list() nor NODE_CLASS_MAPPINGS")
+        raise ImportError("the pack exposes neither NODES, node_list(), NODE_CLASS_MAPPINGS nor comfy_entrypoint")
 
-    status = registry.load_pack(name, str(entry), load)
+    status = registry.load_pack(name, str(entry), load, kind=found["kind"])
     status.kind = found["kind"]
     status.web_directory = str(found["web"]) if found["web"] is not None else None
     status.skipped_nodes = [*found["skipped"], *status.skipped_nodes]
     for reason in found["skipped"]:
         log.error("node pack %r: %s", name, reason)
     return status
+
+
+def _sniff_kind(entry: Path, init: Path) -> str:
+    """What a pack is, read from its source before it runs, so that one failing to import is still reported
+    as the kind it is: ComfyUI's V1 (``NODE_CLASS_MAPPINGS``), V3 (``comfy_entrypoint``), or native."""
+    files = [init]
+    if entry.is_dir():
+        files += sorted(p for p in entry.glob("*.py") if p != init)
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if "NODE_CLASS_MAPPINGS" in text:
+            return "comfyui-v1"
+        if "comfy_entrypoint" in text:
+            return "comfyui-v3"
+        if "NODES" in text or "node_list" in text:
+            return "native"
+    return "native"
+
+
+def _module_name(pack: str) -> str:
+    """A pack's module name under ``custom_nodes``: dots would split it into packages, so ComfyUI writes
+    them as ``_x_``."""
+    return pack.replace(".", "_x_")
+
+
+def custom_nodes_package(directories: Iterable[Path]) -> ModuleType:
+    """The ``custom_nodes`` package every pack is imported under, as in a ComfyUI checkout, where it is the
+    folder beside ``main.py``: ``import custom_nodes.Pack.sub`` and a pack's sub-folders without
+    ``__init__.py`` resolve through its ``__path__`` (the custom_nodes folders)."""
+    paths = [str(Path(d).resolve()) for d in directories]
+    package = sys.modules.get("custom_nodes")
+    if package is None or not getattr(package, "__inkgraph_custom_nodes__", False):
+        package = ModuleType("custom_nodes", "Node packs loaded by Inkgraph (ComfyUI's custom_nodes package).")
+        package.__spec__ = importlib.machinery.ModuleSpec("custom_nodes", None, is_package=True)
+        package.__path__ = []
+        package.__inkgraph_custom_nodes__ = True  # type: ignore[attr-defined]
+        sys.modules["custom_nodes"] = package
+    search = package.__path__
+    for path in paths:
+        if path not in search:
+            search.append(path)
+    if package.__spec__ is not None:
+        package.__spec__.submodule_search_locations = list(search)
+    return package
 
 
 def _pack_name(entry: Path) -> str:

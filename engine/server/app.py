@@ -69,26 +69,51 @@ class ServerConfig:
     """``inkgraph serve``: the engine's :class:`Settings` plus what only the server has."""
 
     settings: Settings = field(default_factory=Settings)
-    listen: str = "127.0.0.1"
+    listen: str = "127.0.0.1"  # one address, or several comma-separated (ComfyUI's --listen 0.0.0.0,::)
     port: int = 8188
     auth_token: str | None = None
-    max_upload_mb: int = 100
+    max_upload_mb: float = 100
     preview_size: int = 512
     max_history: int = 10_000
     web_root: Path | None = field(default_factory=web_root)
     frontend: str = "inkgraph"  # or "comfyui": ComfyUI's official frontend from comfyui-frontend-package
     ray: RayOptions | None = None  # run prompts on Ray worker actors (``--ray``) instead of in this process
+    front_end_root: Path | None = None  # a built frontend to serve at / (ComfyUI's --front-end-root)
+    cors_origin: str | None = None  # answer cross-origin requests from it ("*": any; --enable-cors-header)
+    database_url: str | None = None  # the queue and history database, sqlite:///PATH (--database-url)
+    multi_user: bool = False  # per-user settings and files, by the comfy-user header (--multi-user)
+    quiet: bool = False  # do not print the listening address (--dont-print-server)
     generated_token: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
-        if self.frontend == "comfyui":
+        if self.front_end_root is not None:
+            root = Path(self.front_end_root).expanduser()
+            if not root.is_dir():
+                raise RuntimeError(f"--front-end-root {root} is not a folder")
+            self.web_root = root.resolve()
+        elif self.frontend == "comfyui":
             self.web_root = comfyui_frontend_root()
         elif self.frontend != "inkgraph":
             raise ValueError(f"unknown frontend {self.frontend!r}: 'inkgraph' or 'comfyui'")
+        self.database_path()  # a URL Inkgraph cannot use is refused before anything starts
         # Binding beyond loopback without a token would expose the machine: make one up and say so.
-        if not is_loopback(self.listen) and not self.auth_token:
+        if not all(is_loopback(host) for host in self.hosts) and not self.auth_token:
             self.auth_token = secrets.token_urlsafe(24)
             self.generated_token = True
+
+    @property
+    def hosts(self) -> list[str]:
+        return [host.strip() for host in self.listen.split(",") if host.strip()]
+
+    def database_path(self) -> Path | None:
+        """Where ``--database-url`` puts the queue and history (None: the default file)."""
+        if self.database_url is None:
+            return None
+        prefix = "sqlite:///"
+        if not self.database_url.startswith(prefix):
+            raise RuntimeError(f"--database-url {self.database_url!r}: Inkgraph keeps its queue and history in "
+                               "SQLite; give sqlite:///PATH or sqlite:///:memory:")
+        return Path(self.database_url[len(prefix):])
 
 
 class PromptServer:
@@ -97,7 +122,8 @@ class PromptServer:
 
         self.config = config
         self.runtime = runtime or Runtime.create(config.settings)
-        self.queue = PromptQueue(self.runtime.folders.user / "inkgraph.db", max_history=config.max_history)
+        self.queue = PromptQueue(config.database_path() or self.runtime.folders.user / "inkgraph.db",
+                                 max_history=config.max_history)
         self.hub = Hub(self.feature_flags, self._on_connect)
         self.worker: Worker | Dispatcher = self._ray_dispatcher(config.ray) if config.ray else Worker(self)
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -236,12 +262,12 @@ class PromptServer:
         return result
 
     def feature_flags(self) -> dict[str, Any]:
-        return {"supports_preview_metadata": True, "max_upload_size": self.config.max_upload_mb * 1024 * 1024}
+        return {"supports_preview_metadata": True, "max_upload_size": int(self.config.max_upload_mb * 1024 * 1024)}
 
     # -- application --------------------------------------------------------------------------------
     def make_app(self) -> web.Application:
-        app = web.Application(middlewares=[security_middleware(self.config)],
-                              client_max_size=self.config.max_upload_mb * 1024 * 1024)
+        app = web.Application(middlewares=[security_middleware(self.config), routes_user.user_middleware(self)],
+                              client_max_size=int(self.config.max_upload_mb * 1024 * 1024))
         routes = web.RouteTableDef()
         routes.get("/ws")(self.hub.handle)
         for module in (routes_queue, routes_jobs, routes_files, routes_info, routes_workflows, routes_user,
@@ -249,7 +275,7 @@ class PromptServer:
             module.add_routes(routes, self)
         tables = [routes]
         shim = sys.modules.get("inkgraph.engine.compat.server")
-        if shim is not None:  # routes ComfyUI packs added through PromptServer.instance.routes
+        if shim is not None:  # routes ComfyUI packs added through PromptServer.instance.routes and .app
             tables.append(shim.PromptServer.instance.routes)
         for table in tables:
             for route in table:
@@ -258,6 +284,8 @@ class PromptServer:
                 app.router.add_route(route.method, route.path, route.handler, **route.kwargs)
                 if not route.path.startswith("/api/"):
                     app.router.add_route(route.method, "/api" + route.path, route.handler, **route.kwargs)
+        if shim is not None:
+            shim.copy_pack_app(app)
         for name, directory in self.runtime.registry.web_directories().items():
             app.router.add_static(f"/extensions/{name}", directory, follow_symlinks=False)
         routes_info.add_static(app, self)
@@ -290,9 +318,11 @@ def serve(config: ServerConfig) -> None:
     server = PromptServer(config)
     app = server.make_app()
     gc.freeze()  # everything imported so far lives as long as the process: keep it out of collections
-    host = config.listen
-    shown = f"[{host}]" if ":" in host else host
-    print(f"Inkgraph listening on http://{shown}:{config.port}", flush=True)  # noqa: T201
+    hosts = config.hosts
+    if not config.quiet:
+        for host in hosts:
+            shown = f"[{host}]" if ":" in host else host
+            print(f"Inkgraph listening on http://{shown}:{config.port}", flush=True)  # noqa: T201
     if config.generated_token:
         print(f"Access token (send as 'Authorization: Bearer <token>' or ?token=): {config.auth_token}",  # noqa: T201
               flush=True)
@@ -301,4 +331,4 @@ def serve(config: ServerConfig) -> None:
     log.info(pack_summary(server.runtime.registry))
     for prompt_id in server.queue.recovered_failures:
         log.warning("prompt %s was running when the server stopped; recorded as failed", prompt_id)
-    web.run_app(app, host=host, port=config.port, print=None, access_log=None)
+    web.run_app(app, host=hosts if len(hosts) > 1 else hosts[0], port=config.port, print=None, access_log=None)

@@ -1,15 +1,20 @@
 """Per-user storage the official frontend uses: ``/users``, ``/settings``, ``/userdata`` (v1 and v2).
 
-Single-user, as ComfyUI without ``--multi-user``: everything lives under ``<base>/user/default/``
-(``comfy.settings.json``, ``workflows/`` …). Every path a request names goes through ``safe_join`` against
-that folder, so ``..``, absolute paths, encoded escapes and symlinks out are refused.
+Single-user by default, as ComfyUI without ``--multi-user``: everything lives under ``<base>/user/default/``
+(``comfy.settings.json``, ``workflows/`` …). With ``--multi-user`` each request names its user in the
+``comfy-user`` header (one of those ``POST /users`` made, listed in ``users.json``) and uses
+``<base>/user/<id>/``. Every path a request names goes through ``safe_join`` against that folder, so ``..``,
+absolute paths, encoded escapes and symlinks out are refused.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
+import re
 import shutil
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -23,6 +28,38 @@ if TYPE_CHECKING:
 
 DEFAULT_USER = "default"
 SETTINGS_FILE = "comfy.settings.json"
+USERS_FILE = "users.json"
+# The user the current request acts for (set by user_middleware; handlers run in the request's task).
+_REQUEST_USER: contextvars.ContextVar[str] = contextvars.ContextVar("comfy_user", default=DEFAULT_USER)
+
+
+def read_users(user_folder: Path) -> dict[str, str]:
+    """``--multi-user``'s users: id → name."""
+    try:
+        users = json.loads((user_folder / USERS_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return {str(k): str(v) for k, v in users.items()} if isinstance(users, dict) else {}
+
+
+def user_middleware(server: PromptServer) -> Any:
+    """With ``--multi-user``, the ``comfy-user`` header picks the request's user; an unknown one is refused."""
+    from aiohttp.typedefs import Handler
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        user = request.headers.get("comfy-user") if server.config.multi_user else None
+        if user is None:
+            return await handler(request)
+        if user not in read_users(server.runtime.folders.user):
+            return web.json_response({"error": f"Unknown user: {user}"}, status=400)
+        token = _REQUEST_USER.set(user)
+        try:
+            return await handler(request)
+        finally:
+            _REQUEST_USER.reset(token)
+
+    return middleware
 
 
 def _file_info(path: Path, root: Path) -> dict[str, Any]:
@@ -46,7 +83,7 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
     seed_user_folder(server.runtime.folders.user / DEFAULT_USER)
 
     def user_root() -> Path:
-        root = server.runtime.folders.user / DEFAULT_USER
+        root = safe_join(server.runtime.folders.user, _REQUEST_USER.get())
         root.mkdir(parents=True, exist_ok=True)
         return root
 
@@ -87,11 +124,26 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
 
     @routes.get("/users")
     async def get_users(request: web.Request) -> web.Response:
+        if server.config.multi_user:
+            return web.json_response({"storage": "server", "users": read_users(server.runtime.folders.user)})
         return web.json_response({"storage": "server", "migrated": True})
 
     @routes.post("/users")
     async def post_users(request: web.Request) -> web.Response:
-        return web.json_response({"error": "This server has one user (no --multi-user mode)."}, status=400)
+        if not server.config.multi_user:
+            return web.json_response({"error": "This server has one user (no --multi-user mode)."}, status=400)
+        body = await json_body(request)
+        name = str(body.get("username", "")).strip() if isinstance(body, dict) else ""
+        if not name:
+            return web.json_response({"error": "username not provided"}, status=400)
+        users = read_users(server.runtime.folders.user)
+        if name in users.values():
+            return web.json_response({"error": "Duplicate username."}, status=400)
+        user_id = f"{re.sub('[^a-zA-Z0-9-_]+', '-', name)}_{uuid.uuid4()}"
+        users[user_id] = name
+        (server.runtime.folders.user / USERS_FILE).write_text(json.dumps(users), encoding="utf-8")
+        seed_user_folder(safe_join(server.runtime.folders.user, user_id))
+        return web.json_response(user_id)
 
     @routes.get("/settings")
     async def get_settings(request: web.Request) -> web.Response:

@@ -57,16 +57,29 @@ def _token_ok(request: web.Request, token: str) -> bool:
     return request.method == "GET" and query is not None and hmac.compare_digest(query, token)
 
 
+def _cors_headers(origin: str) -> dict[str, str]:
+    return {"Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": "POST, GET, DELETE, PUT, OPTIONS, PATCH",
+            "Access-Control-Allow-Headers": "Content-Type, Authorization", "Access-Control-Allow-Credentials": "true"}
+
+
 def security_middleware(config: ServerConfig) -> Any:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if config.cors_origin:  # --enable-cors-header: ComfyUI answers other origins instead of refusing them
+            response = web.Response() if request.method == "OPTIONS" else await _guarded(request, handler)
+            response.headers.update(_cors_headers(config.cors_origin))
+            return response
+        return await _guarded(request, handler)
+
+    async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse:
         if config.auth_token and not _token_ok(request, config.auth_token):
             return web.json_response({"error": {"type": "unauthorized", "message": "A valid access token is "
                                                 "required (Authorization: Bearer <token>, or ?token= on GET).",
                                                 "details": "", "extra_info": {}}}, status=401)
         host = request.headers.get("Host")
         origin = request.headers.get("Origin")
-        if host and origin and cross_origin(host, origin):
+        if host and origin and not config.cors_origin and cross_origin(host, origin):
             return web.Response(status=403, text="Forbidden: cross-origin request to a local server")
         response = await handler(request)
         return response

@@ -1,5 +1,6 @@
-"""``comfy.model_management`` for V1 packs: the compute device, interruption, and memory housekeeping,
-answered from the running node's context and Inkgraph's model manager."""
+"""``comfy.model_management`` for ComfyUI packs: the compute device, interruption, and memory housekeeping,
+answered from the running node's context and Inkgraph's model manager. Its model-loading functions are
+stand-ins until the model facades exist (:mod:`..stubs`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 from typing import Any
 
 from ...core.context import Interrupted, current_context
+from ..stubs import comfy_attribute
 
 InterruptProcessingException = Interrupted
 
@@ -19,7 +21,7 @@ def _oom_exception() -> type[BaseException]:
 def __getattr__(name: str) -> Any:
     if name == "OOM_EXCEPTION":
         return _oom_exception()
-    raise AttributeError(f"module 'comfy.model_management' has no attribute {name!r}")
+    return comfy_attribute("comfy.model_management", name)
 
 
 def _device_name() -> str:

@@ -1,13 +1,52 @@
-"""``comfy.utils`` for V1 packs: the progress bar (reported through the running node's context, so it
-shows in the canvas and honours interrupts), image resizing, and safe tensor-file loading."""
+"""``comfy.utils`` for ComfyUI packs: the progress bar (reported through the running node's context, so it
+shows in the canvas and honours interrupts), image resizing, tensor files (loading pickles safely), and the
+tensor helpers of :mod:`.tensors`. ComfyUI's other names in this module (its model-format converters) are
+stand-ins until the model facades exist (:mod:`..stubs`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ...core.context import Interrupted, current_context
+from ..stubs import comfy_attribute
+from .tensors import (
+    calculate_parameters,
+    copy_to_param,
+    get_attr,
+    get_tiled_scale_steps,
+    reshape_mask,
+    resize_list_to_batch_size,
+    resize_to_batch_size,
+    set_attr,
+    set_attr_param,
+    state_dict_key_replace,
+    state_dict_prefix_replace,
+    tiled_scale,
+    tiled_scale_multidim,
+    weight_dtype,
+)
 
 PROGRESS_BAR_ENABLED = True
+# A pack may install a hook of its own (value, total, preview, node_id=…); it is called besides ours.
+PROGRESS_BAR_HOOK: Callable[..., Any] | None = None
+MMAP_TORCH_FILES = False
+DISABLE_MMAP = False
+ALWAYS_SAFE_LOAD = True  # Inkgraph never unpickles code: torch.load always runs with weights_only
+
+
+def __getattr__(name: str) -> Any:
+    return comfy_attribute("comfy.utils", name)
+
+
+def set_progress_bar_enabled(enabled: bool) -> None:
+    global PROGRESS_BAR_ENABLED
+    PROGRESS_BAR_ENABLED = enabled
+
+
+def set_progress_bar_global_hook(function: Callable[..., Any] | None) -> None:
+    global PROGRESS_BAR_HOOK
+    PROGRESS_BAR_HOOK = function
 
 
 class ProgressBar:
@@ -19,11 +58,14 @@ class ProgressBar:
         self.current = 0
         self.node_id = node_id
         self._ctx = current_context()
+        self.hook = PROGRESS_BAR_HOOK
 
     def update_absolute(self, value: float, total: float | None = None, preview: Any = None) -> None:
         if total is not None:
             self.total = int(total)
         self.current = min(int(value), self.total) if self.total else int(value)
+        if self.hook is not None:
+            self.hook(self.current, self.total, preview, node_id=self.node_id)
         ctx = self._ctx or current_context()
         if ctx is None:
             return
@@ -81,5 +123,16 @@ def load_torch_file(path: str, safe_load: bool = True, device: Any = None, retur
     return (data, None) if return_metadata else data
 
 
-__all__ = ["PROGRESS_BAR_ENABLED", "Interrupted", "ProgressBar", "bislerp", "common_upscale", "lanczos",
-           "load_torch_file", "repeat_to_batch_size"]
+def save_torch_file(sd: dict[str, Any], ckpt: str, metadata: dict[str, str] | None = None) -> None:
+    """Write a state dict as a .safetensors file (with string ``metadata``)."""
+    from safetensors.torch import save_file
+
+    save_file(sd, str(ckpt), metadata=metadata)
+
+
+__all__ = ["ALWAYS_SAFE_LOAD", "DISABLE_MMAP", "MMAP_TORCH_FILES", "PROGRESS_BAR_ENABLED", "PROGRESS_BAR_HOOK",
+           "Interrupted", "ProgressBar", "bislerp", "calculate_parameters", "common_upscale", "copy_to_param",
+           "get_attr", "get_tiled_scale_steps", "lanczos", "load_torch_file", "repeat_to_batch_size",
+           "reshape_mask", "resize_list_to_batch_size", "resize_to_batch_size", "save_torch_file", "set_attr",
+           "set_attr_param", "set_progress_bar_enabled", "set_progress_bar_global_hook", "state_dict_key_replace",
+           "state_dict_prefix_replace", "tiled_scale", "tiled_scale_multidim", "weight_dtype"]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ...core.context import current_context
+from ..stubs import comfy_attribute
 
 
 class ExecutionContext(NamedTuple):
@@ -16,3 +17,7 @@ class ExecutionContext(NamedTuple):
 def get_executing_context() -> ExecutionContext | None:
     ctx = current_context()
     return ExecutionContext(ctx.prompt_id, ctx.node_id, None) if ctx is not None else None
+
+
+def __getattr__(name: str) -> Any:
+    return comfy_attribute("comfy_execution.utils", name)
