@@ -134,6 +134,6 @@ def test_model_manager_moves_models_to_cuda_and_back_under_low_vram() -> None:
     with manager.use("layer") as (layer,):
         assert layer.weight.device.type == "cuda"
         assert torch.cuda.memory_allocated() - before >= 1024 * 1024 * 4
-    assert next(manager.loaded().__iter__())["on_device"] is False
+    assert manager.loaded()[0]["on_device"] is False
     assert layer.weight.device.type == "cpu"
     assert torch.cuda.memory_allocated() - before < 1024 * 1024

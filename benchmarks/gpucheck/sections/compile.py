@@ -108,6 +108,7 @@ def _tiny(ctx: SectionContext, ckpt: str, backend: str, dtype: str) -> None:
             ctx.compare(f"{backend} vs eager UNet on {ctx.device} {dtype}, sampling call {index + 1}", got, expected,
                         tolerance(dtype))
     runtime.models.unload_all()
+    torch._dynamo.reset()
 
 
 def _full_size(ctx: SectionContext) -> None:
@@ -130,3 +131,4 @@ def _full_size(ctx: SectionContext) -> None:
     ctx.metric("SD1.5 512² inductor (warm)", round(warm["it_s"], 2), "it/s")
     ctx.metric("ratio inductor / eager it/s", round(warm["it_s"] / eager["it_s"], 3), "×")
     runtime.models.unload_all()
+    torch._dynamo.reset()  # its caches hold the compiled UNet: give its memory back to the next sections

@@ -72,7 +72,8 @@ def _large_linear(ctx: SectionContext, fp8_dtype: torch.dtype | None) -> None:
     with torch.no_grad():
         layer.weight.copy_(torch.randn(hidden, width, generator=generator) * width**-0.5)
     x = torch.randn(1, tokens, width, generator=generator)
-    expected = layer(x)
+    with torch.inference_mode():  # fp32 on the device (a 300 GFLOP product is slow on a CPU; TF32 is off)
+        expected = copy.deepcopy(layer).to(ctx.device)(x.to(ctx.device)).cpu()
     plain = copy.deepcopy(layer).to(ctx.device, compute)
     quantized = copy.deepcopy(layer)
     store_fp8(quantized, fp8_dtype)

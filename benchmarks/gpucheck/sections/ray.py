@@ -29,8 +29,9 @@ def run(ctx: SectionContext) -> None:
     pool: Any = None
     try:
         resources = ray.cluster_resources()
-        ctx.metric("Ray cluster resources", ", ".join(f"{k} {v:g}" for k, v in sorted(resources.items())
-                                                       if not k.startswith("node:")))
+        ctx.metric("Ray cluster resources", ", ".join(
+            f"{k} {v / 2**30:.1f} GiB" if "memory" in k else f"{k} {v:g}" for k, v in sorted(resources.items())
+            if not k.startswith("node:")))
         if ctx.cuda:
             ctx.check("Ray sees the GPU", resources.get("GPU", 0) >= 1, resources.get("GPU", 0))
         settings = WorkerSettings(engine=Settings(device=ctx.device, dtype="fp16" if ctx.cuda else "fp32",
