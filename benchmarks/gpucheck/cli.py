@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None, doc: str | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "worker.log").unlink(missing_ok=True)
     options = Options(device=args.device, quick=args.quick, work=work, out=out, threads=args.threads,
-                      warm=any(not plan.BY_NAME[n].hidden for n in names))
+                      warm=any(not plan.BY_NAME[n].hidden for n in names),
+                      startup_s=plan.STARTUP_BUDGET_S * args.budget_scale)
     mode = "quick" if args.quick else "full"
     report = Report(mode=mode, device=args.device, command=" ".join(sys.argv),
                     started=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))

@@ -37,6 +37,7 @@ class Options:
     out: Path
     threads: int | None = None
     warm: bool = True  # import torch and the model libraries when a worker starts
+    startup_s: float = STARTUP_BUDGET_S  # the time limit of one worker start
 
     def as_dict(self) -> dict[str, Any]:
         return {"device": self.device, "quick": self.quick, "work": str(self.work), "out": str(self.out),
@@ -57,7 +58,7 @@ class Worker:
         self.process.start()
         child.close()
         self.info: dict[str, Any] = {}
-        message = self._receive(started + STARTUP_BUDGET_S)
+        message = self._receive(started + options.startup_s)
         if message is None or message[0] != "ready":
             self.kill()
             why = "did not start in time" if message is None else f"failed to start: {message[1:]}"
@@ -142,7 +143,7 @@ def run_sections(names: list[str], options: Options, report: Report, deadline_s:
             budget = budgets.get(name, section.budget(options.quick))
             left = deadline_s - (time.monotonic() - started)
             if worker is None:
-                left -= STARTUP_BUDGET_S
+                left -= options.startup_s
             if options.quick and options.device == "cpu" and not section.cpu_quick and name not in explicit:
                 result.budget_s = budget
                 result.settle("skip", None)

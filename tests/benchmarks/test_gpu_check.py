@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,14 @@ def test_a_section_that_overruns_is_cut_and_a_crash_is_survived(tmp_path: Path) 
     assert sections[1]["checks"][0]["name"] == "recorded before the crash"
     assert "exit code 3" in sections[1]["error"]
     assert "[ 3/3] selftest_sleep timeout" in done.stdout
+
+
+def test_the_random_flux_file_has_flux1_devs_architecture() -> None:
+    """11.9 B parameters in Black Forest Labs' key layout (written only when the Flux family exists)."""
+    from benchmarks.gpucheck.sections.flux import FLUX_DEV, shapes
+
+    layout = shapes(FLUX_DEV)
+    assert sum(math.prod(shape) for shape in layout.values()) == 11_901_408_320
+    assert layout["double_blocks.18.img_attn.qkv.weight"] == (9216, 3072)
+    assert layout["single_blocks.37.linear1.weight"] == (21504, 3072)
+    assert layout["guidance_in.in_layer.weight"] == (3072, 256)

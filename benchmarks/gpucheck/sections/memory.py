@@ -53,7 +53,7 @@ def run(ctx: SectionContext) -> None:
     budgeted = fx.engine(ctx, ctx.device, "fp16" if ctx.cuda else "fp32")
     fx.preload(budgeted, full)
     unet_bytes = next(e.nbytes for k, e in budgeted.models._entries.items() if fx.component_name(k) == "unet")
-    budgeted.models.settings.budget_bytes = unet_bytes + unet_bytes // 20
+    budgeted.models.policy.budget_bytes = unet_bytes + unet_bytes // 20  # the policy is resolved by now
     fx.run(budgeted, full)
     on_device = {fx.component_name(k) for k, e in budgeted.models._entries.items() if e.on_device}
     if ctx.cuda:
