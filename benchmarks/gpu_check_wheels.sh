@@ -6,6 +6,7 @@
 # that runs this script (default: .venv/bin/python), so the GPU runs what the tests ran here.
 #
 #   benchmarks/gpu_check_wheels.sh            # then: run(command=<gpu_check.py's docstring>, carry=[".whl"])
+#   PYVER=3.11 benchmarks/gpu_check_wheels.sh  # wheels for a stand-in of the image on a Python 3.11 machine
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}

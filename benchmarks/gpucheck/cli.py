@@ -110,8 +110,11 @@ def main(argv: list[str] | None = None, doc: str | None = None) -> int:
         explicit = frozenset(n.strip() for n in args.sections.split(",") if n.strip())
         run_sections(names, options, report, deadline, limits, echo=lambda line: print(line, flush=True),
                      explicit=explicit)
-        report.sections.append(_network(work / "network.log"))
+        network = _network(work / "network.log")
+        report.sections.append(network)
         report.write(out)
+        check = network.checks[0]
+        print(f"network: {'no connection off the machine attempted' if check.ok else check.detail}", flush=True)
     finally:
         _trim(out / "worker.log")
         if not args.keep_work:

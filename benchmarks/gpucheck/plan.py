@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 QUICK_LIMIT_S = 480.0  # --quick must fit this, worker start included (the device tool allows 600 s)
 STARTUP_BUDGET_S = 30.0  # one worker start: Python, torch, diffusers and transformers imports, CUDA init
-CPU_QUICK_EXCLUDED = "too slow for --device cpu --quick (run without --quick, or name it in --sections)"
+CPU_QUICK_EXCLUDED = "not in the CPU's quick run (what CI runs): run without --quick, or name it in --sections"
 
 
 @dataclass(frozen=True)
