@@ -9,6 +9,7 @@ stack at about a thousand).
 from __future__ import annotations
 
 import logging
+import math
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -119,6 +120,11 @@ def _check_constant(spec: InputSpec, name: str, raw: Any, folders: Folders | Non
                            f"{name}, {value!r}, a {spec.type} input takes a link to another node's output",
                            input_name=name, input_config=spec.input_config(folders), received_value=value,
                            exception_message=f"{spec.type} is not a widget type")
+    if isinstance(value, float) and not math.isfinite(value):  # NaN passes every min/max comparison
+        return value, _err("invalid_input_type", f"Failed to convert an input value to a {spec.type} value",
+                           f"{name}, {value}, numbers must be finite", input_name=name,
+                           input_config=spec.input_config(folders), received_value=str(value),
+                           exception_message="numbers must be finite")
     if custom:
         return value, None
     if spec.min is not None and value < spec.min:
