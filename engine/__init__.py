@@ -8,6 +8,7 @@ Nothing in the engine core imports torch; nodes import it when they run.
 from .core.api import (
     ANY,
     MAX_RESOLUTION,
+    Allocation,
     Boolean,
     CachePolicy,
     Clip,
@@ -37,7 +38,7 @@ from .core.graph_builder import GraphBuilder
 __version__ = "0.1.0"
 
 __all__ = [
-    "ANY", "Boolean", "CachePolicy", "Clip", "Combo", "Conditioning", "Context", "ExecutionBlocker", "Float",
-    "GraphBuilder", "Hidden", "Image", "Int", "Interrupted", "Latent", "MAX_RESOLUTION", "Mask", "Model",
+    "ANY", "Allocation", "Boolean", "CachePolicy", "Clip", "Combo", "Conditioning", "Context", "ExecutionBlocker",
+    "Float", "GraphBuilder", "Hidden", "Image", "Int", "Interrupted", "Latent", "MAX_RESOLUTION", "Mask", "Model",
     "NodeOutput", "Output", "Socket", "String", "UpscaleModel", "Vae", "__version__", "node", "spec_of",
 ]

@@ -33,10 +33,10 @@ from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 from .context import NodeContext
 from .paths import Folders
 from .results import ExecutionBlocker, NodeOutput, normalize_result, settle
-from .spec import CachePolicy, InputSpec, NodeSpec, OutputSpec, SpecError, check_spec
+from .spec import Allocation, CachePolicy, InputSpec, NodeSpec, OutputSpec, SpecError, check_spec
 
 __all__ = [
-    "ANY", "Boolean", "CachePolicy", "Clip", "Combo", "Conditioning", "Context", "ExecutionBlocker",
+    "ANY", "Allocation", "Boolean", "CachePolicy", "Clip", "Combo", "Conditioning", "Context", "ExecutionBlocker",
     "Float", "Hidden", "Image", "Int", "Latent", "Mask", "Model", "NodeOutput", "Output", "Socket",
     "String", "UpscaleModel", "Vae", "node", "spec_of",
 ]
@@ -365,6 +365,7 @@ def node(
     check_lazy: Callable[..., Any] | None = None,
     fingerprint: Callable[..., Any] | None = None,
     validate: Callable[..., Any] | None = None,
+    allocates: Allocation | None = None,
 ) -> Callable[[F], F]:
     """Declare a node. ``class_type`` defaults to the function or class name.
 
@@ -375,6 +376,8 @@ def node(
     - ``check_lazy(**inputs) -> list[str]``: lazy inputs still needed (unevaluated ones arrive as None).
     - ``fingerprint(**constants)``: like ComfyUI's IS_CHANGED; a changed value re-runs the node.
     - ``validate(**constants) -> True | str``: custom validation; inputs it names skip built-in checks.
+
+    ``allocates`` declares what a node making a tensor from nothing allocates (see :class:`Allocation`).
 
     Hooks receive only the constant inputs they name; a parameter annotated ``Folders`` receives the
     runtime's folders (to look at input files, for instance). In a class they are static methods.
@@ -455,6 +458,7 @@ def node(
             custom_validates_all=validates_all,
             has_custom_validation=hooks["validate"] is not None,
             wants_input_types=wants_types,
+            allocation=allocates,
             impl=impl,
         )
         if any(i.lazy for i in spec.inputs) and not spec.has_lazy_check:

@@ -39,6 +39,9 @@ class Settings:
     custom_nodes: bool = True
     whitelist_custom_nodes: tuple[str, ...] = ()
     preview_method: PreviewMethod = "none"
+    # The most pixels (width × height × batch [× frames]) one empty image, latent or mask node may ask for;
+    # 0 = no limit. 2**28 is 16 images of 4096², 1,024 of 512²; an RGB float32 image that size is 3 GiB.
+    max_batch_pixels: int = 2**28
 
     def __post_init__(self) -> None:
         # Accept any path-like and any iterable from callers; store the canonical frozen forms.
@@ -54,6 +57,8 @@ class Settings:
             raise ValueError(f"vram must be high, normal, low or cpu, not {self.vram!r}")
         if self.cache_budget_bytes < 0:
             raise ValueError("cache_budget_bytes must not be negative")
+        if self.max_batch_pixels < 0:
+            raise ValueError("max_batch_pixels must not be negative (0 means no limit)")
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (validated like a new one)."""
