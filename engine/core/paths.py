@@ -31,6 +31,10 @@ FOLDER_TYPES: tuple[FolderType, ...] = ("input", "output", "temp")
 BASE_DIR_ENV = "INKGRAPH_BASE_DIR"
 
 
+MAX_NAME_BYTES = 255  # NAME_MAX: one file or folder name
+MAX_PATH_BYTES = 4096  # PATH_MAX
+
+
 class PathEscapeError(ValueError):
     """A requested path would leave the folder it must stay in."""
 
@@ -52,13 +56,21 @@ def default_base_dir() -> Path:
 def safe_join(root: Path, *parts: str) -> Path:
     """``root/parts...`` resolved, or :class:`PathEscapeError` if the result is not inside ``root``.
 
-    Symlinks are resolved before the check, so a link pointing outside is refused too.
+    Symlinks are resolved before the check, so a link pointing outside is refused too. Names no file
+    system can hold (a part over 255 bytes, a path over 4,096, text that is not encodable) are refused
+    here as well, so that asking whether they exist cannot raise in every caller.
     """
     for part in parts:
         if "\x00" in part:
             raise PathEscapeError("path contains a NUL byte")
         if os.path.isabs(part) or part.startswith(("/", "\\")):
             raise PathEscapeError(f"absolute path not allowed: {part!r}")
+        try:
+            encoded = os.fsencode(part)
+        except UnicodeError as exc:
+            raise PathEscapeError("path is not a valid file name (unencodable characters)") from exc
+        if len(encoded) > MAX_PATH_BYTES or any(len(name) > MAX_NAME_BYTES for name in encoded.split(b"/")):
+            raise PathEscapeError("path is longer than a file system allows")
     real_root = root.resolve()
     candidate = real_root.joinpath(*parts).resolve()
     if candidate != real_root and not candidate.is_relative_to(real_root):
