@@ -157,6 +157,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         config = ServerConfig(settings=settings_from(args), listen=args.listen, port=args.port,
                               auth_token=args.auth_token, max_upload_mb=args.max_upload_size,
+                              max_json_mb=args.max_json_size,
                               frontend=args.frontend, ray=ray_options(args) if args.ray is not None else None)
         serve(config)
     except RuntimeError as exc:  # a missing frontend or Ray, a Ray cluster too small for the workers asked

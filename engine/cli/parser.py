@@ -48,6 +48,12 @@ def _add_cache(p: argparse.ArgumentParser) -> None:
                    help="memory the lru cache may hold (default 4 GB)")
 
 
+def _add_limits(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-batch-pixels", type=int, default=Settings().max_batch_pixels, metavar="N",
+                   help="the most pixels (width × height × batch) one empty image or latent node may ask for; "
+                   "larger requests fail validation (default 268435456, 0 = no limit)")
+
+
 def _add_overrides(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", default=[], metavar="NODE_ID.INPUT=VALUE",
                    help="override an input; VALUE is parsed as JSON when it can be (repeatable)")
@@ -85,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a workflow")
     run.add_argument("workflow", help=WORKFLOW_HELP)
     _add_overrides(run)
+    _add_limits(run)
     run.add_argument("--events", metavar="FILE", help="write every event as a JSON line to FILE (- for stdout)")
     run.add_argument("--no-progress", action="store_true", help="no progress bars or lines")
     _add_cache(run)
@@ -95,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check a workflow without running it")
     validate.add_argument("workflow", help=WORKFLOW_HELP)
     _add_overrides(validate)
+    _add_limits(validate)
     validate.add_argument("--json", action="store_true", help="print the POST /prompt response body")
     _add_base(validate)
 
@@ -104,8 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8188, help="port to listen on (default 8188)")
     serve.add_argument("--auth-token", help="access token (generated and printed when binding beyond loopback)")
     serve.add_argument("--max-upload-size", type=int, default=100, metavar="MB",
-                       help="largest upload accepted, in MB (default 100)")
+                       help="largest upload accepted, in MB (default 100); larger requests are refused unread")
+    serve.add_argument("--max-json-size", type=int, default=32, metavar="MB",
+                       help="largest JSON body accepted (a prompt with its workflow), in MB (default 32)")
     _add_cache(serve)
+    _add_limits(serve)
     serve.add_argument("--preview-method", choices=["none", "auto", "latent2rgb", "taesd"], default="none",
                        help="live previews while sampling (default none; clients may ask per prompt)")
     serve.add_argument("--frontend", choices=["inkgraph", "comfyui"], default="inkgraph",
@@ -153,4 +164,5 @@ def settings_from(args: argparse.Namespace) -> Settings:
         custom_nodes=not args.disable_custom_nodes,
         whitelist_custom_nodes=tuple(args.whitelist_custom_nodes),
         preview_method=getattr(args, "preview_method", defaults.preview_method),
+        max_batch_pixels=getattr(args, "max_batch_pixels", defaults.max_batch_pixels),
     )
