@@ -6,15 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from inkgraph.engine.cli.parser import build_parser, settings_from
 from inkgraph.engine.core.settings import Settings
-from inkgraph.engine.runtime import Runtime
-from inkgraph.engine.runtime.packs import default_registry
-from inkgraph.engine.server.app import PromptServer, ServerConfig
 
-from .util import image_prompt
+from .util import image_prompt, make_budget_server
 
 
 def latent_prompt(width: int, height: int, batch: int) -> dict[str, Any]:
@@ -25,7 +20,6 @@ def latent_prompt(width: int, height: int, batch: int) -> dict[str, Any]:
             "4": {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": "p"}}}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15, allocation budget: not in place yet")
 async def test_petabyte_latent_is_refused_naming_node_and_input(client: Any) -> None:
     response = await client.post("/prompt", json={"prompt": latent_prompt(16384, 16384, 4096)})
     assert response.status == 400
@@ -35,11 +29,8 @@ async def test_petabyte_latent_is_refused_naming_node_and_input(client: Any) -> 
     assert "--max-batch-pixels" in error["details"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15, allocation budget: not in place yet")
 async def test_budget_is_configurable(aiohttp_client: Any, tmp_path: Path) -> None:
-    settings = Settings(base_dir=tmp_path, max_batch_pixels=64 * 64)
-    runtime = Runtime.create(settings, registry=default_registry(entry_points=False))
-    client = await aiohttp_client(PromptServer(ServerConfig(settings=settings), runtime=runtime).make_app())
+    client = await aiohttp_client(make_budget_server(tmp_path, 64 * 64).make_app())
     assert (await client.post("/prompt", json={"prompt": image_prompt(width=64, height=64)})).status == 200
     refused = await client.post("/prompt", json={"prompt": image_prompt(width=64, height=64, batch=2)})
     assert refused.status == 400
@@ -47,7 +38,6 @@ async def test_budget_is_configurable(aiohttp_client: Any, tmp_path: Path) -> No
     assert error["extra_info"]["input_name"] == "batch_size" and error["message"].endswith("max of 1")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15, allocation budget: not in place yet")
 def test_cli_flag_sets_the_budget() -> None:
     args = build_parser().parse_args(["serve", "--max-batch-pixels", "1000"])
     assert settings_from(args).max_batch_pixels == 1000

@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import re
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -21,10 +22,10 @@ from hypothesis import strategies as st
 
 from inkgraph.engine.server.app import PromptServer
 
-from .util import deep_json
+from .util import deep_json, make_budget_server, strict_json
 
 LONG = os.environ.get("INKGRAPH_FUZZ_LONG", "") not in ("", "0")
-EXAMPLES = 4000 if LONG else 120
+EXAMPLES = 20_000 if LONG else 1000
 HANG_S = 5.0
 PARAM = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
 
@@ -35,7 +36,8 @@ nasty_text = st.one_of(
     st.text(max_size=12),
     st.sampled_from(["..", "../..", "%2e%2e", "/etc/passwd", "\\..\\x", "a/../../b", "NaN", "Infinity", "-1",
                      "1e999", "9" * 30, "-" + "9" * 30, "webp;1000", "jpeg;\u00b2", "true", "", " ", "\x00",
-                     "\ud800", "x" * 3000, "output", "input", "temp", "loras", "checkpoints", "0"]))
+                     "\ud800", "output", "input", "temp", "loras", "checkpoints", "0"]),
+    st.integers(200, 5000).map(lambda n: "x" * n))
 json_leaf = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True)
              | nasty_text)
 json_value = st.recursive(json_leaf, lambda inner: st.lists(inner, max_size=4)
@@ -86,7 +88,8 @@ async def send(client: TestClient, method: str, url: str, body: Any, content_typ
     data: Any = body
     if isinstance(body, tuple):
         form = FormData()
-        form.add_field("image", body[1], filename=body[2] or "f.png", content_type="image/png")
+        filename = "".join(c for c in body[2] if c.isprintable() and c != "\ud800")  # aiohttp's client refuses
+        form.add_field("image", body[1], filename=filename or "f.png", content_type="image/png")  # the rest
         for name, value in (("type", body[3]), ("subfolder", body[4]), ("original_ref", body[3])):
             form.add_field(name, value.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
         data, headers = form, {}
@@ -96,14 +99,15 @@ async def send(client: TestClient, method: str, url: str, body: Any, content_typ
 
 
 async def still_serving(client: TestClient) -> None:
+    """The server answers, and what it stored reads back as JSON a browser can parse."""
     for path in ("/history?max_items=3", "/queue", "/api/jobs?limit=3"):
         response = await asyncio.wait_for(client.get(path), HANG_S)
         assert response.status == 200, (path, await response.text())
+        strict_json(await response.text())
 
 
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=not LONG,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@pytest.mark.xfail(strict=True, reason="issue 15, defect 8: not fixed yet")
 @given(data=st.data())
 async def test_every_route_survives_hostile_requests(client: TestClient, server: PromptServer,
                                                      data: st.DataObject) -> None:
@@ -114,4 +118,45 @@ async def test_every_route_survives_hostile_requests(client: TestClient, server:
     url = fill(template, values) + ("?" + query_string(query) if query else "")
     status = await send(client, method, url, body, data.draw(content_types, label="content type"))
     assert status < 500, (method, url, body, status)
+    await still_serving(client)
+
+
+NODE_TYPES = ["StubConst", "StubAdd", "StubScale", "StubOutput", "StubSlow", "StubFail", "StubEven", "EmptyImage",
+              "EmptyLatentImage", "SolidMask", "SaveImage", "PreviewImage", "LoadImage", "ImageInvert", "Nope"]
+INPUT_NAMES = ["value", "a", "b", "factor", "label", "steps", "delay", "width", "height", "batch_size", "color",
+               "images", "image", "filename_prefix", "message"]
+input_values = st.one_of(
+    json_leaf, st.integers(-2, 70), st.sampled_from([1e308, -1e308, 2**63, -(2**64), 10**30, "a" * 300, "../x",
+                                                     "%batch_num%", "sub/../../x", "\x00"]),
+    st.tuples(st.sampled_from(["1", "2", "3", "9", "x"]), st.integers(-1, 3)).map(list),
+    st.integers(110, 400).map(lambda depth: json.loads(deep_json(depth))))
+prompts = st.dictionaries(
+    st.sampled_from(["1", "2", "3", "9", "x"]),
+    st.fixed_dictionaries({"class_type": st.sampled_from(NODE_TYPES)},
+                          optional={"inputs": st.dictionaries(st.sampled_from(INPUT_NAMES), input_values,
+                                                              max_size=4),
+                                    "_meta": st.fixed_dictionaries({"title": nasty_text})}),
+    max_size=5)
+prompt_bodies = st.fixed_dictionaries({"prompt": prompts}, optional={
+    "number": json_leaf, "front": json_leaf, "prompt_id": json_leaf, "client_id": json_leaf,
+    "extra_data": json_value, "partial_execution_targets": json_value})
+
+
+@pytest.fixture
+async def small_client(aiohttp_client: Any, tmp_path: Path) -> TestClient:
+    """A server whose allocation budget is tiny, so that every fuzzed prompt that validates also runs fast."""
+    client: TestClient = await aiohttp_client(make_budget_server(tmp_path, 64 * 64).make_app())
+    return client
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=not LONG,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(body=prompt_bodies)
+async def test_prompt_bodies_never_cause_a_500(small_client: TestClient, body: dict[str, Any]) -> None:
+    """Structured prompts of real node types with hostile values: a 200 or a 400 with an error, never more."""
+    client = small_client
+    response = await asyncio.wait_for(client.post("/prompt", data=encode(body),
+                                                  headers={"Content-Type": "application/json"}), HANG_S)
+    assert response.status in (200, 400), (body, response.status, await response.text())
+    assert "error" in await response.json() or response.status == 200
     await still_serving(client)

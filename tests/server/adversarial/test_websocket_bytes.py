@@ -31,7 +31,6 @@ class FakeSocket:
         return True
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15, defect 7: not fixed yet")
 def test_buffer_is_bounded_by_bytes_previews_first(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(hub, "BUFFER_BYTES", 1000)
     c = Client(sid="s", ws=None)  # type: ignore[arg-type]
@@ -45,7 +44,16 @@ def test_buffer_is_bounded_by_bytes_previews_first(monkeypatch: pytest.MonkeyPat
     assert lone.offer("x" * 5000, False)  # one message larger than the bound still reaches a reading client
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15, defect 7: not fixed yet")
+def test_only_as_many_previews_as_needed_make_room(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hub, "BUFFER_BYTES", 1000)
+    c = Client(sid="s", ws=None)  # type: ignore[arg-type]
+    first, second = Preview(b"1" * 200, "JPEG", {}), Preview(b"2" * 200, "JPEG", {})
+    assert c.offer(first, True) and c.offer(second, True) and c.offer("a" * 250, False)  # 456 + 456 + 250
+    assert c.offer("b" * 100, False)  # one preview (the oldest) makes room, the other stays
+    assert [m for m, _ in c.buffer] == [second, "a" * 250, "b" * 100]
+    assert c.buffered_bytes == 456 + 250 + 100
+
+
 async def test_dropped_client_is_closed_with_a_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(hub, "BUFFER_BYTES", 100)
     h = Hub(lambda: {}, lambda c: None)
@@ -59,7 +67,6 @@ async def test_dropped_client_is_closed_with_a_reason(monkeypatch: pytest.Monkey
     assert ws.close_args["code"] == 1008 and b"behind" in ws.close_args["message"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15, defect 7: not fixed yet")
 async def test_a_client_that_never_reads_is_dropped(aiohttp_client: Any, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(hub, "BUFFER_BYTES", 2 << 20)

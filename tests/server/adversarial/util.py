@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+
+from inkgraph.engine.core.settings import Settings
+from inkgraph.engine.runtime import Runtime
+from inkgraph.engine.runtime.packs import default_registry
+from inkgraph.engine.server.app import PromptServer, ServerConfig
+from tests.engine.stub_nodes import STUB_NODES
 
 
 def deep_json(depth: int, leaf: str = "0") -> str:
@@ -18,10 +26,11 @@ def deep_object(depth: int) -> str:
     return '{"a": ' * depth + "{}" + "}" * depth
 
 
-def image_prompt(prefix: str = "ComfyUI", width: int = 8, height: int = 8, batch: int = 1) -> dict[str, Any]:
-    """EmptyImage → SaveImage: the smallest prompt that writes a file."""
+def image_prompt(prefix: str = "ComfyUI", width: int = 8, height: int = 8, batch: int = 1,
+                 color: int = 0) -> dict[str, Any]:
+    """EmptyImage → SaveImage: the smallest prompt that writes a file (another ``color`` runs it again)."""
     return {"1": {"class_type": "EmptyImage", "inputs": {"width": width, "height": height, "batch_size": batch,
-                                                         "color": 0}},
+                                                         "color": color}},
             "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": prefix}}}
 
 
@@ -56,3 +65,18 @@ async def run_to_end(client: TestClient, prompt: dict[str, Any], timeout: float 
             return entry
         await asyncio.sleep(0.05)
     raise AssertionError(f"prompt {prompt_id} did not finish in {timeout} s")
+
+
+def make_budget_server(base: Path, max_batch_pixels: int, **config: Any) -> PromptServer:
+    """:func:`make_server` with an allocation budget (and the built-in nodes plus the stub pack)."""
+    registry = default_registry(entry_points=False)
+    registry.load_pack("stub", "tests", lambda: STUB_NODES)
+    settings = Settings(base_dir=base, max_batch_pixels=max_batch_pixels)
+    return PromptServer(ServerConfig(settings=settings, **config), runtime=Runtime.create(settings, registry=registry))
+
+
+def strict_json(text: str) -> Any:
+    """JSON as a browser reads it: ``NaN`` and ``Infinity`` are errors."""
+    def refuse(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+    return json.loads(text, parse_constant=refuse)
