@@ -31,7 +31,13 @@ PREVIEW_SUFFIXES = (".webp", ".preview.webp", ".png", ".preview.png", ".jpg", ".
 
 
 class LogBuffer(logging.Handler):
-    """The last log lines, for the frontend's console; subscribers get new lines over the websocket."""
+    """The last log lines, for the frontend's console; subscribers get new lines over the websocket.
+
+    Bounded in lines and in each line's length: a log line can carry a node's error message, and those
+    run to megabytes (300 of them would stay in memory).
+    """
+
+    LINE_LIMIT = 16 * 1024  # characters kept of one log line
 
     def __init__(self, capacity: int = 300) -> None:
         super().__init__(logging.INFO)
@@ -41,8 +47,10 @@ class LogBuffer(logging.Handler):
         self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        entry = {"t": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created)),
-                 "m": self.format(record) + "\n"}
+        text = self.format(record)
+        if len(text) > self.LINE_LIMIT:
+            text = f"{text[:self.LINE_LIMIT]} … [{len(text) - self.LINE_LIMIT} more characters not kept]"
+        entry = {"t": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created)), "m": text + "\n"}
         self.entries.append(entry)
         if self.subscribers and self.on_entry is not None:
             self.on_entry(entry)

@@ -97,3 +97,14 @@ async def test_a_client_that_never_reads_is_dropped(aiohttp_client: Any, tmp_pat
     assert received < 8 << 20
     writer.close()
     assert (await client.get("/queue")).status == 200
+
+
+def test_log_console_keeps_lines_bounded() -> None:
+    """The frontend's log console keeps 300 lines; a node's error message in one could be megabytes."""
+    import logging
+
+    from inkgraph.engine.server.routes_frontend import LogBuffer
+
+    buffer = LogBuffer()
+    buffer.emit(logging.LogRecord("x", logging.ERROR, __file__, 1, "boom: %s", ("e" * (4 << 20),), None))
+    assert len(buffer.entries[0]["m"]) < 17 * 1024 and "more characters not kept" in buffer.entries[0]["m"]
