@@ -241,3 +241,11 @@ async def test_names_no_file_system_takes_are_refused_not_500(client: TestClient
                          ("GET", f"/experiment/models/preview/loras/0/{long}"), ("GET", f"/userdata?dir={long}")):
         response = await client.request(method, path, data=b"{}")
         assert 400 <= response.status < 500, (method, path[:40], response.status)
+
+
+async def test_static_files_take_hostile_names(client: TestClient) -> None:
+    """The canvas' static files: aiohttp's own handler answered 500 for a 256-byte name."""
+    assert (await client.get("/index.html")).status == 200
+    for path in ("/" + "x" * 256, "/a/" + "y" * 300 + "/b.js", "/%2e%2e/%2e%2e/etc/passwd", "/..%2f..%2fetc"):
+        response = await client.get(path)
+        assert response.status == 404, path
