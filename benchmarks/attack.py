@@ -32,6 +32,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -78,9 +79,13 @@ async def deep_extra(session: aiohttp.ClientSession, base: str, i: int) -> bool:
     return refused and await readers_ok(session, base)
 
 
+OUTSIDE: list[str] = []  # the base folder's outside/ (beside models/), set by attack()
+
+
 async def metadata_escape(session: aiohttp.ClientSession, base: str, i: int) -> bool:
-    folder = ("..%2F..%2Foutside", "%2Fetc", "loras%2F..%2F..%2F..%2Foutside")[i % 3]
-    return await status(session, "GET", f"{base}/view_metadata/{folder}?filename=secret.safetensors") in (403, 404)
+    folder = ("..%2Foutside", quote(OUTSIDE[0], safe=""), "loras%2F..%2F..%2Foutside")[i % 3]
+    async with session.get(f"{base}/view_metadata/{folder}?filename=secret.safetensors") as response:
+        return response.status in (403, 404) and "yes" not in await response.text()
 
 
 async def foreign_origin(session: aiohttp.ClientSession, base: str, i: int) -> bool:
@@ -177,6 +182,7 @@ async def stats_while_torch_imports(starts: int) -> tuple[int, int]:
 async def attack(repeat: int, starts: int) -> None:
     folder = tempfile.mkdtemp(prefix="inkgraph-attack-")
     (Path(folder) / "outside").mkdir()
+    OUTSIDE[:] = [str(Path(folder) / "outside")]
     header = json.dumps({"__metadata__": {"secret": "yes"}}).encode()
     (Path(folder) / "outside" / "secret.safetensors").write_bytes(len(header).to_bytes(8, "little") + header)
     (Path(folder) / "output").mkdir()
