@@ -9,6 +9,7 @@ from .core.api import (
     ANY,
     MATCHTYPE_TYPE,
     MAX_RESOLUTION,
+    Allocation,
     Autogrow,
     Boolean,
     CachePolicy,
@@ -42,7 +43,7 @@ from .core.graph_builder import GraphBuilder
 __version__ = "0.1.0"
 
 __all__ = [
-    "ANY", "MATCHTYPE_TYPE", "MAX_RESOLUTION", "Autogrow", "Boolean", "CachePolicy", "Clip", "Combo",
+    "ANY", "Allocation", "MATCHTYPE_TYPE", "MAX_RESOLUTION", "Autogrow", "Boolean", "CachePolicy", "Clip", "Combo",
     "Conditioning", "Context", "DynamicCombo", "ExecutionBlocker", "Float", "GraphBuilder", "Hidden", "Image", "Int",
     "Interrupted", "Latent", "Mask", "MatchType", "Model", "NodeOutput", "Output", "Socket", "String",
     "UpscaleModel", "Vae", "__version__", "input_spec", "node", "spec_of",

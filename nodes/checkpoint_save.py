@@ -4,24 +4,38 @@ ComfyUI, A1111 and CheckpointLoaderSimple read; LoRAs applied to the handles are
 from __future__ import annotations
 
 import json
-import os
-import re
 from typing import Annotated, Any
 
 from inkgraph.engine import Clip, Context, Hidden, Model, NodeOutput, String, Vae, node
-from inkgraph.engine.core.paths import PathEscapeError, safe_join
+from inkgraph.engine.core.paths import highest_counter, save_target
+from inkgraph.engine.core.safe_write import install, staging_file
+
+from .image_io import check_prefix
 
 
-def _next_path(ctx: Context, prefix: str) -> tuple[Any, str]:
-    subfolder, _, base = os.path.normpath(prefix).replace("\\", "/").rpartition("/")
+def _next_path(ctx: Context, prefix: str) -> tuple[Any, Any, str]:
+    """(staged file, final path, title): the checkpoint is written to a new staged file and then given the
+    next free ``<base>_NNNNN_.safetensors`` name, so it never lands on an existing name or through a link."""
     try:
-        folder = safe_join(ctx.folders.output, subfolder) if subfolder else ctx.folders.output.resolve()
-    except PathEscapeError as exc:
-        raise ValueError(f"Saving a checkpoint outside the output folder is not allowed ({prefix!r})") from exc
-    folder.mkdir(parents=True, exist_ok=True)
-    pattern = re.compile(re.escape(base) + r"_(\d+)_")
-    counter = 1 + max((int(m.group(1)) for name in os.listdir(folder) if (m := pattern.match(name))), default=0)
-    return folder / f"{base}_{counter:05}_.safetensors", f"{base} {counter}"
+        folder, base, _ = save_target(ctx.folders.output, "output", prefix, 0, 0)
+    except ValueError as exc:
+        raise ValueError(f"Cannot save the checkpoint: {exc}") from exc
+    counter = highest_counter(folder, base) + 1
+    staged, handle = staging_file(folder)
+    handle.close()
+    return staged, folder / f"{base}_{counter:05}_.safetensors", f"{base} {counter}"
+
+
+def _install(staged: Any, path: Any) -> None:
+    """Name the written checkpoint; if another save took the number meanwhile, the next one."""
+    while True:
+        try:
+            install(staged, path, overwrite=False)
+            return
+        except FileExistsError:
+            stem = path.name.removesuffix("_.safetensors")
+            base, _, number = stem.rpartition("_")
+            path = path.with_name(f"{base}_{int(number) + 1:05}_.safetensors")
 
 
 def state_dict_for(model: Any, clip: Any, vae: Any) -> dict[str, Any]:
@@ -51,7 +65,8 @@ def state_dict_for(model: Any, clip: Any, vae: Any) -> dict[str, Any]:
     return {k: v.detach().to("cpu").contiguous() for k, v in state.items()}
 
 
-@node(display_name="CheckpointSave", category="advanced/model_merging", output_node=True, outputs=[])
+@node(display_name="CheckpointSave", category="advanced/model_merging", output_node=True, outputs=[],
+      validate=check_prefix)
 def CheckpointSave(
     ctx: Context, model: Model, clip: Clip, vae: Vae,
     filename_prefix: Annotated[str, String()] = "checkpoints/ComfyUI",
@@ -63,7 +78,7 @@ def CheckpointSave(
 
     from .diffusion.checkpoint import METADATA_KEY
 
-    path, title = _next_path(ctx, filename_prefix)
+    staged, path, title = _next_path(ctx, filename_prefix)
     family = model.family
     metadata = {METADATA_KEY: json.dumps({"kind": family.kind, **family.configs}, default=list),
                 "modelspec.predict_key": "v" if family.prediction == "v_prediction" else "epsilon"}
@@ -79,7 +94,11 @@ def CheckpointSave(
         import torch
 
         state["v_pred"] = torch.tensor([])  # ComfyUI's marker for v-prediction checkpoints
-    save_file(state, str(path), metadata=metadata)
+    try:
+        save_file(state, str(staged), metadata=metadata)
+        _install(staged, path)
+    finally:
+        staged.unlink(missing_ok=True)
     return NodeOutput()
 
 

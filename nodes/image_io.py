@@ -12,14 +12,18 @@ from typing import Annotated, Any
 
 from inkgraph.engine import Combo, Context, Hidden, Image, Mask, NodeOutput, Socket, String, node
 from inkgraph.engine.core.paths import (
+    BATCH_NUM,
     Folders,
     PathEscapeError,
     file_sha256,
+    filename_prefix_problem,
+    highest_counter,
     next_counter,
     record_counter,
     save_target,
     split_annotation,
 )
+from inkgraph.engine.core.safe_write import open_new
 
 _IMAGE_EXTENSIONS = {".webp"}  # mimetypes misses webp on some systems
 _listing_cache: dict[Path, tuple[float, list[str]]] = {}
@@ -133,8 +137,16 @@ def save_images(images: Any, folders: Folders, folder: str, filename_prefix: str
         if isinstance(extra_pnginfo, dict):
             for key, value in extra_pnginfo.items():
                 info.add_text(key, _dumps_once(value, run_id))
-        name = f"{base.replace('%batch_num%', str(index))}_{counter:05}_.png"
-        to_pil(image).save(target / name, pnginfo=info, compress_level=compress_level)
+        while True:
+            name = f"{base.replace(BATCH_NUM, str(index))}_{counter:05}_.png"
+            try:
+                handle = open_new(target / name)  # never through a link someone left under that name
+            except FileExistsError:
+                counter = max(counter, highest_counter(target, base)) + 1
+                continue
+            with handle:
+                to_pil(image).save(handle, format="PNG", pnginfo=info, compress_level=compress_level)
+            break
         results.append({"filename": name, "subfolder": subfolder, "type": folder})
         counter += 1
     record_counter(target, base, counter - 1)
@@ -159,7 +171,13 @@ def _dumps_once(value: Any, run_id: str) -> str:
     return text
 
 
-@node(display_name="Save Image", category="image", output_node=True, outputs=[],
+def check_prefix(filename_prefix: str) -> bool | str:
+    """A prefix no file system could take is refused before the prompt runs, not after its images exist."""
+    problem = filename_prefix_problem(filename_prefix)
+    return True if problem is None else f"filename_prefix is not usable: {problem}"
+
+
+@node(display_name="Save Image", category="image", output_node=True, outputs=[], validate=check_prefix,
       description="Saves the input images to your ComfyUI output directory.")
 def SaveImage(
     ctx: Context,

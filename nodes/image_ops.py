@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from inkgraph.engine import Float, Image, Int, Mask, node
+from inkgraph.engine import Allocation, Float, Image, Int, Mask, node
 
 from . import MAX_RESOLUTION
 
@@ -12,7 +12,7 @@ UpscaleMethod = Literal["nearest-exact", "bilinear", "area", "bicubic", "lanczos
 Size = Annotated[int, Int(min=0, max=MAX_RESOLUTION, step=1)]
 
 
-@node(category="image")
+@node(category="image", allocates=Allocation(("width", "height", "batch_size"), bytes_per_pixel=12))
 def EmptyImage(
     width: Annotated[int, Int(min=1, max=MAX_RESOLUTION, step=1)] = 512,
     height: Annotated[int, Int(min=1, max=MAX_RESOLUTION, step=1)] = 512,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from inkgraph.engine import Float, Int, Latent, Mask, Output, Socket, node
+from inkgraph.engine import Allocation, Float, Int, Latent, Mask, Output, Socket, node
 
 from . import MAX_RESOLUTION
 
@@ -19,7 +19,8 @@ LATENT_CHANNELS = 4
 
 
 @node(display_name="Empty Latent Image", category="latent",
-      description="Create a new batch of empty latent images to be denoised via sampling.")
+      description="Create a new batch of empty latent images to be denoised via sampling.",
+      allocates=Allocation(("width", "height", "batch_size"), bytes_per_pixel=LATENT_CHANNELS * 4 / 64))
 def EmptyLatentImage(
     width: Annotated[int, Int(min=16, max=MAX_RESOLUTION, step=8, tooltip="The width of the latent images in pixels.")] = 512,
     height: Annotated[int, Int(min=16, max=MAX_RESOLUTION, step=8,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from inkgraph.engine import Float, Image, Int, Mask, node
+from inkgraph.engine import Allocation, Float, Image, Int, Mask, node
 
 from . import MAX_RESOLUTION
 
@@ -30,7 +30,7 @@ def MaskToImage(mask: Mask) -> Image:
 Side = Annotated[int, Int(min=1, max=MAX_RESOLUTION, step=1)]
 
 
-@node(display_name="Solid Mask", category="mask")
+@node(display_name="Solid Mask", category="mask", allocates=Allocation(("width", "height"), bytes_per_pixel=4))
 def SolidMask(value: Annotated[float, Float(min=0.0, max=1.0, step=0.01)] = 1.0, width: Side = 512,
               height: Side = 512) -> Mask:
     """A width×height mask filled with one value."""

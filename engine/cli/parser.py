@@ -92,6 +92,12 @@ def _add_cache(p: argparse.ArgumentParser) -> None:
                    "reads GB as memory to keep free; Inkgraph as the cache's budget)")
 
 
+def _add_limits(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-batch-pixels", type=int, default=Settings().max_batch_pixels, metavar="N",
+                   help="the most pixels (width × height × batch) one empty image or latent node may ask for; "
+                   "larger requests fail validation (default 268435456, 0 = no limit)")
+
+
 def _add_overrides(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", default=[], metavar="NODE_ID.INPUT=VALUE",
                    help="override an input; VALUE is parsed as JSON when it can be (repeatable)")
@@ -129,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a workflow")
     run.add_argument("workflow", help=WORKFLOW_HELP)
     _add_overrides(run)
+    _add_limits(run)
     run.add_argument("--events", metavar="FILE", help="write every event as a JSON line to FILE (- for stdout)")
     run.add_argument("--no-progress", action="store_true", help="no progress bars or lines")
     _add_cache(run)
@@ -139,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check a workflow without running it")
     validate.add_argument("workflow", help=WORKFLOW_HELP)
     _add_overrides(validate)
+    _add_limits(validate)
     validate.add_argument("--json", action="store_true", help="print the POST /prompt response body")
     _add_base(validate)
 
@@ -149,8 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8188, help="port to listen on (default 8188)")
     serve.add_argument("--auth-token", help="access token (generated and printed when binding beyond loopback)")
     serve.add_argument("--max-upload-size", type=float, default=100, metavar="MB",
-                       help="largest upload accepted, in MB (default 100)")
+                       help="largest upload accepted, in MB (default 100); larger requests are refused unread")
+    serve.add_argument("--max-json-size", type=int, default=32, metavar="MB",
+                       help="largest JSON body accepted (a prompt with its workflow), in MB (default 32)")
     _add_cache(serve)
+    _add_limits(serve)
     serve.add_argument("--preview-method", choices=["none", "auto", "latent2rgb", "taesd"], default="none",
                        help="live previews while sampling (default none; clients may ask per prompt)")
     serve.add_argument("--frontend", choices=["inkgraph", "comfyui"], default="inkgraph",
@@ -225,6 +236,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         whitelist_custom_nodes=tuple(args.whitelist_custom_nodes),
         api_nodes=not getattr(args, "disable_api_nodes", False),
         preview_method=getattr(args, "preview_method", defaults.preview_method),
+        max_batch_pixels=getattr(args, "max_batch_pixels", defaults.max_batch_pixels),
     )
 
 
@@ -233,7 +245,8 @@ def server_config_from(args: argparse.Namespace, ray: Any = None) -> ServerConfi
     from ..server.app import ServerConfig
 
     return ServerConfig(settings=settings_from(args), listen=args.listen, port=args.port, auth_token=args.auth_token,
-                        max_upload_mb=args.max_upload_size, frontend=args.frontend, ray=ray,
+                        max_upload_mb=args.max_upload_size, max_json_mb=args.max_json_size,
+                        frontend=args.frontend, ray=ray,
                         front_end_root=Path(args.front_end_root) if args.front_end_root else None,
                         cors_origin=args.enable_cors_header, database_url=args.database_url,
                         multi_user=args.multi_user, quiet=args.dont_print_server)

@@ -38,6 +38,7 @@ from .spec import (
     AUTOGROW,
     DYNAMIC_COMBO,
     MATCHTYPE,
+    Allocation,
     CachePolicy,
     InputSpec,
     NodeSpec,
@@ -47,9 +48,10 @@ from .spec import (
 )
 
 __all__ = [
-    "ANY", "Autogrow", "Boolean", "CachePolicy", "Clip", "Combo", "Conditioning", "Context", "DynamicCombo",
-    "ExecutionBlocker", "Float", "Hidden", "Image", "Int", "Latent", "Mask", "MatchType", "Model", "NodeOutput",
-    "MATCHTYPE_TYPE", "Output", "Socket", "String", "UpscaleModel", "Vae", "input_spec", "node", "spec_of",
+    "ANY", "Allocation", "Autogrow", "Boolean", "CachePolicy", "Clip", "Combo", "Conditioning", "Context",
+    "DynamicCombo", "ExecutionBlocker", "Float", "Hidden", "Image", "Int", "Latent", "Mask", "MatchType", "Model",
+    "NodeOutput", "MATCHTYPE_TYPE", "Output", "Socket", "String", "UpscaleModel", "Vae", "input_spec", "node",
+    "spec_of",
 ]
 
 Context = NodeContext
@@ -386,6 +388,7 @@ def node(
     check_lazy: Callable[..., Any] | None = None,
     fingerprint: Callable[..., Any] | None = None,
     validate: Callable[..., Any] | None = None,
+    allocates: Allocation | None = None,
 ) -> Callable[[F], F]:
     """Declare a node. ``class_type`` defaults to the function or class name.
 
@@ -396,6 +399,8 @@ def node(
     - ``check_lazy(**inputs) -> list[str]``: lazy inputs still needed (unevaluated ones arrive as None).
     - ``fingerprint(**constants)``: like ComfyUI's IS_CHANGED; a changed value re-runs the node.
     - ``validate(**constants) -> True | str``: custom validation; inputs it names skip built-in checks.
+
+    ``allocates`` declares what a node making a tensor from nothing allocates (see :class:`Allocation`).
 
     Hooks receive only the constant inputs they name; a parameter annotated ``Folders`` receives the
     runtime's folders (to look at input files, for instance). In a class they are static methods.
@@ -483,6 +488,7 @@ def node(
             custom_validates_all=validates_all,
             has_custom_validation=hooks["validate"] is not None,
             wants_input_types=wants_types,
+            allocation=allocates,
             impl=impl,
         )
         if any(i.lazy for i in spec.inputs) and not spec.has_lazy_check:

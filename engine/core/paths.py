@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -31,6 +30,10 @@ FolderType = Literal["input", "output", "temp"]
 FOLDER_TYPES: tuple[FolderType, ...] = ("input", "output", "temp")
 
 BASE_DIR_ENV = "INKGRAPH_BASE_DIR"
+
+
+MAX_NAME_BYTES = 255  # NAME_MAX: one file or folder name
+MAX_PATH_BYTES = 4096  # PATH_MAX
 
 
 class PathEscapeError(ValueError):
@@ -54,13 +57,21 @@ def default_base_dir() -> Path:
 def safe_join(root: Path, *parts: str) -> Path:
     """``root/parts...`` resolved, or :class:`PathEscapeError` if the result is not inside ``root``.
 
-    Symlinks are resolved before the check, so a link pointing outside is refused too.
+    Symlinks are resolved before the check, so a link pointing outside is refused too. Names no file
+    system can hold (a part over 255 bytes, a path over 4,096, text that is not encodable) are refused
+    here as well, so that asking whether they exist cannot raise in every caller.
     """
     for part in parts:
         if "\x00" in part:
             raise PathEscapeError("path contains a NUL byte")
         if os.path.isabs(part) or part.startswith(("/", "\\")):
             raise PathEscapeError(f"absolute path not allowed: {part!r}")
+        try:
+            encoded = os.fsencode(part)
+        except UnicodeError as exc:
+            raise PathEscapeError("path is not a valid file name (unencodable characters)") from exc
+        if len(encoded) > MAX_PATH_BYTES or any(len(name) > MAX_NAME_BYTES for name in encoded.split(b"/")):
+            raise PathEscapeError("path is longer than a file system allows")
     real_root = root.resolve()
     candidate = real_root.joinpath(*parts).resolve()
     if candidate != real_root and not candidate.is_relative_to(real_root):
@@ -233,6 +244,64 @@ def expand_prefix(prefix: str, width: int, height: int) -> str:
     return prefix
 
 
+# ComfyUI takes any prefix and lets the file system refuse it. A name component is at most 255 bytes
+# (NAME_MAX); the counter and extension add up to 19 (``_00001_.safetensors``), so each component of a prefix
+# may have 200 bytes, and the whole prefix 1,024 characters (a few nested subfolders). Longer prefixes can
+# only fail, after the images were made; these bounds make them a validation error instead.
+MAX_PREFIX_COMPONENT_BYTES = 200
+MAX_PREFIX_CHARS = 1024
+BATCH_NUM = "%batch_num%"
+_COUNTER_MEMORY = 1024  # (folder, prefix) pairs whose last number is remembered; any prefix adds one
+
+
+def filename_prefix_problem(prefix: str) -> str | None:
+    """Why a ``filename_prefix`` cannot name files on any file system, or None."""
+    if "\x00" in prefix:
+        return "it contains a NUL character"
+    if len(prefix) > MAX_PREFIX_CHARS:
+        return f"it is {len(prefix)} characters long; at most {MAX_PREFIX_CHARS} are allowed"
+    for component in prefix.replace("\\", "/").split("/"):
+        size = len(component.encode("utf-8", "surrogatepass"))
+        if size > MAX_PREFIX_COMPONENT_BYTES:
+            return (f"one of its parts is {size} bytes long; a file or folder name may have at most "
+                    f"{MAX_PREFIX_COMPONENT_BYTES}")
+    return None
+
+
+def _counter_of(name: str, pieces: list[str]) -> int | None:
+    """The number in ``name`` if it is ``<pieces joined by digit runs>_<digits>_...`` (as ComfyUI's names),
+    else None. Plain string scanning: the prefix is user text and never becomes a regular expression."""
+    if not name.startswith(pieces[0]):
+        return None
+    positions = {len(pieces[0])}
+    for piece in pieces[1:]:  # each %batch_num% matched any run of digits
+        following: set[int] = set()
+        for start in positions:
+            end = start
+            while end < len(name) and name[end].isascii() and name[end].isdigit():
+                end += 1
+                if name.startswith(piece, end):
+                    following.add(end + len(piece))
+        positions = following
+    for start in sorted(positions):
+        if name.startswith("_", start):
+            digits, underscore, _ = name[start + 1:].partition("_")
+            if underscore and digits.isascii() and digits.isdigit():
+                return int(digits)
+    return None
+
+
+def highest_counter(folder: Path, base: str) -> int:
+    """The highest ``<base>_NNNNN_`` number of the names in ``folder`` (0 when there is none)."""
+    pieces = base.split(BATCH_NUM)
+    highest = 0
+    for name in os.listdir(folder):
+        number = _counter_of(name, pieces)
+        if number is not None and number > highest:
+            highest = number
+    return highest
+
+
 _last_counter: dict[tuple[Path, str], int] = {}
 
 
@@ -245,26 +314,27 @@ def next_counter(folder: Path, base: str) -> int:
     """
     key = (folder.resolve(), base)
     last = _last_counter.get(key)
-    if last is not None and "%batch_num%" not in base and not (folder / f"{base}_{last + 1:05}_.png").exists():
+    if last is not None and BATCH_NUM not in base and not os.path.lexists(folder / f"{base}_{last + 1:05}_.png"):
         return last + 1
-    pattern = re.compile(re.escape(base).replace(re.escape("%batch_num%"), r"\d+") + r"_(\d+)_")
-    highest = 0
-    for name in os.listdir(folder):
-        match = pattern.match(name)
-        if match:
-            highest = max(highest, int(match.group(1)))
-    return highest + 1
+    return highest_counter(folder, base) + 1
 
 
 def record_counter(folder: Path, base: str, last: int) -> None:
     """Remember the last number written, so the next save needs no folder scan."""
-    _last_counter[(folder.resolve(), base)] = last
+    key = (folder.resolve(), base)
+    _last_counter.pop(key, None)
+    _last_counter[key] = last
+    while len(_last_counter) > _COUNTER_MEMORY:  # oldest first: every distinct prefix would stay forever
+        del _last_counter[next(iter(_last_counter))]
 
 
 def save_target(root: Path, folder_name: str, filename_prefix: str, width: int, height: int
                 ) -> tuple[Path, str, str]:
     """(directory, file base name, subfolder) for ``filename_prefix`` under ``root``, created if needed;
     ValueError when the prefix would leave ``root`` (ComfyUI refuses that too)."""
+    problem = filename_prefix_problem(filename_prefix)
+    if problem is not None:
+        raise ValueError(f"filename_prefix is not usable: {problem}")
     prefix = expand_prefix(filename_prefix, width, height)
     subfolder, _, base = os.path.normpath(prefix).replace("\\", "/").rpartition("/")
     try:

@@ -49,6 +49,9 @@ class Settings:
     user_dir: Path | None = None
     cache_entries: int = 0
     api_nodes: bool = True
+    # The most pixels (width × height × batch [× frames]) one empty image, latent or mask node may ask for;
+    # 0 = no limit. 2**28 is 16 images of 4096², 1,024 of 512²; an RGB float32 image that size is 3 GiB.
+    max_batch_pixels: int = 2**28
 
     def __post_init__(self) -> None:
         # Accept any path-like and any iterable from callers; store the canonical frozen forms.
@@ -68,6 +71,8 @@ class Settings:
             raise ValueError("cache_budget_bytes must not be negative")
         if self.cache_entries < 0:
             raise ValueError("cache_entries must not be negative")
+        if self.max_batch_pixels < 0:
+            raise ValueError("max_batch_pixels must not be negative (0 means no limit)")
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (validated like a new one)."""

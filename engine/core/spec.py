@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 from typing import Any, Literal, Protocol
@@ -208,6 +209,26 @@ class NodeImpl(Protocol):
         """ComfyUI's VALIDATE_INPUTS: True, or a message saying what is wrong."""
 
 
+@dataclass(frozen=True)
+class Allocation:
+    """What a node that makes a tensor from nothing (an empty image, latent or mask) will allocate, known
+    from its constants before it runs: validation refuses a request beyond the server's budget
+    (``--max-batch-pixels``) instead of letting it reach the allocator and the OOM killer."""
+
+    inputs: tuple[str, ...]  # INT inputs whose product is the pixel count: width, height, batch_size (, length)
+    bytes_per_pixel: float  # of the tensor made: 12 for an RGB float32 image, 0.25 for a 4-channel /8 latent
+
+    def pixels(self, constants: dict[str, Any]) -> int | None:
+        """The pixel count, or None while any of the inputs is linked (known only when the graph runs)."""
+        count = 1
+        for name in self.inputs:
+            value = constants.get(name)
+            if not isinstance(value, int):
+                return None
+            count *= value
+        return count
+
+
 class NodeSpec(BaseModel):
     """A node type: identity, user-facing text, typed inputs and outputs, behaviour flags, implementation."""
 
@@ -238,6 +259,7 @@ class NodeSpec(BaseModel):
     custom_validates_all: bool = False
     has_custom_validation: bool = False
     wants_input_types: bool = False
+    allocation: Allocation | None = None
     impl: Any = Field(default=None, exclude=True, repr=False)
     # ComfyUI V3 nodes appear in object_info as their own schema renders them (more fields than V1 nodes);
     # the V3 adapter sets this to that rendering, given the folders combo listings are read from.
@@ -292,6 +314,10 @@ def check_spec(spec: NodeSpec) -> None:
             raise SpecError(f"{spec.class_type}.{inp.name}: a COMBO input needs choices")
         if isinstance(inp.default, float) and math.isnan(inp.default):
             raise SpecError(f"{spec.class_type}.{inp.name}: default is NaN")
+    for name in spec.allocation.inputs if spec.allocation is not None else ():
+        declared = spec.input(name)
+        if declared is None or declared.type != "INT":
+            raise SpecError(f"{spec.class_type}: allocation input {name!r} is not one of its INT inputs")
 
 
 def types_compatible(received: str | tuple[str, ...] | list[str], expected: str | list[Any]) -> bool:

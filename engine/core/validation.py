@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import math
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -134,6 +135,11 @@ def _check_constant(spec: InputSpec, name: str, raw: Any, folders: Folders | Non
                            f"{name}, {value!r}, a {spec.type} input takes a link to another node's output",
                            input_name=name, input_config=spec.input_config(folders), received_value=value,
                            exception_message=f"{spec.type} is not a widget type")
+    if isinstance(value, float) and not math.isfinite(value):  # NaN passes every min/max comparison
+        return value, _err("invalid_input_type", f"Failed to convert an input value to a {spec.type} value",
+                           f"{name}, {value}, numbers must be finite", input_name=name,
+                           input_config=spec.input_config(folders), received_value=str(value),
+                           exception_message="numbers must be finite")
     if custom:
         return value, None
     if spec.min is not None and value < spec.min:
@@ -154,14 +160,45 @@ def _check_constant(spec: InputSpec, name: str, raw: Any, folders: Folders | Non
     return value, None
 
 
+def _over_budget(spec: NodeSpec, constants: dict[str, Any], budget: int, folders: Folders | None
+                 ) -> list[ErrorDetail]:
+    """A node that would allocate more pixels than ``budget``: ComfyUI's ``value_bigger_than_max`` on its
+    last allocation input (the batch size), with the largest value that would fit given the others."""
+    allocation = spec.allocation
+    assert allocation is not None
+    pixels = allocation.pixels(constants)
+    if pixels is None or pixels <= budget:
+        return []
+    name = allocation.inputs[-1]
+    value = constants[name]
+    others = pixels // value if value else 0
+    allowed = budget // others if others else 0
+    estimate = pixels * allocation.bytes_per_pixel
+    inp = spec.input(name)
+    return [_err("value_bigger_than_max", f"Value {value} bigger than max of {allowed}",
+                 f"{name} ({' × '.join(allocation.inputs)} = {pixels:,} pixels, about {_bytes(estimate)}, is over "
+                 f"this server's budget of {budget:,} pixels per node; see --max-batch-pixels)",
+                 input_name=name, input_config=inp.input_config(folders) if inp else None, received_value=value,
+                 estimated_bytes=int(estimate), max_batch_pixels=budget)]
+
+
+def _bytes(count: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if count < 1024:
+            return f"{count:.0f} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} PiB"
+
+
 class _Checker:
     """Per-node checks, producing PlannedNodes and errors; links are followed later, not recursively."""
 
     def __init__(self, prompt: dict[str, Any], specs: dict[str, NodeSpec], folders: Folders | None,
-                 values_on_sockets: bool = False) -> None:
+                 values_on_sockets: bool = False, max_batch_pixels: int = 0) -> None:
         self.prompt = prompt
         self.specs = specs
         self.folders = folders
+        self.max_batch_pixels = max_batch_pixels
         # Subgraphs made by nodes may set socket inputs to values (a tensor, a loop's state), not only links.
         self.values_on_sockets = values_on_sockets
 
@@ -222,6 +259,8 @@ class _Checker:
                         links[name] = (value[0], int(value[1]))
                 elif spec.accepts_all_inputs:  # V3 accept_all_inputs: canvas-defined widgets pass through
                     constants[name] = unwrap_constant(value)
+        if spec.allocation is not None and self.max_batch_pixels and not errors:
+            errors.extend(_over_budget(spec, constants, self.max_batch_pixels, self.folders))
         if spec.has_custom_validation and not errors:
             errors.extend(self._custom(spec, constants, received))
         return PlannedNode(node_id, spec, constants, links), errors
@@ -271,8 +310,12 @@ def validate_prompt(
     registry: NodeRegistry,
     folders: Folders | None = None,
     partial_execution_targets: list[str] | None = None,
+    max_batch_pixels: int = 0,
 ) -> ValidationResult:
-    """Validate an API prompt; on success the result carries the :class:`Plan` to execute."""
+    """Validate an API prompt; on success the result carries the :class:`Plan` to execute.
+
+    ``max_batch_pixels`` (0: none) bounds what each node with an :class:`Allocation` may ask for.
+    """
     if not isinstance(prompt, dict):
         return _prompt_error("invalid_prompt", "Cannot execute because the prompt is not an object.",
                              f"got {type(prompt).__name__}")
@@ -314,7 +357,7 @@ def validate_prompt(
     if not outputs:
         return _prompt_error("prompt_no_outputs", "Prompt has no outputs")
 
-    checker = _Checker(prompt, specs, folders)
+    checker = _Checker(prompt, specs, folders, max_batch_pixels=max_batch_pixels)
     needed = graph.upstream(outputs, checker.sources_of)
     planned: dict[str, PlannedNode] = {}
     reasons: dict[str, list[ErrorDetail]] = {}

@@ -49,7 +49,8 @@ class Runtime:
         return cls(registry=registry, folders=folders, bus=bus, executor=executor, settings=settings)
 
     def validate(self, prompt: Any, partial_execution_targets: list[str] | None = None) -> ValidationResult:
-        return validate_prompt(prompt, self.registry, self.folders, partial_execution_targets)
+        return validate_prompt(prompt, self.registry, self.folders, partial_execution_targets,
+                               self.settings.max_batch_pixels)
 
     def run(self, prompt: Any, prompt_id: str | None = None, extra_data: dict[str, Any] | None = None,
             client_id: str | None = None) -> tuple[ValidationResult, ExecutionOutcome | None]:

@@ -37,6 +37,7 @@ from . import (
     routes_user,
     routes_workflows,
 )
+from .bodies import MAX_JSON_BYTES
 from .hub import Client, Hub, Preview, TextFrame
 from .security import is_loopback, security_middleware
 
@@ -73,6 +74,7 @@ class ServerConfig:
     port: int = 8188
     auth_token: str | None = None
     max_upload_mb: float = 100
+    max_json_mb: int = 32  # JSON bodies (prompts with their workflow): parsed in memory, so bounded apart
     preview_size: int = 512
     max_history: int = 10_000
     web_root: Path | None = field(default_factory=web_root)
@@ -268,6 +270,7 @@ class PromptServer:
     def make_app(self) -> web.Application:
         app = web.Application(middlewares=[security_middleware(self.config), routes_user.user_middleware(self)],
                               client_max_size=int(self.config.max_upload_mb * 1024 * 1024))
+        app[MAX_JSON_BYTES] = int(min(self.config.max_json_mb, self.config.max_upload_mb) * 1024 * 1024)
         routes = web.RouteTableDef()
         routes.get("/ws")(self.hub.handle)
         for module in (routes_queue, routes_jobs, routes_files, routes_info, routes_workflows, routes_user,
@@ -287,7 +290,7 @@ class PromptServer:
         if shim is not None:
             shim.copy_pack_app(app)
         for name, directory in self.runtime.registry.web_directories().items():
-            app.router.add_static(f"/extensions/{name}", directory, follow_symlinks=False)
+            routes_info.serve_folder(app, f"/extensions/{name}", directory)
         routes_info.add_static(app, self)
         app.on_startup.append(self._on_startup)
         app.on_shutdown.append(self._on_shutdown)

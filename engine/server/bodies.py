@@ -11,11 +11,20 @@ from typing import Any, Literal, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..core import jsonsafe
+
 M = TypeVar("M", bound=BaseModel)
+MAX_JSON_BYTES = web.AppKey("inkgraph_max_json_bytes", int)
+DEFAULT_JSON_BYTES = 32 * 1024 * 1024
+SQLITE_MAX_INT = 2**63 - 1  # history paging reaches SQLite, whose integers stop here
+CHUNK = 1 << 16
+_REQUIRED: Any = object()
+_BLANK: Any = object()
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # Numbers are finite: NaN or Infinity in a stored prompt is JSON no browser can read back.
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
 
 class PromptRequest(Body):
@@ -61,8 +70,8 @@ class FreeRequest(Body):
 
 
 class HistoryQuery(Body):
-    max_items: int | None = Field(default=None, ge=0)
-    offset: int = -1
+    max_items: int | None = Field(default=None, ge=0, le=SQLITE_MAX_INT)
+    offset: int = Field(default=-1, ge=-SQLITE_MAX_INT, le=SQLITE_MAX_INT)
 
 
 class ViewQuery(Body):
@@ -71,6 +80,17 @@ class ViewQuery(Body):
     subfolder: str = ""
     preview: str | None = None
     channel: Literal["rgba", "rgb", "a"] = "rgba"
+
+    @field_validator("preview")
+    @classmethod
+    def _preview(cls, value: str | None) -> str | None:
+        """ComfyUI's ``format;quality`` (``webp;90``); the quality, when given, is a whole number 0..100."""
+        if not value:
+            return None
+        _, _, quality = value.partition(";")
+        if quality and not (quality.isascii() and quality.isdigit() and len(quality) <= 3 and int(quality) <= 100):
+            raise ValueError("the quality after ';' must be a whole number from 0 to 100, as in 'webp;90'")
+        return value
 
 
 def _describe(exc: ValidationError) -> str:
@@ -89,19 +109,51 @@ def bad_request(message: str, details: str = "", type_: str = "invalid_request")
         content_type="application/json")
 
 
+def too_large(limit: int) -> web.HTTPRequestEntityTooLarge:
+    """413, and the connection closes: the rest of the body is never read."""
+    error = web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=limit + 1,
+                                          text=f"The request body is larger than this server accepts here "
+                                               f"({limit} bytes).")
+    error.force_close()
+    return error
+
+
+async def read_body(request: web.Request, limit: int) -> bytearray:
+    """The body, refused on ``Content-Length`` before reading and while reading beyond ``limit`` bytes.
+
+    aiohttp's own ``read()`` keeps what it read in the frame its 413 is raised from; that frame and the
+    response form a reference cycle, so each refused body stayed in memory until a full collection.
+    """
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large(limit)
+    buffer = bytearray()
+    async for chunk in request.content.iter_chunked(CHUNK):
+        if len(buffer) + len(chunk) > limit:
+            buffer = bytearray()  # freed here, not whenever the traceback that would hold it is collected
+            raise too_large(limit)
+        buffer += chunk
+    return buffer
+
+
+async def read_json(request: web.Request, *, empty: Any = _REQUIRED) -> Any:
+    """The body as JSON through :func:`jsonsafe.loads` (bounded size and nesting, finite numbers, valid
+    Unicode): the one door every JSON route goes through. A blank body is ``empty`` when given, else a 400."""
+    raw = await read_body(request, request.config_dict.get(MAX_JSON_BYTES, DEFAULT_JSON_BYTES))
+    if not raw.strip():
+        if empty is _REQUIRED:
+            raise bad_request("The request body is empty; JSON is expected.")
+        return empty
+    try:
+        return jsonsafe.loads(raw)
+    except jsonsafe.JSONRejected as exc:
+        raise bad_request(f"The request body was refused: {exc}.", str(exc)) from None
+
+
 async def parse_json(request: web.Request, model: type[M], *, allow_empty: bool = False) -> M:
     """The request's JSON body as ``model``; 400 with a precise message otherwise."""
-    raw = await request.read()
-    if not raw.strip():
-        if allow_empty:
-            return model()
-        raise bad_request("The request body is empty; a JSON object is expected.")
-    try:
-        import json
-
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise bad_request("The request body is not valid JSON.", str(exc)) from exc
+    data = await read_json(request, empty=_BLANK if allow_empty else _REQUIRED)
+    if data is _BLANK:
+        return model()
     if not isinstance(data, dict):
         raise bad_request("The request body must be a JSON object.", f"got {type(data).__name__}")
     try:

@@ -1,8 +1,9 @@
 """Websocket clients: connection handshake, ComfyUI's message routing, and bounded per-client buffers.
 
 Each client has its own buffer and sender task, so a slow client never stalls execution or the others.
-When a buffer fills, previews go first (they are superseded by the next one anyway); a client whose
-buffer is full of messages that cannot be dropped is disconnected, and on reconnect receives the
+A buffer is bounded by bytes as well as by messages (one execution error can be megabytes): when it is
+full, previews go first (they are superseded by the next one anyway); a client whose buffer is full of
+messages that cannot be dropped is disconnected with a close reason, and on reconnect receives the
 current status.
 """
 
@@ -18,13 +19,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
+from ..core import jsonsafe
 from ..core.events import BinaryEventTypes
 
 log = logging.getLogger(__name__)
 
 BUFFER_LIMIT = 2048  # messages per client before previews are dropped / the client is cut off
+BUFFER_BYTES = 32 * 1024 * 1024  # bytes per client, likewise (the message being sent is not counted)
+CLOSE_TIMEOUT = 2.0  # seconds a dropped client gets to take its close frame before the connection is cut
+BEHIND = b"too far behind: the server's buffer for this client is full; reconnect to resume"
+REPLACED = b"replaced by a newer connection with the same clientId"
 IMAGE_TYPES = {"JPEG": 1, "PNG": 2}
 
 
@@ -60,34 +66,69 @@ class TextFrame:
         return struct.pack(">II", BinaryEventTypes.TEXT, len(node)) + node + self.text.encode()
 
 
+Message = str | bytes | Preview | TextFrame
+
+
+def _size(message: Message) -> int:
+    """Bytes a buffered message holds (server JSON is ASCII: one byte per character)."""
+    if isinstance(message, Preview):
+        return len(message.image) + 256
+    if isinstance(message, TextFrame):
+        return len(message.node_id) + len(message.text.encode()) + 8
+    return len(message)
+
+
+def _over(count: int, held: int, size: int) -> bool:
+    """Would one more message of ``size`` bytes overfill a buffer holding ``count`` messages of ``held`` bytes?"""
+    return count >= BUFFER_LIMIT or (count > 0 and held + size > BUFFER_BYTES)
+
+
 @dataclass(eq=False)
 class Client:
     sid: str
     ws: web.WebSocketResponse
     feature_flags: dict[str, Any] = field(default_factory=dict)
     negotiated: bool = False  # sent a feature_flags handshake: it decodes every binary frame type
-    buffer: deque[tuple[str | bytes | Preview | TextFrame, bool]] = field(default_factory=deque)
+    buffer: deque[tuple[Message, bool]] = field(default_factory=deque)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     closed: bool = False
+    buffered_bytes: int = 0
+    sender: asyncio.Task[None] | None = None
+    transport: asyncio.Transport | None = None
 
     @property
     def wants_metadata(self) -> bool:
         return bool(self.feature_flags.get("supports_preview_metadata"))
 
-    def offer(self, message: str | bytes | Preview | TextFrame, droppable: bool) -> bool:
-        """Queue a message; False means the client is hopelessly behind and must be dropped."""
-        if len(self.buffer) >= BUFFER_LIMIT:
+    def offer(self, message: Message, droppable: bool) -> bool:
+        """Queue a message; False means the client is hopelessly behind and must be dropped.
+
+        A message larger than the whole bound is still taken into an empty buffer: a client that reads
+        gets it; one that does not is dropped at the next message.
+        """
+        size = _size(message)
+        count, held = len(self.buffer), self.buffered_bytes
+        if _over(count, held, size):
             if droppable:
                 return True
-            for index, (_, can_drop) in enumerate(self.buffer):
-                if can_drop:
-                    del self.buffer[index]
-                    break
-            else:
+            kept: deque[tuple[Message, bool]] = deque()
+            for entry in self.buffer:  # previews make room, oldest first, only as many as needed
+                if entry[1] and _over(count, held, size):
+                    count, held = count - 1, held - _size(entry[0])
+                else:
+                    kept.append(entry)
+            self.buffer, self.buffered_bytes = kept, held
+            if _over(count, held, size):
                 return False
         self.buffer.append((message, droppable))
+        self.buffered_bytes += size
         self.wake.set()
         return True
+
+    def take(self) -> Message:
+        message, _ = self.buffer.popleft()
+        self.buffered_bytes -= _size(message)
+        return message
 
 
 class Hub:
@@ -98,6 +139,7 @@ class Hub:
         self._server_flags = server_flags
         self._on_connect = on_connect
         self.bytes_sent = 0
+        self._closing: set[asyncio.Task[None]] = set()
 
     # -- sending ------------------------------------------------------------------------------------
     def send_json(self, event: str, data: Any, sid: str | None = None) -> None:
@@ -121,15 +163,37 @@ class Hub:
             if isinstance(message, TextFrame) and not client.negotiated:
                 continue
             if not client.offer(message, droppable):
-                log.warning("websocket client %s is too far behind; disconnecting it", client.sid)
-                self._drop(client)
+                log.warning("websocket client %s is too far behind (%d messages, %d bytes waiting); "
+                            "disconnecting it", client.sid, len(client.buffer), client.buffered_bytes)
+                self._drop(client, BEHIND)
 
-    def _drop(self, client: Client) -> None:
+    def _drop(self, client: Client, reason: bytes | None = None) -> None:
+        """Forget a client; with a ``reason``, also close its connection (it may be stuck not reading)."""
         client.closed = True
         client.buffer.clear()
+        client.buffered_bytes = 0
         client.wake.set()
         if self.clients.get(client.sid) is client:
             del self.clients[client.sid]
+        if reason is not None:
+            if client.sender is not None:
+                client.sender.cancel()  # it may be waiting for the client to read
+            try:
+                task = asyncio.get_running_loop().create_task(self._close(client, reason))
+            except RuntimeError:  # no loop (a unit test driving the hub directly): nothing to close
+                return
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    async def _close(self, client: Client, reason: bytes) -> None:
+        """Send a close frame with the reason; cut the connection if the client will not take it."""
+        try:
+            await asyncio.wait_for(client.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=reason),
+                                   CLOSE_TIMEOUT)
+        except (TimeoutError, ConnectionError, RuntimeError):
+            pass
+        if client.transport is not None and not client.transport.is_closing():
+            client.transport.abort()
 
     async def _sender(self, client: Client) -> None:
         ws = client.ws
@@ -139,7 +203,7 @@ class Hub:
                     client.wake.clear()
                     await client.wake.wait()
                     continue
-                message, _ = client.buffer.popleft()
+                message = client.take()
                 if isinstance(message, Preview):
                     message = message.frame(client.wants_metadata)
                 elif isinstance(message, TextFrame):
@@ -152,7 +216,7 @@ class Hub:
         except (ConnectionResetError, RuntimeError, asyncio.CancelledError):
             pass
         finally:
-            if not ws.closed:
+            if not ws.closed and not client.closed:
                 await ws.close()
 
     # -- connections --------------------------------------------------------------------------------
@@ -164,10 +228,10 @@ class Hub:
             sid = uuid.uuid4().hex
         previous = self.clients.get(sid)
         if previous is not None:  # a reconnect with the same id replaces the old socket
-            self._drop(previous)
-        client = Client(sid=sid, ws=ws)
+            self._drop(previous, REPLACED)
+        client = Client(sid=sid, ws=ws, transport=request.transport)
         self.clients[sid] = client
-        sender = asyncio.create_task(self._sender(client))
+        sender = client.sender = asyncio.create_task(self._sender(client))
         try:
             self._on_connect(client)
             first = True
@@ -179,14 +243,14 @@ class Hub:
                     break
         finally:
             self._drop(client)
-            await sender
+            await asyncio.gather(sender, return_exceptions=True)  # it may have been cancelled by _drop
         return ws
 
     def _handshake(self, client: Client, text: str) -> None:
         """Only a first ``feature_flags`` message means anything (ComfyUI ignores the rest)."""
         try:
-            message = json.loads(text)
-        except ValueError:
+            message = jsonsafe.loads(text)
+        except ValueError:  # not JSON, or JSON no one should send (nested a thousand deep): ignored
             return
         if isinstance(message, dict) and message.get("type") == "feature_flags":
             data = message.get("data")

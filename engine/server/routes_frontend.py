@@ -7,28 +7,37 @@ model browsing (``/experiment/models``), node packs' translations (``/i18n``) an
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
 import time
 from collections import deque
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from ..core.model_paths import LISTING, MODEL_FOLDERS
 from ..core.paths import PathEscapeError, safe_join
+from .bodies import read_json
 
 if TYPE_CHECKING:
     from .app import PromptServer
 
+log = logging.getLogger(__name__)
 EXAMPLE_FOLDERS = ("example_workflows", "example", "examples", "workflow", "workflows")
 PREVIEW_SUFFIXES = (".webp", ".preview.webp", ".png", ".preview.png", ".jpg", ".preview.jpg", ".jpeg")
 
 
 class LogBuffer(logging.Handler):
-    """The last log lines, for the frontend's console; subscribers get new lines over the websocket."""
+    """The last log lines, for the frontend's console; subscribers get new lines over the websocket.
+
+    Bounded in lines and in each line's length: a log line can carry a node's error message, and those
+    run to megabytes (300 of them would stay in memory).
+    """
+
+    LINE_LIMIT = 16 * 1024  # characters kept of one log line
 
     def __init__(self, capacity: int = 300) -> None:
         super().__init__(logging.INFO)
@@ -38,8 +47,10 @@ class LogBuffer(logging.Handler):
         self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        entry = {"t": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created)),
-                 "m": self.format(record) + "\n"}
+        text = self.format(record)
+        if len(text) > self.LINE_LIMIT:
+            text = f"{text[:self.LINE_LIMIT]} … [{len(text) - self.LINE_LIMIT} more characters not kept]"
+        entry = {"t": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created)), "m": text + "\n"}
         self.entries.append(entry)
         if self.subscribers and self.on_entry is not None:
             self.on_entry(entry)
@@ -56,6 +67,20 @@ def _model_files(directory: Path, index: int) -> list[dict[str, Any]]:
         files.append({"name": name, "pathIndex": index, "modified": stat.st_mtime, "created": stat.st_ctime,
                       "size": stat.st_size})
     return files
+
+
+def _as_webp(path: Path) -> bytes | None:
+    """The image re-encoded as WEBP; None when it is not an image PIL can read."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    try:
+        with Image.open(path) as image:
+            image.save(buffer, format="WEBP")
+    except Exception:  # not an image, a decompression bomb, a codec's complaint: no preview
+        log.debug("model preview %s cannot be read", path, exc_info=True)
+        return None
+    return buffer.getvalue()
 
 
 def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
@@ -83,24 +108,26 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
 
     @routes.get("/experiment/models/preview/{folder}/{path_index}/{filename:.*}")
     async def get_model_preview(request: web.Request) -> web.Response:
+        """The picture beside a model file (``name.png``, ``name.preview.webp``…) as WEBP. Each candidate is
+        resolved like a /view path: a link that leads out of the model folder is not served."""
         folder = request.match_info["folder"]
         if folder not in model_folders():
             return web.Response(status=404)
         try:
             directory = folders.model_dirs(folder)[int(request.match_info["path_index"])]
-            model = safe_join(directory, request.match_info["filename"])
-        except (ValueError, IndexError, PathEscapeError):
+            safe_join(directory, request.match_info["filename"])
+            stem = str(PurePosixPath(request.match_info["filename"]).with_suffix(""))
+        except (ValueError, IndexError, PathEscapeError, UnicodeError):
             return web.Response(status=404)
-        stem = model.with_suffix("")
         for suffix in PREVIEW_SUFFIXES:
-            candidate = stem.with_name(stem.name + suffix)
+            try:
+                candidate = safe_join(directory, stem + suffix)
+            except PathEscapeError:
+                continue
             if candidate.is_file():
-                from PIL import Image
-
-                buffer = io.BytesIO()
-                with Image.open(candidate) as image:
-                    image.save(buffer, format="WEBP")
-                return web.Response(body=buffer.getvalue(), content_type="image/webp")
+                image = await asyncio.get_running_loop().run_in_executor(None, _as_webp, candidate)
+                if image is not None:
+                    return web.Response(body=image, content_type="image/webp")
         return web.Response(status=404)
 
     def pack_dirs() -> dict[str, Path]:
@@ -176,10 +203,10 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
 
     @routes.patch("/internal/logs/subscribe")
     async def subscribe_logs(request: web.Request) -> web.Response:
+        body = await read_json(request)
         try:
-            body = json.loads(await request.read())
             client, enabled = str(body["clientId"]), bool(body["enabled"])
-        except (ValueError, KeyError, TypeError) as exc:
+        except (KeyError, TypeError) as exc:
             raise web.HTTPBadRequest(text="expected {\"clientId\": str, \"enabled\": bool}") from exc
         (logs.subscribers.add if enabled else logs.subscribers.discard)(client)
         return web.Response(status=200)

@@ -7,8 +7,8 @@ to import. Device details appear once a node has loaded torch.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,11 +16,15 @@ from aiohttp import web
 
 from ..core.model_paths import MODEL_FOLDERS
 from ..core.object_info import node_info, object_info
+from ..core.paths import PathEscapeError, safe_join
 from ..core.resources import web_root
-from ..runtime.stats import system_stats
+from ..runtime.stats import loaded_torch, system_stats
 
 if TYPE_CHECKING:
     from .app import PromptServer
+
+log = logging.getLogger(__name__)
+
 
 def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
     runtime = server.runtime
@@ -46,10 +50,15 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
             described: list[dict[str, Any]] = await asyncio.get_running_loop().run_in_executor(None, describe)
             return described
         current = server.worker.current
+        device = None
+        if loaded_torch() is not None:  # never import torch here, nor touch it while it imports
+            try:
+                device = runtime.models.policy.device
+            except Exception:
+                log.warning("could not detect the compute device", exc_info=True)
         return [{"name": "local", "state": "busy" if current else "idle",
                  "prompt_id": current.prompt_id if current else None, "health": "ok",
-                 "device": runtime.models.policy.device if "torch" in sys.modules else None,
-                 "loaded_models": runtime.models.loaded()}]
+                 "device": device, "loaded_models": runtime.models.loaded()}]
 
     @routes.get("/system_stats")
     async def get_system_stats(request: web.Request) -> web.Response:
@@ -133,4 +142,21 @@ def add_static(app: web.Application, server: PromptServer) -> None:
 
     app.router.add_get("/", index)
     if root is not None:
-        app.router.add_static("/", root, follow_symlinks=False, append_version=False)
+        serve_folder(app, "", root)
+
+
+def serve_folder(app: web.Application, prefix: str, root: Path) -> None:
+    """Files under ``root`` at ``prefix/…``, resolved by :func:`safe_join` like every other path the server
+    serves: a link out of ``root`` is refused, and a name no file system takes is a 404. (aiohttp's static
+    handler answered 500 for a 256-byte name: its ``stat`` raised ENAMETOOLONG.)"""
+
+    async def static_file(request: web.Request) -> web.StreamResponse:
+        try:
+            path = safe_join(root, request.match_info["path"])
+        except PathEscapeError:
+            raise web.HTTPNotFound() from None
+        if not path.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(path)
+
+    app.router.add_get(prefix + "/{path:.+}", static_file)

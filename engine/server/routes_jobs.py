@@ -12,6 +12,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from ..core.queue import QueueItem, as_number
+from .bodies import read_json
 
 if TYPE_CHECKING:
     from .app import PromptServer
@@ -220,8 +221,8 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
     @routes.post("/api/jobs/cancel")
     async def cancel_many(request: web.Request) -> web.Response:
         try:
-            data = await request.json()
-        except ValueError:
+            data = await read_json(request)
+        except web.HTTPBadRequest:  # ComfyUI's shape for this route's errors
             return web.json_response({"error": "Request body must be valid JSON"}, status=400)
         job_ids = data.get("job_ids") if isinstance(data, dict) else None
         if not isinstance(job_ids, list):

@@ -21,7 +21,11 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from ..core import jsonsafe
 from ..core.paths import PathEscapeError, safe_join
+from ..core.safe_write import install, write_replacing
+from .bodies import read_json
+from .uploads import receive_body
 
 if TYPE_CHECKING:
     from .app import PromptServer
@@ -81,6 +85,7 @@ def seed_user_folder(root: Path) -> None:
 
 def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
     seed_user_folder(server.runtime.folders.user / DEFAULT_USER)
+    limit = int(server.config.max_upload_mb * 1024 * 1024)
 
     def user_root() -> Path:
         root = safe_join(server.runtime.folders.user, _REQUEST_USER.get())
@@ -105,22 +110,17 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
         if not path.is_file():
             return {}
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+            data = jsonsafe.stored_loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):  # missing, torn, or written by hand beyond reason
             return {}
         return data if isinstance(data, dict) else {}
 
     def write_settings(settings: dict[str, Any]) -> None:
-        path = user_root() / SETTINGS_FILE
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(settings, indent=4), encoding="utf-8")
-        temporary.replace(path)  # never a half-written settings file
+        # never a half-written settings file, never written through a link
+        write_replacing(user_root() / SETTINGS_FILE, json.dumps(settings, indent=4).encode("utf-8"))
 
     async def json_body(request: web.Request) -> Any:
-        try:
-            return json.loads(await request.read() or b"null")
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise web.HTTPBadRequest(text=f"The request body is not valid JSON: {exc}") from exc
+        return await read_json(request, empty=None)
 
     @routes.get("/users")
     async def get_users(request: web.Request) -> web.Response:
@@ -228,12 +228,13 @@ def add_routes(routes: web.RouteTableDef, server: PromptServer) -> None:
         full_info = request.query.get("full_info", "false").lower() == "true"
         if not overwrite and path.exists():
             return web.Response(status=409, text="File already exists")
-        body = await request.read()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(path.name + ".tmp")
-            temporary.write_bytes(body)
-            temporary.replace(path)
+            staged = await receive_body(request, path.parent, limit)
+            try:
+                install(staged, path, overwrite=True)
+            finally:
+                staged.unlink(missing_ok=True)
         except OSError:
             return web.Response(status=400, reason="Invalid filename. Please avoid special characters like :\\/*?\"<>|")
         return written(path, full_info)

@@ -47,11 +47,27 @@ def node_screen_position(page: Any, node_id: int, slot: int, is_input: bool) -> 
     return float(x), float(y)
 
 
+def empty_canvas_point(page: Any) -> tuple[float, float]:
+    """A point of the canvas on the screen that no node covers (the default workflow fills most of the view)."""
+    x, y = page.evaluate("""() => {
+        const app = window.inkgraph, rect = app.canvas.canvas.getBoundingClientRect();
+        for (let sy = rect.bottom - 40; sy > rect.top + 40; sy -= 20) {
+            for (let sx = rect.left + 40; sx < rect.right - 40; sx += 20) {
+                const pos = app.canvas.convertOffsetToCanvas([sx - rect.left, sy - rect.top]);
+                if (!app.graph.getNodeOnPos(pos[0], pos[1], app.graph._nodes, 10)) return [sx, sy];
+            }
+        }
+        return [rect.left + 5, rect.bottom - 5];
+    }""")
+    return float(x), float(y)
+
+
 def test_starts_cleanly_and_adds_nodes_from_the_server(page: tuple[Any, Traffic]) -> None:
     browser_page, traffic = page
     assert traffic.failures == [] and traffic.console_errors == []
-    browser_page.mouse.dblclick(700, 650)  # empty canvas
+    browser_page.mouse.dblclick(*empty_canvas_point(browser_page))
     dialog = browser_page.locator(".ink-search")
+    dialog.wait_for(state="visible", timeout=10_000)  # the double-click's handler runs after the event loop turns
     assert dialog.is_visible()
     everything = browser_page.locator(".ink-search-item").count()
     registered = browser_page.evaluate("() => Object.keys(window.inkgraph.objectInfo).length")

@@ -126,11 +126,16 @@ async def test_view_serves_files_and_refuses_escapes(client: TestClient, server:
 
 def test_cross_origin_rule() -> None:
     assert not cross_origin("127.0.0.1:8188", "http://127.0.0.1:8188")
-    assert not cross_origin("localhost:8188", "http://localhost")  # a browser that omits the port
+    assert not cross_origin("localhost", "http://localhost")  # default ports on both sides
+    assert not cross_origin("example.org", "https://example.org")  # behind a TLS proxy that keeps Host
     assert cross_origin("127.0.0.1:8188", "http://evil.example")
     assert cross_origin("127.0.0.1:8188", "http://127.0.0.1:9999")
-    assert not cross_origin("192.168.1.5:8188", "http://evil.example")  # not loopback: the token guards it
+    # Issue 15: a browser never leaves a non-default port out of Origin, so a missing one is another origin;
+    # and beyond loopback the Origin must still be the server's own (the token is not the only guard).
+    assert cross_origin("localhost:8188", "http://localhost")
+    assert cross_origin("192.168.1.5:8188", "http://evil.example")
     assert cross_origin("127.0.0.1:8188", "http://127.0.0.1:99999")
+    assert cross_origin("127.0.0.1:8188", "null") and cross_origin("127.0.0.1:8188", "file://")
 
 
 async def test_cross_origin_request_is_refused(client: TestClient) -> None:

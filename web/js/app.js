@@ -93,7 +93,10 @@ class App {
     canvas.showSearchBox = (event) => {
       const rect = canvas.canvas.getBoundingClientRect();
       const screen = [event.clientX ?? rect.left + 100, event.clientY ?? rect.top + 100];
-      this.search.open(canvas.convertEventToCanvasOffset(event), screen);
+      const at = canvas.convertEventToCanvasOffset(event);
+      // litegraph calls this from the second pointerdown of a double-click: opening now, the same event
+      // would reach the document's "pointerdown closes the search" listener next and close it at once
+      setTimeout(() => this.search.open(at, screen), 0);
     };
     const nodeMenu = canvas.getNodeMenuOptions.bind(canvas);
     canvas.getNodeMenuOptions = (node) => [...nodeMenu(node), null, ...this.conversionOptions(node)];
