@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import struct
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -112,14 +113,16 @@ def __getattr__(name: str) -> Any:
     return comfy_attribute("server", name)
 
 
-def copy_pack_app(target: web.Application) -> None:
+def copy_pack_app(target: web.Application) -> list[tuple[str, Path]]:
     """Serve on ``target`` what packs registered on ``PromptServer.instance.app`` while they loaded: routes,
-    static folders (never following symlinks out of them), middlewares and start-up/clean-up hooks."""
+    middlewares and start-up/clean-up hooks. The static folders they added are returned (URL prefix,
+    folder) for the server to serve through its own safe file handler."""
     source = PromptServer.instance.app
+    static: list[tuple[str, Path]] = []
     for resource in source.router.resources():
         try:
             if isinstance(resource, web.StaticResource):
-                target.router.add_static(resource.canonical, resource.get_info()["directory"], follow_symlinks=False)
+                static.append((resource.canonical, Path(resource.get_info()["directory"])))
                 continue
             for route in resource:
                 target.router.add_route(route.method, resource.canonical, route.handler)
@@ -129,3 +132,4 @@ def copy_pack_app(target: web.Application) -> None:
     target.on_startup.extend(source.on_startup)
     target.on_cleanup.extend(source.on_cleanup)
     target.on_shutdown.extend(source.on_shutdown)
+    return static

@@ -280,15 +280,21 @@ class PromptServer:
         shim = sys.modules.get("inkgraph.engine.compat.server")
         if shim is not None:  # routes ComfyUI packs added through PromptServer.instance.routes and .app
             tables.append(shim.PromptServer.instance.routes)
+        static: list[tuple[str, Path]] = []
         for table in tables:
             for route in table:
+                if isinstance(route, web.StaticDef):  # served by our own file handler, never aiohttp's
+                    static.append((route.prefix, Path(route.path)))
+                    continue
                 if not isinstance(route, web.RouteDef):
                     continue
                 app.router.add_route(route.method, route.path, route.handler, **route.kwargs)
                 if not route.path.startswith("/api/"):
                     app.router.add_route(route.method, "/api" + route.path, route.handler, **route.kwargs)
         if shim is not None:
-            shim.copy_pack_app(app)
+            static += shim.copy_pack_app(app)
+        for prefix, folder in dict(reversed(static)).items():  # a prefix added twice: the first one wins
+            routes_info.serve_folder(app, prefix.rstrip("/"), folder)
         for name, directory in self.runtime.registry.web_directories().items():
             routes_info.serve_folder(app, f"/extensions/{name}", directory)
         routes_info.add_static(app, self)
