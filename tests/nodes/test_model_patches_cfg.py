@@ -275,3 +275,69 @@ def test_easycache_and_lazycache_on_the_toy_model_skip_calls() -> None:
         assert fast_calls < calls and torch.isfinite(fast).all()
     assert WrappersMP.OUTER_SAMPLE in model_options_of(mp.EasyCacheNode(toy())).as_dict()["transformer_options"][
         "wrappers"]
+
+
+def test_wrappers_are_called_with_comfyui_arguments() -> None:
+    from inkgraph.nodes.diffusion.ksampler import SamplingRun, run_sampler
+    from inkgraph.nodes.diffusion.samplers import sampler_object
+    from inkgraph.nodes.diffusion.schedules import sampling_sigmas
+    from tests.fixtures.toy_diffusion import Ctx
+
+    seen: dict[str, Any] = {}
+
+    def record(point: str) -> Any:
+        def wrapper(executor: WrapperExecutor, *args: Any, **kwargs: Any) -> Any:
+            seen.setdefault(point, (executor.class_obj, args))
+            return executor(*args, **kwargs)
+
+        return wrapper
+
+    options = ModelOptions()
+    for point in (WrappersMP.OUTER_SAMPLE, WrappersMP.PREDICT_NOISE, WrappersMP.CALC_COND_BATCH,
+                  WrappersMP.DIFFUSION_MODEL):
+        options = options.with_wrapper(point, "test", record(point))
+    model = ToyModel(ToyNetwork(W), model_options=options)
+    sigmas = sampling_sigmas(EPS, "normal", "euler", 3)
+    with torch.inference_mode():
+        out, _ = run_sampler(Ctx(), CFGGuider(model, cond(POS), cond(NEG), CFG), sampler_object("euler"), sigmas,
+                             torch.zeros(1, 3, 4, 4), {"samples": torch.zeros(1, 3, 4, 4)}, 11)
+        plain, _ = run_sampler(Ctx(), CFGGuider(toy(), cond(POS), cond(NEG), CFG), sampler_object("euler"), sigmas,
+                               torch.zeros(1, 3, 4, 4), {"samples": torch.zeros(1, 3, 4, 4)}, 11)
+    assert torch.equal(out["samples"], plain["samples"])  # wrappers that only pass through change nothing
+    run, args = seen[WrappersMP.OUTER_SAMPLE]
+    assert isinstance(run, SamplingRun) and run.model_patcher is model and "transformer_options" in run.model_options
+    assert len(args) == 8 and torch.equal(args[3], sigmas) and args[7] == 11  # (noise, latent, sampler, sigmas,
+    # denoise_mask, callback, disable_pbar, seed)
+    _, (x, sigma, model_options) = seen[WrappersMP.PREDICT_NOISE]
+    assert x.shape == (1, 3, 4, 4) and sigma.shape == (1,) and model_options is run.model_options
+    _, (runner, conds, x, sigma, model_options) = seen[WrappersMP.CALC_COND_BATCH]
+    assert len(conds) == 2 and runner.model_options is model_options
+    _, (x_in, timestep, tensors, transformer_options) = seen[WrappersMP.DIFFUSION_MODEL]
+    assert x_in.shape == (2, 3, 4, 4) and set(tensors) == {"context"}
+    assert transformer_options["cond_or_uncond"] == [0, 1] and transformer_options["original_shape"] == [2, 3, 4, 4]
+
+
+def test_denoise_mask_function_and_dual_cfg_take_the_hooks() -> None:
+    from inkgraph.nodes.diffusion.guidance import DualCFGGuider, Inpaint
+
+    x = x_of()
+    seen: list[Any] = []
+
+    def mask_fn(sigma: torch.Tensor, mask: torch.Tensor, extra_options: dict[str, Any]) -> torch.Tensor:
+        seen.append((float(sigma[0]), extra_options["model"] is not None))
+        return torch.ones_like(mask)  # repaint everywhere
+
+    model = ToyModel(ToyNetwork(W), model_options=ModelOptions().with_option("denoise_mask_function", mask_fn))
+    guider = CFGGuider(model, cond(POS), cond(NEG), CFG)
+    inpaint = Inpaint(torch.zeros(SHAPE), torch.zeros(SHAPE), torch.zeros(SHAPE))  # keep everything …
+    with torch.inference_mode():
+        out = denoiser_for(ToyNetwork(W), EPS, guider, SHAPE, ToyAdapter(), inpaint)(x, torch.tensor(SIGMA))
+        plain = denoiser(toy())(x, torch.tensor(SIGMA))
+    assert seen == [(SIGMA, True)] and torch.allclose(out, plain)  # … but the hook said repaint everything
+    posts: list[float] = []
+    counted = ToyModel(ToyNetwork(W), model_options=ModelOptions().with_post_cfg_function(
+        lambda args: (posts.append(args["cond_scale"]), args["denoised"])[1]))
+    dual = DualCFGGuider(counted, cond(POS), cond(0.5), cond(NEG), 3.0, 2.0)
+    with torch.inference_mode():
+        denoiser_for(ToyNetwork(W), EPS, dual, SHAPE, ToyAdapter())(x, torch.tensor(SIGMA))
+    assert posts == [2.0]  # cfg_function of the second guidance, as ComfyUI's DualCFGGuider
