@@ -92,8 +92,9 @@ def InpaintModelConditioning(
 
 
 def _differential_mask(strength: float) -> Any:
-    def mask_function(sigma: Any, denoise_mask: Any, extra: dict[str, Any]) -> Any:
-        model_sampling, sigmas = extra["model_sampling"], extra["sigmas"]
+    def mask_function(sigma: Any, denoise_mask: Any, extra_options: dict[str, Any]) -> Any:
+        # ComfyUI's signature: extra_options holds the running model and the run's sigmas
+        model_sampling, sigmas = extra_options["model"].inner_model.model_sampling, extra_options["sigmas"]
         sigma_to = model_sampling.sigma_min
         if sigmas[-1] > sigma_to:
             sigma_to = sigmas[-1]
@@ -114,7 +115,7 @@ def DifferentialDiffusion(model: Model, strength: Annotated[float, Float(min=0.0
                                                                           optional=True)] = 1.0) -> Model:
     """Inpainting with a soft mask: a cell is repainted while the noise level is above its mask value
     (mask 1: all steps, 0.5: the first half), blended with the mask itself at strength below 1."""
-    return model.with_options(denoise_mask_function=_differential_mask(strength))
+    return model.with_options(model.model_options.with_option("denoise_mask_function", _differential_mask(strength)))
 
 
 NODES = [ReferenceLatent, FluxKontextImageScale, FluxKontextMultiReferenceLatentMethod, InpaintModelConditioning,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from inkgraph.engine import Boolean, Float, Int, Latent, Mask, Output, Socket, node
+from inkgraph.engine import Boolean, Float, Int, Latent, Mask, Model, Output, Socket, node
 
 from . import MAX_RESOLUTION
 
@@ -321,6 +321,20 @@ def LatentApplyOperation(samples: Latent, operation: LatentOperation) -> Latent:
     return _with(samples, operation(latent=_samples(samples, "LatentApplyOperation", "samples")))
 
 
+@node(category="latent/advanced/operations", experimental=True)
+def LatentApplyOperationCFG(model: Model, operation: LatentOperation) -> Model:
+    """Runs a latent operation on the guidance (positive − negative prediction) at every step, before CFG."""
+    from dataclasses import replace
+
+    from .diffusion.patches.guidance_patches import LatentOperationCFG
+    from .diffusion.patches.options import model_options_of
+
+    if not callable(operation):
+        raise ValueError(f"LatentApplyOperationCFG: input 'operation' must be a LATENT_OPERATION, "
+                         f"got {type(operation).__name__}")
+    return replace(model, model_options=model_options_of(model).with_pre_cfg_function(LatentOperationCFG(operation)))
+
+
 class TonemapReinhard:
     """Reinhard tone mapping of latent vector lengths: lengths well above the typical ones (mean + 5σ,
     times ``multiplier``) are compressed, so over-saturated regions calm down; directions are kept."""
@@ -390,5 +404,5 @@ def LatentOperationSharpen(
 
 NODES = [LatentAdd, LatentSubtract, LatentMultiply, LatentInterpolate, LatentBlend, LatentComposite,
          LatentCompositeMasked, LatentCrop, LatentFlip, LatentRotate, LatentBatch, LatentBatchSeedBehavior,
-         LatentConcat, LatentCut, LatentCutToBatch, LatentApplyOperation, LatentOperationTonemapReinhard,
-         LatentOperationSharpen]
+         LatentConcat, LatentCut, LatentCutToBatch, LatentApplyOperation, LatentApplyOperationCFG,
+         LatentOperationTonemapReinhard, LatentOperationSharpen]

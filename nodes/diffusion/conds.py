@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
+from uuid import UUID, uuid4
 
 import torch
 import torch.nn.functional as F  # noqa: N812
@@ -50,6 +51,9 @@ class ModelAdapter(Protocol):
     entry's area. ``apply`` is one network call on ``x_in`` (``model_sampling.calculate_input`` of the
     latent) at ``timestep`` (``model_sampling.timestep(σ)``, one per batch item) and returns the raw
     prediction (ε, v or flow velocity) with the shape of ``x_in``.
+
+    An adapter that can run ComfyUI's attention and block patches (FreeU, PAG, ToMe …) also declares
+    ``supported_patches`` and ``patched(module, transformer_options)``; see ``patches.support``.
     """
 
     spatial_keys: frozenset[str]
@@ -75,6 +79,7 @@ class Cond:
     sigma_start: float | None = None  # the entry applies while σ ≤ sigma_start …
     sigma_end: float | None = None  # … and σ ≥ sigma_end
     options: dict[str, Any] = field(default_factory=dict)
+    uuid: UUID = field(default_factory=uuid4)  # ComfyUI's per-entry id (transformer_options["uuids"])
 
     def shape_key(self) -> tuple[Any, ...]:
         return tuple((k, tuple(v.shape)) for k, v in sorted(self.tensors.items()))

@@ -9,6 +9,13 @@ D(x, σ) returns the estimate of the clean latent at noise level σ:
   the negative pass at cfg 1), :class:`BasicGuider` the positive alone, :class:`DualCFGGuider` two
   prompts and a negative;
 - :class:`Denoiser` wraps both for one sampling run and pins the unmasked part of an inpainting latent.
+
+The MODEL's ``model_options`` (``patches.options``) are honoured where ComfyUI honours them:
+:func:`sampling_function` and :func:`cfg_function` call the CFG hooks with ComfyUI's argument dicts,
+:meth:`ModelRunner.calc_cond_batch` builds every network call's ``transformer_options`` (``cond_or_uncond``,
+``uuids``, ``sigmas``) and calls the model-function wrapper, and the family's adapter runs the attention and
+block patches (``patches.support``). Hooks receive the runner as ``args["model"]``; :func:`calc_cond_batch`
+takes it back, as ComfyUI's ``comfy.samplers.calc_cond_batch`` takes its model.
 """
 
 from __future__ import annotations
@@ -21,21 +28,46 @@ from typing import Any
 import torch
 
 from .conds import Cond, EncodeContext, ModelAdapter, Slice, area_and_mult, pair_areas, prepare
+from .patches.options import (
+    CALC_COND_BATCH_FUNCTION,
+    CFG_FUNCTION,
+    DENOISE_MASK_FUNCTION,
+    DISABLE_CFG1,
+    MODEL_FUNCTION_WRAPPER,
+    POST_CFG,
+    PRE_CFG,
+    WrappersMP,
+    run_wrapped,
+)
+from .patches.support import check_supported, patch_context
 
 Conditioning = list[list[Any]]
 CondLists = dict[str, list[Cond]]
 
 
 class ModelRunner:
-    """The network of one sampling run, fed through its family's adapter and model sampling."""
+    """The network of one sampling run, fed through its family's adapter and model sampling.
 
-    def __init__(self, module: Any, adapter: ModelAdapter, model_sampling: Any) -> None:
+    ``model_options`` is the run's ComfyUI ``model_options`` dict (``ModelOptions.as_dict()`` of the MODEL);
+    ``family`` names the model family in error messages."""
+
+    def __init__(self, module: Any, adapter: ModelAdapter, model_sampling: Any,
+                 model_options: dict[str, Any] | None = None, family: str = "unknown") -> None:
         self.module, self.adapter, self.model_sampling = module, adapter, model_sampling
+        self.model_options: dict[str, Any] = model_options if model_options is not None else {}
+        self.family = family
+        check_supported(adapter, self.model_options, family)
         from .model_api import compute_dtype
 
         self.device, self.dtype = next(module.parameters()).device, compute_dtype(module)
         self.calls = 0
         self._batched: dict[tuple[Any, ...], dict[str, torch.Tensor]] = {}
+
+    @property
+    def inner_model(self) -> ModelRunner:
+        """ComfyUI hooks reach the model's sampling as ``extra_options["model"].inner_model.model_sampling``
+        (its guider's inner model); the runner answers for both."""
+        return self
 
     def _cond_tensors(self, slices: list[Slice], batch: int) -> dict[str, torch.Tensor]:
         """The entries' tensors expanded to the batch and concatenated; the same every step, so kept."""
@@ -55,29 +87,62 @@ class ModelRunner:
             self._batched[key] = found
         return found
 
-    def _run(self, slices: list[Slice], sigma: torch.Tensor) -> list[torch.Tensor]:
-        """One network call for entries that share input shape; their denoised predictions."""
+    def apply_model(self, x: torch.Tensor, t: torch.Tensor, transformer_options: dict[str, Any] | None = None,
+                    **conds: torch.Tensor) -> torch.Tensor:
+        """ComfyUI's ``BaseModel.apply_model``: the denoised prediction for noisy ``x`` at σ ``t`` (one per
+        batch item), the network fed ``conds`` and ``transformer_options`` through the family's adapter."""
+        options = transformer_options if transformer_options is not None else {}
+        x_in = self.model_sampling.calculate_input(t, x)
+        timestep = self.model_sampling.timestep(t).float()
+        options["original_shape"] = list(x_in.shape)
+        output = run_wrapped(WrappersMP.DIFFUSION_MODEL, options, self._network,
+                             x_in.to(self.device, self.dtype), timestep.to(self.device), conds, options)
+        return self.model_sampling.calculate_denoised(t, output.float().to(x.device), x)  # type: ignore[no-any-return]
+
+    def _network(self, x_in: torch.Tensor, timestep: torch.Tensor, conds: dict[str, torch.Tensor],
+                 transformer_options: dict[str, Any]) -> torch.Tensor:
+        """One network call (the DIFFUSION_MODEL wrappers' original), with the call's patches installed."""
+        with patch_context(self.adapter, self.module, transformer_options, self.family):
+            output = self.adapter.apply(self.module, x_in, timestep, conds)
+        self.calls += 1
+        return output
+
+    def _run(self, slices: list[Slice], lists: list[int], sigma: torch.Tensor, model_options: dict[str, Any]
+             ) -> list[torch.Tensor]:
+        """One network call for entries that share input shape; their denoised predictions. ``lists`` holds
+        the index of the list each entry comes from (ComfyUI's ``cond_or_uncond``)."""
         n = len(slices)
         sigmas = sigma.repeat(n)
         first = slices[0].input_x
         ones = [1] * (first.ndim - 1)
         if all(s.input_x is first for s in slices):  # whole-image entries: one input, repeated
-            x_in = self.model_sampling.calculate_input(sigma, first).repeat(n, *ones)
             raw = first.repeat(n, *ones)
         else:
-            x_in = torch.cat([self.model_sampling.calculate_input(sigma, s.input_x) for s in slices])
             raw = torch.cat([s.input_x for s in slices])
-        timestep = self.model_sampling.timestep(sigmas).float()
-        conds = self._cond_tensors(slices, first.shape[0])
-        output = self.adapter.apply(self.module, x_in.to(self.device, self.dtype), timestep.to(self.device), conds)
-        self.calls += 1
-        denoised = self.model_sampling.calculate_denoised(sigmas, output.float().to(raw.device), raw)
+        transformer_options = dict(model_options.get("transformer_options") or {})
+        transformer_options.update(cond_or_uncond=list(lists), uuids=[s.cond.uuid for s in slices], sigmas=sigma)
+        c: dict[str, Any] = {**self._cond_tensors(slices, first.shape[0]), "transformer_options": transformer_options}
+        wrapper = model_options.get(MODEL_FUNCTION_WRAPPER)
+        if wrapper is not None:
+            denoised = wrapper(self.apply_model, {"input": raw, "timestep": sigmas, "c": c, "cond_or_uncond": list(lists)})
+        else:
+            denoised = self.apply_model(raw, sigmas, **c)
         return list(denoised.chunk(n))
 
-    def calc_cond_batch(self, lists: list[list[Cond] | None], x: torch.Tensor, sigma: torch.Tensor
-                        ) -> list[torch.Tensor]:
+    def calc_cond_batch(self, lists: list[list[Cond] | None], x: torch.Tensor, sigma: torch.Tensor,
+                        model_options: dict[str, Any] | None = None) -> list[torch.Tensor]:
         """Each list's prediction: the weighted average of its entries' predictions over the cells they
-        cover (zero where none does, as ComfyUI); a None list gives zeros without running anything."""
+        cover (zero where none does, as ComfyUI); a None list gives zeros without running anything.
+        ``model_options``: the run's, or as a hook changed them (PAG, SAG); its CALC_COND_BATCH wrappers
+        are called as ComfyUI calls them, ``wrapper(executor, model, conds, x, sigma, model_options)``."""
+        options = self.model_options if model_options is None else model_options
+        result: list[torch.Tensor] = run_wrapped(
+            WrappersMP.CALC_COND_BATCH, options.get("transformer_options") or {},
+            lambda model, conds, x_in, s, o: model._calc_cond_batch(conds, x_in, s, o), self, lists, x, sigma, options)
+        return result
+
+    def _calc_cond_batch(self, lists: list[list[Cond] | None], x: torch.Tensor, sigma: torch.Tensor,
+                         model_options: dict[str, Any]) -> list[torch.Tensor]:
         if sigma.ndim == 0:
             sigma = sigma.expand(x.shape[0])
         work: list[tuple[int, Slice]] = []
@@ -91,7 +156,8 @@ class ModelRunner:
             groups.setdefault((tuple(piece.input_x.shape), piece.cond.shape_key()), []).append((index, piece))
         results: dict[int, torch.Tensor] = {}
         for group in groups.values():
-            for (_, piece), prediction in zip(group, self._run([p for _, p in group], sigma), strict=True):
+            predictions = self._run([p for _, p in group], [i for i, _ in group], sigma, model_options)
+            for (_, piece), prediction in zip(group, predictions, strict=True):
                 results[id(piece)] = prediction
         out = []
         for index, entries in enumerate(lists):
@@ -111,6 +177,13 @@ class ModelRunner:
                 target_count += piece.mult
             out.append(total / count if entries else total)
         return out
+
+
+def calc_cond_batch(model: ModelRunner, conds: list[list[Cond] | None], x: torch.Tensor, sigma: torch.Tensor,
+                    model_options: dict[str, Any]) -> list[torch.Tensor]:
+    """ComfyUI's ``comfy.samplers.calc_cond_batch``, for hooks that run the network again (``args["model"]``
+    is the runner)."""
+    return model.calc_cond_batch(conds, x, sigma, model_options)
 
 
 def _whole(piece: Slice) -> bool:
@@ -134,10 +207,49 @@ class CfgState:
     uncond_denoised: torch.Tensor | None = None
 
 
-def cfg_combine(cond: torch.Tensor, uncond: torch.Tensor, scale: float, state: CfgState) -> torch.Tensor:
-    """ComfyUI's cfg_function (without model patches): uncond + (cond − uncond)·scale."""
-    state.uncond_denoised = uncond
-    return uncond + (cond - uncond) * scale
+def cfg_function(model: ModelRunner, cond_pred: torch.Tensor, uncond_pred: torch.Tensor, cond_scale: float,
+                 x: torch.Tensor, sigma: torch.Tensor, model_options: dict[str, Any],
+                 cond: list[Cond] | None = None, uncond: list[Cond] | None = None,
+                 state: CfgState | None = None) -> torch.Tensor:
+    """ComfyUI's ``cfg_function``: uncond + (cond − uncond)·scale, or the model's ``sampler_cfg_function``
+    (given and returning x − prediction, as ComfyUI's ε-style arguments), then each
+    ``sampler_post_cfg_function`` on the result."""
+    cfg_fn = model_options.get(CFG_FUNCTION)
+    if cfg_fn is not None:
+        args = {"cond": x - cond_pred, "uncond": x - uncond_pred, "cond_scale": cond_scale, "timestep": sigma,
+                "input": x, "sigma": sigma, "cond_denoised": cond_pred, "uncond_denoised": uncond_pred,
+                "model": model, "model_options": model_options}
+        result = x - cfg_fn(args)
+    else:
+        result = uncond_pred + (cond_pred - uncond_pred) * cond_scale
+    for fn in model_options.get(POST_CFG, []):
+        result = fn({"denoised": result, "cond": cond, "uncond": uncond, "cond_scale": cond_scale, "model": model,
+                     "uncond_denoised": uncond_pred, "cond_denoised": cond_pred, "sigma": sigma,
+                     "model_options": model_options, "input": x})
+    if state is not None:
+        state.uncond_denoised = uncond_pred
+    return result
+
+
+def sampling_function(model: ModelRunner, x: torch.Tensor, sigma: torch.Tensor, uncond: list[Cond] | None,
+                      cond: list[Cond] | None, cond_scale: float, model_options: dict[str, Any],
+                      state: CfgState | None = None) -> torch.Tensor:
+    """ComfyUI's ``sampling_function``: the positive and negative predictions in as few network calls as
+    possible (the negative skipped at cfg 1 unless a hook or a CFG++ sampler needs it), the
+    ``sampler_pre_cfg_function`` hooks on them, then :func:`cfg_function`."""
+    keep = model_options.get(DISABLE_CFG1, False) or (state is not None and state.keep_uncond)
+    uncond_ = None if math.isclose(cond_scale, 1.0) and not keep else uncond
+    conds = [cond, uncond_]
+    batch_fn = model_options.get(CALC_COND_BATCH_FUNCTION)
+    if batch_fn is not None:
+        out = batch_fn({"conds": conds, "input": x, "sigma": sigma, "model": model, "model_options": model_options})
+    else:
+        out = calc_cond_batch(model, conds, x, sigma, model_options)
+    for fn in model_options.get(PRE_CFG, []):
+        out = fn({"conds": conds, "conds_out": out, "cond_scale": cond_scale, "timestep": sigma, "input": x,
+                  "sigma": sigma, "model": model, "model_options": model_options})
+    return cfg_function(model, out[0], out[1], cond_scale, x, sigma, model_options, cond=cond, uncond=uncond_,
+                        state=state)
 
 
 @dataclass(eq=False)
@@ -157,14 +269,10 @@ class Guider:
         return {name: "negative" if name in ("negative", "middle") else "positive" for name in self.conds}
 
     def predict(self, runner: ModelRunner, conds: CondLists, x: torch.Tensor, sigma: torch.Tensor,
-                state: CfgState) -> torch.Tensor:
-        positive, negative = conds.get("positive"), conds.get("negative")
-        if math.isclose(self.cfg, 1.0) and not state.keep_uncond:
-            (cond,) = runner.calc_cond_batch([positive], x, sigma)
-            state.uncond_denoised = None
-            return cond
-        cond, uncond = runner.calc_cond_batch([positive, negative], x, sigma)
-        return cfg_combine(cond, uncond, self.cfg, state)
+                state: CfgState, model_options: dict[str, Any] | None = None) -> torch.Tensor:
+        options = runner.model_options if model_options is None else model_options
+        return sampling_function(runner, x, sigma, conds.get("negative"), conds.get("positive"), self.cfg, options,
+                                 state)
 
     def cache_nbytes(self) -> int:
         return 64  # the conditioning tensors are counted where their encoder node produced them
@@ -194,18 +302,21 @@ class DualCFGGuider(Guider):
         self.cfg2, self.nested = cfg_cond2_negative, nested
 
     def predict(self, runner: ModelRunner, conds: CondLists, x: torch.Tensor, sigma: torch.Tensor,
-                state: CfgState) -> torch.Tensor:
+                state: CfgState, model_options: dict[str, Any] | None = None) -> torch.Tensor:
+        options = runner.model_options if model_options is None else model_options
         negative, middle, positive = conds.get("negative"), conds.get("middle"), conds.get("positive")
         if self.nested:
-            out = runner.calc_cond_batch([negative, middle, positive], x, sigma)
-            text = cfg_combine(out[2], out[1], self.cfg, state)
+            out = calc_cond_batch(runner, [negative, middle, positive], x, sigma, options)
+            text = cfg_function(runner, out[2], out[1], self.cfg, x, sigma, options, cond=positive, uncond=middle,
+                                state=state)
             return out[0] + self.cfg2 * (text - out[0])
-        if not state.keep_uncond and math.isclose(self.cfg2, 1.0):
+        if not (state.keep_uncond or options.get(DISABLE_CFG1, False)) and math.isclose(self.cfg2, 1.0):
             negative = None
             if math.isclose(self.cfg, 1.0):
                 middle = None
-        out = runner.calc_cond_batch([negative, middle, positive], x, sigma)
-        return cfg_combine(out[1], out[0], self.cfg2, state) + (out[2] - out[1]) * self.cfg
+        out = calc_cond_batch(runner, [negative, middle, positive], x, sigma, options)
+        return (cfg_function(runner, out[1], out[0], self.cfg2, x, sigma, options, cond=middle, uncond=negative,
+                             state=state) + (out[2] - out[1]) * self.cfg)
 
 
 @dataclass
@@ -215,27 +326,21 @@ class Inpaint:
     mask: torch.Tensor  # [B, C, h, w] on the device
     latent: torch.Tensor  # the input latent, in the model's space
     noise: torch.Tensor  # the noise the kept part is re-noised with
-    # the MODEL's "denoise_mask_function" (DifferentialDiffusion): (σ, mask, {"model_sampling", "sigmas"}) → mask
-    mask_function: Callable[..., torch.Tensor] | None = None
-    sigmas: torch.Tensor | None = None  # the run's schedule, for mask_function
-
-    def mask_at(self, sigma: torch.Tensor, model_sampling: Any) -> torch.Tensor:
-        if self.mask_function is None:
-            return self.mask
-        return self.mask_function(sigma, self.mask, {"model_sampling": model_sampling, "sigmas": self.sigmas})
 
 
 class Denoiser:
     """D(x, σ) for one sampling run: the guider's prediction, with inpainting applied.
 
     ``model_sampling`` tells the samplers about the model's noise; ``watch_uncond`` gives CFG++ samplers
-    the unconditional prediction of each call.
+    the unconditional prediction of each call. ``sigmas`` (the run's schedule, when the caller knows it)
+    reaches a ``denoise_mask_function``.
     """
 
     def __init__(self, guider: Guider, runner: ModelRunner, conds: CondLists, inpaint: Inpaint | None = None) -> None:
         self.guider, self.runner, self.conds, self.inpaint = guider, runner, conds, inpaint
         self.model_sampling = runner.model_sampling
         self.state = CfgState()
+        self.sigmas: torch.Tensor | None = None
 
     @property
     def calls(self) -> int:
@@ -251,15 +356,26 @@ class Denoiser:
 
         return latest
 
+    def _predict(self, x: torch.Tensor, sigma: torch.Tensor, model_options: dict[str, Any]) -> torch.Tensor:
+        if model_options is self.runner.model_options:  # (guiders written before model options take five arguments)
+            return self.guider.predict(self.runner, self.conds, x, sigma, self.state)
+        return self.guider.predict(self.runner, self.conds, x, sigma, self.state, model_options)
+
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         if sigma.ndim == 0:
             sigma = sigma.expand(x.shape[0])
+        options = self.runner.model_options
         inpaint = self.inpaint
-        mask = inpaint.mask_at(sigma, self.model_sampling) if inpaint is not None else None
-        if inpaint is not None and mask is not None:
+        mask = None
+        if inpaint is not None:
+            mask = inpaint.mask
+            mask_fn = options.get(DENOISE_MASK_FUNCTION)
+            if mask_fn is not None:
+                mask = mask_fn(sigma, mask, extra_options={"model": self.runner, "sigmas": self.sigmas})
             pinned = self.model_sampling.noise_scaling(sigma, inpaint.noise, inpaint.latent, False)
             x = x * mask + pinned * (1 - mask)
-        out = self.guider.predict(self.runner, self.conds, x, sigma, self.state)
+        out: torch.Tensor = run_wrapped(WrappersMP.PREDICT_NOISE, options.get("transformer_options") or {},
+                                        self._predict, x, sigma, options)
         if inpaint is not None and mask is not None:
             out = out * mask + inpaint.latent * (1 - mask)
         return out
@@ -267,14 +383,21 @@ class Denoiser:
 
 def denoiser_for(module: Any, model_sampling: Any, guider: Guider, latent_shape: tuple[int, ...],
                  adapter: ModelAdapter | None = None, inpaint: Inpaint | None = None,
-                 latent_image: torch.Tensor | None = None, seed: int | None = None) -> Denoiser:
+                 latent_image: torch.Tensor | None = None, seed: int | None = None,
+                 model_options: dict[str, Any] | None = None) -> Denoiser:
     """The denoiser of one sampling run over a loaded network: the guider's conditionings prepared for the
-    latent's shape (areas, masks and σ ranges resolved, tensors encoded once)."""
+    latent's shape (areas, masks and σ ranges resolved, tensors encoded once). ``model_options`` is the run's
+    ComfyUI ``model_options`` dict (by default the guider's MODEL's)."""
+    from .model_api import preview_kind
+    from .patches.options import model_options_of
+
     if adapter is None:
         from .unet import UNetAdapter
 
         adapter = UNetAdapter()
-    runner = ModelRunner(module, adapter, model_sampling)
+    if model_options is None:
+        model_options = model_options_of(guider.model).as_dict()
+    runner = ModelRunner(module, adapter, model_sampling, model_options, preview_kind(guider.model))
     types = guider.prompt_types()
     conds = {}
     for name, conditioning in guider.conds.items():

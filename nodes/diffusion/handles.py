@@ -15,6 +15,7 @@ from typing import Any
 from inkgraph.engine.core.devices import ModelManager
 
 from .checkpoint import Family
+from .patches.options import ModelOptions
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,8 @@ class ModelHandle:
     compile_backend: str | None = None
     # A model sampling set by a ModelSampling* node; it wins over the family's (see model_api.model_sampling_of).
     sampling_override: Any = field(default=None, compare=False)
-    # ComfyUI's model_options the sampler honours: "denoise_mask_function" (DifferentialDiffusion) …
-    options: dict[str, Any] = field(default_factory=dict, compare=False)
+    # ComfyUI's model_options: CFG hooks, attention and block patches, wrappers (see patches.options).
+    model_options: ModelOptions = field(default_factory=ModelOptions, compare=False)
 
     def cache_nbytes(self) -> int:
         return 64  # the weights belong to the model manager, not to the result cache
@@ -57,9 +58,9 @@ class ModelHandle:
     def with_lora(self, lora: Lora) -> ModelHandle:
         return replace(self, loras=(*self.loras, lora))
 
-    def with_options(self, **options: Any) -> ModelHandle:
-        """The same weights with sampling options set (ComfyUI's model_options: a denoise-mask function …)."""
-        return replace(self, options={**self.options, **options})
+    def with_options(self, options: ModelOptions) -> ModelHandle:
+        """The same weights with other model options (a patch node's result)."""
+        return replace(self, model_options=options)
 
 
 def compiled(module: Any, backend: str) -> Any:

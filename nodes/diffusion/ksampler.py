@@ -6,11 +6,17 @@ scaled back; every step reports progress (and a preview) through the node contex
 CFGGuider + the named sampler + the named schedule.
 
 Noise is drawn on the CPU from the seed, so a seed gives the same image on any device.
+
+A run goes through the MODEL's OUTER_SAMPLE wrappers (ComfyUI's ``guider.sample`` wrappers): each is called
+as ``wrapper(executor, noise, latent_image, sampler, sigmas, denoise_mask, callback, disable_pbar, seed)``
+with ``executor.class_obj`` the :class:`SamplingRun` (its ``model_options`` is the run's own dict, which a
+wrapper may change before calling ``executor``: EasyCache puts its per-run state there).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,6 +28,7 @@ from inkgraph.engine import Context
 from .families.base import LatentFormat
 from .guidance import CFGGuider, Guider, Inpaint, denoiser_for
 from .model_api import adapter_of, latent_format_of, model_sampling_of, preview_kind
+from .patches.options import WrappersMP, model_options_of, run_wrapped
 from .previews import previewer
 from .samplers import Sampler, sampler_object
 from .schedules import cut_steps, sampling_sigmas
@@ -106,6 +113,19 @@ def _mask_for(noise_mask: torch.Tensor, shape: torch.Size) -> torch.Tensor:
     return mask[: shape[0]]
 
 
+@dataclass
+class SamplingRun:
+    """One sampling run, as OUTER_SAMPLE wrappers see it (ComfyUI gives them its guider)."""
+
+    guider: Guider
+    model_options: dict[str, Any]  # the run's ComfyUI model_options (a fresh copy of the MODEL's)
+    model_sampling: Any
+
+    @property
+    def model_patcher(self) -> Any:
+        return self.guider.model
+
+
 def run_sampler(ctx: Context, guider: Guider, sampler: Sampler, sigmas: torch.Tensor, noise: torch.Tensor,
                 latent: dict[str, Any], seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """Sample ``latent`` and return (output, denoised_output) LATENTs; the second is the last step's
@@ -123,28 +143,34 @@ def run_sampler(ctx: Context, guider: Guider, sampler: Sampler, sigmas: torch.Te
     preview = previewer(ctx, preview_kind(model), str(ctx.extra_data.get("preview_method", "none")), latent_format)
     total = len(sigmas) - 1
     last: dict[str, torch.Tensor] = {}
+    run = SamplingRun(guider, model_options_of(model).as_dict(), model_sampling)
 
-    with model.use() as module:
-        device = next(module.parameters()).device
-        inpaint = None
-        if "noise_mask" in latent:
-            # ddim differs from euler only here: its inpainting noise is a fresh draw from seed + 1
-            kept_noise = (torch.randn(noise.shape, generator=torch.Generator().manual_seed(seed + 1))
-                          if sampler.inpaint_random else noise)
-            inpaint = Inpaint(_mask_for(latent["noise_mask"], latent_image.shape).to(device),
-                              latent_image.to(device), kept_noise.to(device),
-                              getattr(model, "options", {}).get("denoise_mask_function"), sigmas.to(device))
-        denoiser = denoiser_for(module, model_sampling, guider, tuple(latent_image.shape), adapter_of(model), inpaint,
-                                latent_image, seed)
-        x = model_sampling.noise_scaling(sigmas[0], noise, latent_image, max_denoise).to(device)
+    def step(i: int, x_now: torch.Tensor, denoised: torch.Tensor) -> None:
+        last["x0"] = denoised
+        ctx.progress(min(i + 1, total), total, preview=preview(denoised) if preview is not None else None)
 
-        def step(i: int, x_now: torch.Tensor, denoised: torch.Tensor) -> None:
-            last["x0"] = denoised
-            ctx.progress(min(i + 1, total), total, preview=preview(denoised) if preview is not None else None)
+    def sample_run(noise: torch.Tensor, latent_image: torch.Tensor, sampler: Sampler, sigmas: torch.Tensor,
+                   denoise_mask: torch.Tensor | None, callback: Any, disable_pbar: bool, seed: int) -> torch.Tensor:
+        with model.use() as module:
+            device = next(module.parameters()).device
+            inpaint = None
+            if denoise_mask is not None:
+                # ddim differs from euler only here: its inpainting noise is a fresh draw from seed + 1
+                kept_noise = (torch.randn(noise.shape, generator=torch.Generator().manual_seed(seed + 1))
+                              if sampler.inpaint_random else noise)
+                inpaint = Inpaint(_mask_for(denoise_mask, latent_image.shape).to(device),
+                                  latent_image.to(device), kept_noise.to(device))
+            denoiser = denoiser_for(module, model_sampling, guider, tuple(latent_image.shape), adapter_of(model),
+                                    inpaint, latent_image, seed, run.model_options)
+            x = model_sampling.noise_scaling(sigmas[0], noise, latent_image, max_denoise).to(device)
+            walk = sigmas.to(device)
+            denoiser.sigmas = walk
+            result = sampler(denoiser, x, walk, seed, cb=callback)
+            return model_sampling.inverse_noise_scaling(sampler.last_sigma(walk), result)  # type: ignore[no-any-return]
 
-        walk = sigmas.to(device)
-        result = sampler(denoiser, x, walk, seed, cb=step)
-        result = model_sampling.inverse_noise_scaling(sampler.last_sigma(walk), result)
+    result = run_wrapped(WrappersMP.OUTER_SAMPLE, run.model_options.get("transformer_options") or {}, sample_run,
+                         noise, latent_image, sampler, sigmas, latent.get("noise_mask"), step, False, seed,
+                         class_obj=run)
     out = dict(latent)
     out["samples"] = latent_format.process_out(result.float()).cpu()
     if "x0" not in last:

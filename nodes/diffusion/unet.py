@@ -4,15 +4,20 @@ SDXL's extra conditioning follows ComfyUI: the pooled CLIP-G output plus the mic
 (height, width, crop_h, crop_w, target_height, target_width) from the entry's options (CLIPTextEncodeSDXL
 sets them), defaulting to the latent's size in pixels and no crop. A refiner UNet (five time ids) takes
 (height, width, crop_h, crop_w, aesthetic_score), the score defaulting to 6 (2.5 for a negative prompt).
+
+ComfyUI's attention and block patches (FreeU, PAG, SAG, ToMe, HyperTile, Kohya deep shrink …) run through
+``patches.unet_hooks``, installed for one call at a time.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
 import torch
 
 from .conds import EncodeContext
+from .patches.unet_hooks import SUPPORTED, installed
 
 LATENT_FACTOR = 8  # pixels per latent cell of the SD VAEs
 
@@ -21,6 +26,11 @@ class UNetAdapter:
     """Feeds a diffusers UNet2DConditionModel (see ``conds.ModelAdapter``)."""
 
     spatial_keys: frozenset[str] = frozenset()
+    supported_patches: frozenset[str] = SUPPORTED
+
+    def patched(self, module: Any, transformer_options: dict[str, Any]) -> AbstractContextManager[None]:
+        """One call of ``module`` with the call's attention and block patches (see ``patches.support``)."""
+        return installed(module, transformer_options)
 
     @staticmethod
     def _time_ids_count(module: Any, pooled_width: int) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -296,13 +297,15 @@ def test_differential_diffusion_repaints_a_cell_while_sigma_is_above_its_mask_va
 
     sampling = ms.combine(ms.ModelSamplingDiscreteFlow, ms.CONST, shift=1.0, multiplier=1000)
     sigmas = torch.tensor([1.0, 0.75, 0.5, 0.25, 0.0])
+    # what the sampler passes as extra_options["model"]: its runner, whose inner_model has the model sampling
+    runner = SimpleNamespace(inner_model=SimpleNamespace(model_sampling=sampling))
     mask = torch.tensor([0.1, 0.4, 0.6, 0.9])
     binary = _differential_mask(1.0)
     threshold_at = {0.75: [0, 0, 0, 1], 0.5: [0, 0, 1, 1], 0.25: [0, 1, 1, 1]}
     for sigma, want in threshold_at.items():
-        got = binary(torch.tensor([sigma]), mask, {"model_sampling": sampling, "sigmas": sigmas})
+        got = binary(torch.tensor([sigma]), mask, {"model": runner, "sigmas": sigmas})
         assert got.tolist() == want
-    half = _differential_mask(0.5)(torch.tensor([0.5]), mask, {"model_sampling": sampling, "sigmas": sigmas})
+    half = _differential_mask(0.5)(torch.tensor([0.5]), mask, {"model": runner, "sigmas": sigmas})
     assert torch.allclose(half, 0.5 * torch.tensor([0.0, 0, 1, 1]) + 0.5 * mask)
 
 
