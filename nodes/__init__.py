@@ -24,6 +24,8 @@ def node_list() -> list[Any]:
         conditioning,
         custom_sampling,
         edit_models,
+        flux2,
+        hidream,
         image_batch,
         image_filters,
         image_io,
@@ -41,6 +43,7 @@ def node_list() -> list[Any]:
         model_advanced,
         model_patches,
         primitives,
+        qwen_image,
         sampling,
         save_nodes,
         sigmas,
@@ -53,5 +56,5 @@ def node_list() -> list[Any]:
     families = (loaders, checkpoint_save, conditioning, sampling, custom_sampling, sigmas, model_advanced, model_patches,
                 latent, latent_ops, vae, image_io, image_ops, image_filters, image_transform, image_resize, image_batch,
                 image_morphology, upscale, mask, mask_ops, strings, logic, math_expression, save_nodes,
-                bounding_boxes, primitives, animated, video, audio, edit_models)
+                bounding_boxes, primitives, animated, video, audio, edit_models, qwen_image, flux2, hidream)
     return [node for family in families for node in family.NODES]

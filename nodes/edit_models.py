@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from inkgraph.engine import Boolean, Combo, Conditioning, Float, Image, Mask, Model, Output, Socket, Vae, node
+from inkgraph.engine import Boolean, Combo, Conditioning, Context, Float, Image, Mask, Model, Output, Socket, Vae, node
 
 # Flux Kontext's training sizes (ComfyUI's PREFERED_KONTEXT_RESOLUTIONS), width × height
 KONTEXT_SIZES = ((672, 1568), (688, 1504), (720, 1456), (752, 1392), (800, 1328), (832, 1248), (880, 1184),
@@ -91,6 +91,26 @@ def InpaintModelConditioning(
     return ([[e, {**o, **extra}] for e, o in positive], [[e, {**o, **extra}] for e, o in negative], out_latent)
 
 
+@node(category="conditioning/instructpix2pix")
+def InstructPixToPixConditioning(
+    ctx: Context, positive: Conditioning, negative: Conditioning, vae: Vae, pixels: Image,
+) -> tuple[Annotated[list[Any], Socket(type="CONDITIONING"), Output("positive")],
+           Annotated[list[Any], Socket(type="CONDITIONING"), Output("negative")],
+           Annotated[dict[str, Any], Socket(type="LATENT"), Output("latent")]]:
+    """Conditions an instruction-editing model (InstructPix2Pix, HiDream E1) on the image: its latent (sides
+    centre-cropped to multiples of 8) joins both conditionings as the concatenated image; the latent to
+    sample is zeros of the same shape."""
+    import torch
+
+    from .diffusion.vae_ops import encode
+
+    with vae.use() as model:
+        concat_latent = encode(model, pixels, ctx.check_interrupted)
+    extra = {"concat_latent_image": concat_latent}
+    return ([[e, {**o, **extra}] for e, o in positive], [[e, {**o, **extra}] for e, o in negative],
+            {"samples": torch.zeros_like(concat_latent)})
+
+
 def _differential_mask(strength: float) -> Any:
     def mask_function(sigma: Any, denoise_mask: Any, extra_options: dict[str, Any]) -> Any:
         # ComfyUI's signature: extra_options holds the running model and the run's sigmas
@@ -119,4 +139,4 @@ def DifferentialDiffusion(model: Model, strength: Annotated[float, Float(min=0.0
 
 
 NODES = [ReferenceLatent, FluxKontextImageScale, FluxKontextMultiReferenceLatentMethod, InpaintModelConditioning,
-         DifferentialDiffusion]
+         InstructPixToPixConditioning, DifferentialDiffusion]

@@ -106,6 +106,25 @@ def CFGZeroStar(model: Model) -> Annotated[Any, Socket(type="MODEL"), Output("pa
     return _patched(model, "CFGZeroStar", lambda o: o.with_post_cfg_function(ZeroStar()))
 
 
+@node(category="advanced/guidance")
+def CFGNorm(
+    model: Model,
+    strength: Annotated[float, Float(min=0.0, max=100.0, step=0.01)] = 1.0,
+    pre_cfg: Annotated[bool, Boolean(optional=True, tooltip=(
+        "If true, rescale the combined noise BEFORE the sampler's CFG combine, without clamping (can amplify). "
+        "Matches the norm-scaled CFG used by models like Lens. Default false keeps the original post-CFG x0-space "
+        "attenuate-only behavior."))] = False,
+) -> Annotated[Any, Socket(type="MODEL"), Output("patched_model")]:
+    """Keeps the guided prediction's norm at the positive prediction's (Qwen-Image Edit, HiDream E1): scaled
+    down after CFG, or with ``pre_cfg`` the combined noise rescaled before it."""
+    from .diffusion.patches.guidance_patches import CFGNorm as Norm
+    from .diffusion.patches.guidance_patches import CFGNormPre
+
+    if pre_cfg:
+        return _patched(model, "CFGNorm", lambda o: o.with_cfg_function(CFGNormPre(strength)))
+    return _patched(model, "CFGNorm", lambda o: o.with_post_cfg_function(Norm(strength)))
+
+
 @node(category="sampling/custom_sampling", display_name="Adaptive Projected Guidance")
 def APG(
     model: Model,
@@ -237,5 +256,5 @@ def LazyCacheNode(
     return _step_cache(model, "LazyCache", reuse_threshold, start_percent, end_percent, verbose)
 
 
-NODES = [FreeU, FreeU_V2, PerturbedAttentionGuidance, SelfAttentionGuidance, RescaleCFG, CFGZeroStar, APG,
+NODES = [FreeU, FreeU_V2, PerturbedAttentionGuidance, SelfAttentionGuidance, RescaleCFG, CFGZeroStar, CFGNorm, APG,
          TomePatchModel, HyperTile, PatchModelAddDownscale, EasyCacheNode, LazyCacheNode]

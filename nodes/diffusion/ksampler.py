@@ -76,16 +76,19 @@ class EmptyNoise:
 
 def fix_empty_latent_channels(model: Any, latent: dict[str, Any]) -> dict[str, Any]:
     """An all-zero latent with another channel count than the model's (EmptyLatentImage's 4 channels for a
-    16-channel Flux or SD3) becomes zeros with the model's channels, as ComfyUI does before sampling."""
+    16-channel Flux or SD3) becomes zeros with the model's channels, and an image latent [B, C, h, w] for a
+    model that samples video latents (Qwen-Image) becomes one frame [B, C, 1, h, w], as ComfyUI does before
+    sampling."""
     samples = latent["samples"]
     latent_format = getattr(getattr(model, "family", None), "latent_format", None)
     if not isinstance(latent_format, LatentFormat):  # a model that does not say: leave the latent as it is
         return latent
     channels = latent_format.channels
-    if samples.ndim != 4 or samples.shape[1] == channels or torch.count_nonzero(samples) != 0:
-        return latent
     out = dict(latent)
-    out["samples"] = torch.zeros((samples.shape[0], channels, *samples.shape[2:]), dtype=samples.dtype)
+    if samples.ndim == 4 and samples.shape[1] != channels and torch.count_nonzero(samples) == 0:
+        samples = out["samples"] = torch.zeros((samples.shape[0], channels, *samples.shape[2:]), dtype=samples.dtype)
+    if latent_format.dimensions == 3 and samples.ndim == 4:
+        out["samples"] = samples.unsqueeze(2)
     return out
 
 

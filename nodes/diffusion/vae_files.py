@@ -22,8 +22,13 @@ DIFFUSERS_MARKER = "decoder.up_blocks.0.resnets.0.conv1.weight"
 
 
 def find(index: TensorIndex, name: str = "") -> tuple[str, str]:
-    """(prefix, layout "ldm" or "diffusers") of the VAE in a file; a clear error when there is none."""
+    """(prefix, layout "ldm", "diffusers" or "wan" — the 3-D VAE of Wan 2.1 and Qwen-Image) of the VAE in a
+    file; a clear error when there is none."""
+    from .video_vae import is_wan_layout
+
     for prefix in PREFIXES:
+        if is_wan_layout(index, prefix):
+            return prefix, "wan"
         if prefix + DIFFUSERS_MARKER in index:
             return prefix, "diffusers"
         if prefix + LDM_MARKER in index and prefix + "encoder.conv_in.weight" in index:
@@ -60,8 +65,13 @@ def load(path: Path, dtype: torch.dtype) -> Any:
 
     index = index_file(path)
     prefix, layout = find(index, path.name)
-    config = read_config(index, prefix, layout)
     owned = (lambda key: key.startswith(prefix)) if prefix else None
+    if layout == "wan":
+        from . import video_vae
+
+        state, _ = read_state_dict(path, keys=owned, strip=prefix)
+        return video_vae.load(state, video_vae.read_config(index, prefix), dtype, path.name)
+    config = read_config(index, prefix, layout)
     state, _ = read_state_dict(path, keys=owned, strip=prefix)
     if layout == "ldm":
         state = convert_ldm_vae_checkpoint(state, config)

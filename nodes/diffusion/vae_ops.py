@@ -18,7 +18,11 @@ DOWNSCALE = 8
 
 
 def factor(vae: Any) -> int:
-    """Pixels per latent cell: 8 for every SD VAE (each block after the first halves the size)."""
+    """Pixels per latent cell: 8 for every SD VAE (each block after the first halves the size) and for the
+    3-D VAEs (their ``spatial_compression_ratio``)."""
+    ratio = getattr(vae, "spatial_compression_ratio", None)
+    if ratio is not None:
+        return int(ratio)
     return int(2 ** (len(vae.config.block_out_channels) - 1))
 
 
@@ -28,35 +32,50 @@ def _device_dtype(vae: Any) -> tuple[torch.device, torch.dtype]:
 
 
 def decode(vae: Any, latents: torch.Tensor, check: Callable[[], None] | None = None) -> torch.Tensor:
+    """IMAGE [B, H, W, C] of LATENT samples; a 3-D VAE's frames follow each other in the batch."""
+    from .video_vae import decode_latent, is_video
+
     device, dtype = _device_dtype(vae)
+    video = is_video(vae)
     images = []
     for sample in latents.split(1):  # one at a time: VAE decoding is memory hungry
         if check is not None:
             check()
-        out = vae.decode(sample.to(device, dtype), return_dict=False)[0]
+        if video:
+            out = decode_latent(vae, sample.to(device, dtype))
+        else:
+            out = vae.decode(sample.to(device, dtype), return_dict=False)[0]
         images.append(((out.float() + 1.0) / 2.0).clamp(0, 1).cpu())
     return torch.cat(images).movedim(1, -1)
 
 
-def crop_to_multiple(pixels: torch.Tensor, multiple: int = DOWNSCALE) -> torch.Tensor:
-    """Centre-crop H and W to multiples of 8 (ComfyUI's vae_encode_crop_pixels)."""
+def crop_to_multiple(pixels: torch.Tensor, multiple: int = DOWNSCALE, channels: int = 3) -> torch.Tensor:
+    """Centre-crop H and W to multiples of 8 (ComfyUI's vae_encode_crop_pixels); the VAE's image channels
+    are kept (RGB; RGBA for Qwen-Image Layered's VAE)."""
     for dim in (1, 2):
         size = pixels.shape[dim]
         keep = (size // multiple) * multiple
         if keep != size:
             pixels = pixels.narrow(dim, (size % multiple) // 2, keep)
-    return pixels[..., :3]
+    return pixels[..., :channels]
 
 
 def encode(vae: Any, pixels: torch.Tensor, check: Callable[[], None] | None = None) -> torch.Tensor:
+    """Raw LATENT samples of an IMAGE; a 3-D VAE gives one-frame video latents [B, C, 1, h, w]."""
+    from .video_vae import channels_in, encode_frame, is_video
+
     device, dtype = _device_dtype(vae)
-    pixels = crop_to_multiple(pixels, factor(vae))
+    video = is_video(vae)
+    pixels = crop_to_multiple(pixels, factor(vae), channels_in(vae) if video else 3)
     latents = []
     for sample in pixels.split(1):
         if check is not None:
             check()
         x = (sample.movedim(-1, 1) * 2.0 - 1.0).to(device, dtype)
-        latents.append(vae.encode(x).latent_dist.mode().float().cpu())  # the mode, as ComfyUI: deterministic
+        if video:
+            latents.append(encode_frame(vae, x).float().cpu())
+        else:
+            latents.append(vae.encode(x).latent_dist.mode().float().cpu())  # the mode, as ComfyUI: deterministic
     return torch.cat(latents)
 
 

@@ -9,13 +9,15 @@ from .base import Encoded, EncoderDetected, EncodeRequest, EncoderKind, PromptRe
 from .chroma import Chroma
 from .clip import ClipG, ClipH, ClipL
 from .flux import Flux
+from .qwen_image import QwenImage
+from .qwen_vl import Qwen25VL, Qwen25VL3B
 from .sd import SDXL, StableDiffusion
 from .sd3 import SD3
 from .t5 import T5XXL
 
-KINDS: list[EncoderKind] = [ClipG(), ClipH(), ClipL(), T5XXL()]
+KINDS: list[EncoderKind] = [ClipG(), ClipH(), ClipL(), T5XXL(), Qwen25VL(), Qwen25VL3B()]
 RECIPES: dict[str, PromptRecipe] = {recipe.name: recipe for recipe in (
-    StableDiffusion(), SDXL(), SD3(), Flux(), Chroma())}
+    StableDiffusion(), SDXL(), SD3(), Flux(), Chroma(), QwenImage())}
 
 __all__ = ["KINDS", "RECIPES", "EncodeRequest", "Encoded", "EncoderDetected", "EncoderKind", "PromptRecipe",
            "recipe"]

@@ -66,6 +66,47 @@ class CFGZeroStar:
         return args["denoised"] + uncond_p * (alpha - 1.0) + args["cond_scale"] * uncond_p * (1.0 - alpha)  # type: ignore[no-any-return]
 
 
+class CFGNorm:
+    """sampler_post_cfg_function of CFGNorm: the guided prediction scaled down to the positive prediction's
+    norm over the channels (never up), times ``strength``."""
+
+    node_name = "CFGNorm"
+
+    def __init__(self, strength: float) -> None:
+        self.strength = strength
+
+    def __call__(self, args: Args) -> torch.Tensor:
+        cond, guided = args["cond_denoised"], args["denoised"]
+        scale = (torch.norm(cond, dim=1, keepdim=True) / (torch.norm(guided, dim=1, keepdim=True) + 1e-8)).clamp(0.0, 1.0)
+        out = guided * scale * self.strength
+        if self.strength > 1.0 and not torch.isfinite(out).all():
+            raise RuntimeError(f"CFGNorm: strength={self.strength} made the denoised prediction non-finite; values "
+                               "above 1.0 amplify the prediction at every step")
+        return out  # type: ignore[no-any-return]
+
+
+class CFGNormPre:
+    """sampler_cfg_function of CFGNorm with ``pre_cfg``: the combined noise uncond + s·(cond − uncond) rescaled
+    to the positive noise's norm over the channels (no clamp), blended with plain CFG by ``strength``."""
+
+    node_name = "CFGNorm"
+
+    def __init__(self, strength: float) -> None:
+        self.strength = strength
+
+    def __call__(self, args: Args) -> torch.Tensor:
+        cond, uncond = args["cond"], args["uncond"]
+        combined = uncond + args["cond_scale"] * (cond - uncond)
+        cond_norm = torch.linalg.vector_norm(cond, dim=1, keepdim=True)
+        combined_norm = torch.linalg.vector_norm(combined, dim=1, keepdim=True)
+        rescale = torch.where(combined_norm > 0, cond_norm / combined_norm.clamp_min(1e-12),
+                              torch.ones_like(combined_norm))
+        rescaled = combined * rescale
+        if self.strength != 1.0:
+            rescaled = self.strength * rescaled + (1.0 - self.strength) * combined
+        return rescaled  # type: ignore[no-any-return]
+
+
 def project(v0: torch.Tensor, v1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """v0's components parallel and orthogonal to v1 (over the last three dims, per batch item)."""
     v1 = F.normalize(v1, dim=[-1, -2, -3])  # type: ignore[arg-type]  # several dims, as ComfyUI
