@@ -24,6 +24,8 @@ def node_list() -> list[Any]:
         conditioning,
         custom_sampling,
         edit_models,
+        gligen,
+        hooks,
         image_batch,
         image_filters,
         image_io,
@@ -50,7 +52,7 @@ def node_list() -> list[Any]:
         video,
     )
 
-    families = (loaders, checkpoint_save, conditioning, sampling, custom_sampling, sigmas, model_advanced, model_patches,
+    families = (loaders, checkpoint_save, conditioning, hooks, gligen, sampling, custom_sampling, sigmas, model_advanced, model_patches,
                 latent, latent_ops, vae, image_io, image_ops, image_filters, image_transform, image_resize, image_batch,
                 image_morphology, upscale, mask, mask_ops, strings, logic, math_expression, save_nodes,
                 bounding_boxes, primitives, animated, video, audio, edit_models)
