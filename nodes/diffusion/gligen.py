@@ -57,7 +57,7 @@ class PositionNet(nn.Module):
         self.null_position_feature = nn.Parameter(torch.zeros([self.position_dim]))
 
     def forward(self, boxes: torch.Tensor, masks: torch.Tensor, embeddings: torch.Tensor) -> torch.Tensor:
-        dtype = self.linears[0].weight.dtype
+        dtype: torch.dtype = self.null_positive_feature.dtype
         masks = masks.unsqueeze(-1).to(dtype)
         positions = self.fourier_embedder(boxes.to(dtype))
         embeddings = embeddings.to(dtype) * masks + (1 - masks) * self.null_positive_feature.view(1, 1, -1)
@@ -120,7 +120,8 @@ class GatedSelfAttentionDense(nn.Module):
         visual = x.shape[1]
         objs = self.linear(objs)
         x = x + torch.tanh(self.alpha_attn) * self.attn(self.norm1(torch.cat([x, objs], dim=1)))[:, :visual]
-        return x + torch.tanh(self.alpha_dense) * self.ff(self.norm2(x))
+        out: torch.Tensor = x + torch.tanh(self.alpha_dense) * self.ff(self.norm2(x))
+        return out
 
 
 class Gligen(nn.Module):

@@ -147,10 +147,9 @@ class HookGroup:
         bounds = sorted({0.0, *itertools.chain.from_iterable(r for _, rs in scheduled for r, _ in rs)})
         out = []
         for start, end in itertools.pairwise(bounds):
-            chosen = []
+            chosen: list[tuple[Hook, Keyframe | None]] = []
             for hook, ranges in scheduled:
-                frame = next((kf for (a, b), kf in ranges if a < end and b > start), None)
-                chosen.append((hook, frame))
+                chosen.append((hook, next((kf for (a, b), kf in ranges if a < end and b > start), None)))
             out.append(((start, end), chosen))
         return out
 
