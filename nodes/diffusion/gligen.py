@@ -161,6 +161,7 @@ class Gligen(nn.Module):
             out: torch.Tensor = fuser(x.to(dtype), objs.to(x.device, dtype))
             return out.to(x.dtype)
 
+        patch.node_name = "GLIGENTextBoxApply"  # type: ignore[attr-defined]  # named in "cannot run" errors
         return patch
 
 

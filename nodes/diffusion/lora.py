@@ -254,6 +254,8 @@ def _apply_difference(module: Any, module_name: str, patch: DiffPatch, strength:
     or GGUF-quantized weight, or another shape), as ComfyUI skips what it cannot merge."""
     if rows is not None or quantized:
         return False
+    if patch.target is module.weight:  # the model as a LoRA of itself: no difference
+        return True
     _backed_up(module, module_name, state)
     original, scale, _ = state["backup"][module_name]
     if scale is not None:
