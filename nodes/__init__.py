@@ -25,7 +25,9 @@ def node_list() -> list[Any]:
         custom_sampling,
         edit_models,
         flux2,
+        gligen,
         hidream,
+        hooks,
         image_batch,
         image_filters,
         image_io,
@@ -53,8 +55,8 @@ def node_list() -> list[Any]:
         video,
     )
 
-    families = (loaders, checkpoint_save, conditioning, sampling, custom_sampling, sigmas, model_advanced, model_patches,
-                latent, latent_ops, vae, image_io, image_ops, image_filters, image_transform, image_resize, image_batch,
+    families = (loaders, checkpoint_save, conditioning, hooks, gligen, sampling, custom_sampling, sigmas,
+                model_advanced, model_patches, latent, latent_ops, vae, image_io, image_ops, image_filters, image_transform, image_resize, image_batch,
                 image_morphology, upscale, mask, mask_ops, strings, logic, math_expression, save_nodes,
                 bounding_boxes, primitives, animated, video, audio, edit_models, qwen_image, flux2, hidream)
     return [node for family in families for node in family.NODES]

@@ -62,11 +62,21 @@ def encode_with(ctx: Context, node_name: str, clip: Any, text: str | None = None
 
     chosen = recipe(clip.recipe)
     request = EncodeRequest(ctx.folders, [], {**dict(getattr(clip, "tokenizer_options", ())), **options})
-    with clip.by_slot() as encoders, torch.inference_mode():
+
+    def encode(encoders: dict[str, Any]) -> Conditioning:
         if texts is None:
-            conditioning: Conditioning = chosen.encode(encoders, text or "", clip.layer, request)
+            return chosen.encode(encoders, text or "", clip.layer, request)
+        return chosen.encode_texts(encoders, texts, clip.layer, request)
+
+    hooks = getattr(clip, "hooks", None)
+    with torch.inference_mode():
+        if hooks is not None:  # SetClipHooks: the hooks' CLIP weights, maybe one encoding per keyframe range
+            from .diffusion.hooks.clip import encode_hooked
+
+            conditioning = encode_hooked(clip, hooks, encode)
         else:
-            conditioning = chosen.encode_texts(encoders, texts, clip.layer, request)
+            with clip.by_slot() as encoders:
+                conditioning = encode(encoders)
     for warning in dict.fromkeys(request.warnings):  # SDXL's two encoders may both report the same name
         log.warning("%s %s: %s", node_name, ctx.node_id, warning)
         ctx.text(warning)

@@ -54,6 +54,9 @@ COMFY_FUNCTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "ConditioningConcat": ("concat", ("conditioning_to", "conditioning_from")),
     "ConditioningSetArea": ("append", ("conditioning", "width", "height", "x", "y", "strength")),
     "ConditioningZeroOut": ("zero_out", ("conditioning",)),
+    "GLIGENLoader": ("load_gligen", ("gligen_name",)),
+    "GLIGENTextBoxApply": ("append", ("conditioning_to", "clip", "gligen_textbox_model", "text", "width", "height",
+                                      "x", "y")),
 }
 
 

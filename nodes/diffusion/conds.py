@@ -7,7 +7,13 @@ An entry is ``[embedding, options]``. The options the sampler honours, as ComfyU
   edges (up to 8 cells) where it does not touch the border of the latent.
 - ``mask`` (MASK [B?, H, W], resized to the latent) with ``mask_strength``; ``set_area_to_bounds`` runs
   the entry on the mask's bounding box only.
-- ``start_percent`` / ``end_percent``: the entry applies while σ is within percent_to_sigma of both.
+- ``start_percent`` / ``end_percent``: the entry applies while σ is within percent_to_sigma of both
+  (intersected with ``clip_start_percent`` / ``clip_end_percent``, the range a scheduled CLIP encoded the
+  entry for: SetClipHooks with schedule_clip).
+- ``hooks``: the entry is evaluated with the network patched by those hooks (``hooks.sampling``);
+  ``default`` (PairConditioningSetDefaultCombine): the entry applies only where the other entries of its
+  list leave weight (:func:`default_slices`); ``gligen``: GLIGEN's boxes, run inside the network's
+  transformer blocks for this entry (``gligen.py``), and given to the negative when it has none.
 - everything else (pooled outputs, SDXL sizes, Flux guidance …) goes to the model family's adapter,
   which turns an entry into the tensors its network takes (:class:`ModelAdapter`).
 
@@ -18,6 +24,8 @@ area (ComfyUI's create_cond_with_same_area_if_none), so guidance is balanced reg
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from uuid import UUID, uuid4
@@ -80,6 +88,10 @@ class Cond:
     sigma_end: float | None = None  # … and σ ≥ sigma_end
     options: dict[str, Any] = field(default_factory=dict)
     uuid: UUID = field(default_factory=uuid4)  # ComfyUI's per-entry id (transformer_options["uuids"])
+    default: bool = False  # applies where no other entry of its list does (PairConditioningSetDefaultCombine)
+    # what the network runs for this entry inside its blocks (GLIGEN): (input shape, device) → context
+    # giving transformer_options patches; entries with one are never batched with others, as in ComfyUI
+    patches: Callable[[tuple[int, ...], torch.device], AbstractContextManager[dict[str, list[Any]]]] | None = None
 
     def shape_key(self) -> tuple[Any, ...]:
         return tuple((k, tuple(v.shape)) for k, v in sorted(self.tensors.items()))
@@ -131,15 +143,51 @@ def prepare(conditioning: list[list[Any]], adapter: ModelAdapter, module: Any, m
             if options.get("set_area_to_bounds", False):
                 area = mask_bounds(mask)
         sigma_start = sigma_end = None
-        if "start_percent" in options:
-            sigma_start = model_sampling.percent_to_sigma(options["start_percent"])
-        if "end_percent" in options:
-            sigma_end = model_sampling.percent_to_sigma(options["end_percent"])
+        if "clip_start_percent" in options:  # a scheduled CLIP's range, within the entry's own
+            sigma_start = model_sampling.percent_to_sigma(max(options["clip_start_percent"],
+                                                              options.get("start_percent", 0.0)))
+            sigma_end = model_sampling.percent_to_sigma(min(options["clip_end_percent"],
+                                                            options.get("end_percent", 1.0)))
+        else:
+            if "start_percent" in options:
+                sigma_start = model_sampling.percent_to_sigma(options["start_percent"])
+            if "end_percent" in options:
+                sigma_end = model_sampling.percent_to_sigma(options["end_percent"])
         entry_ctx = replace(ctx, prompt_type=options["prompt_type"]) if "prompt_type" in options else ctx
         tensors = adapter.encode(module, embedding, options, entry_ctx)
         out.append(Cond(tensors, area, float(options.get("strength", 1.0)), mask,
-                        float(options.get("mask_strength", 1.0)), sigma_start, sigma_end, options))
+                        float(options.get("mask_strength", 1.0)), sigma_start, sigma_end, options,
+                        default="default" in options, patches=_patches_of(options)))
     return out
+
+
+def _patches_of(options: dict[str, Any]) -> Any:
+    gligen = options.get("gligen")
+    if gligen is None:
+        return None
+    from .gligen import patches_for
+
+    return patches_for(gligen)
+
+
+def share_gligen(conds: dict[str, list[Cond]]) -> None:
+    """Give the other lists the positive's GLIGEN boxes when none of their whole-image entries has any:
+    the i-th boxed positive entry goes to the i-th (cyclically) whole-image entry (ComfyUI's
+    apply_empty_x_to_equal_area for "gligen")."""
+    boxed = [c for c in conds.get("positive", []) if c.area is None and c.patches is not None]
+    if not boxed:
+        return
+    for name, entries in conds.items():
+        if name == "positive":
+            continue
+        whole = [(i, c) for i, c in enumerate(entries) if c.area is None]
+        if not whole or any(c.patches is not None for _, c in whole):
+            continue
+        plain = [(i, c) for i, c in whole if c.patches is None]
+        for n, source in enumerate(boxed):
+            i, target = plain[n % len(plain)]
+            entries[i] = replace(target, options={**target.options, "gligen": source.options["gligen"]},
+                                 patches=source.patches)
 
 
 def _inside(inner: Area, outer: Area) -> bool:
@@ -178,6 +226,7 @@ class Slice:
     input_x: torch.Tensor
     mult: torch.Tensor
     area: Area | None
+    weighted: bool = False  # ``mult`` was computed from the other entries (a default entry's)
 
 
 def area_and_mult(cond: Cond, x: torch.Tensor, sigma: torch.Tensor) -> Slice | None:
@@ -218,3 +267,36 @@ def _feather(mult: torch.Tensor, area: Area, full: torch.Size) -> None:
         if size + offset < extent:
             for t in range(rr):
                 mult.narrow(2 + dim, size - 1 - t, 1).mul_((1.0 / rr) * (t + 1))
+
+
+def default_slices(work: list[tuple[int, Slice]], defaults: list[list[Cond]], x: torch.Tensor,
+                   sigma: torch.Tensor) -> list[tuple[int, Slice]]:
+    """The default entries of each list (PairConditioningSetDefaultCombine), weighted by what the list's
+    other entries leave: 1 − the sum of their weight maps, clamped at 0. A list whose entries cover
+    everything runs no default entry (ComfyUI's finalize_default_conds)."""
+    out: list[tuple[int, Slice]] = []
+    for index, entries in enumerate(defaults):
+        if not entries:
+            continue
+        left = torch.ones_like(x)
+        for i, piece in work:
+            if i != index:
+                continue
+            if piece.area is None:
+                left -= piece.mult
+            else:
+                h, w, y, x0 = piece.area
+                left[:, :, y:y + h, x0:x0 + w] -= piece.mult
+        torch.relu_(left)
+        if float(left.max()) == 0.0:
+            continue
+        for cond in entries:
+            piece = area_and_mult(cond, x, sigma)
+            if piece is None:
+                continue
+            mult = left
+            if piece.area is not None:
+                h, w, y, x0 = piece.area
+                mult = left[:, :, y:y + h, x0:x0 + w]
+            out.append((index, replace(piece, mult=mult, weighted=True)))
+    return out

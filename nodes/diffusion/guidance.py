@@ -16,18 +16,34 @@ The MODEL's ``model_options`` (``patches.options``) are honoured where ComfyUI h
 ``uuids``, ``sigmas``) and calls the model-function wrapper, and the family's adapter runs the attention and
 block patches (``patches.support``). Hooks receive the runner as ``args["model"]``; :func:`calc_cond_batch`
 takes it back, as ComfyUI's ``comfy.samplers.calc_cond_batch`` takes its model.
+
+Entries carrying conditioning hooks (``hooks/``) are evaluated group by group, the network's weights
+patched for each group's hooks (:class:`~.hooks.sampling.HookRunner`); default entries
+(PairConditioningSetDefaultCombine) fill what their list's other entries leave (``conds.default_slices``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from .conds import Cond, EncodeContext, ModelAdapter, Slice, area_and_mult, pair_areas, prepare
+from .conds import (
+    Cond,
+    EncodeContext,
+    ModelAdapter,
+    Slice,
+    area_and_mult,
+    default_slices,
+    pair_areas,
+    prepare,
+    share_gligen,
+)
+from .hooks.sampling import HookRunner, group_key, hooks_of
 from .patches.options import (
     CALC_COND_BATCH_FUNCTION,
     CFG_FUNCTION,
@@ -62,6 +78,7 @@ class ModelRunner:
         self.device, self.dtype = next(module.parameters()).device, compute_dtype(module)
         self.calls = 0
         self._batched: dict[tuple[Any, ...], dict[str, torch.Tensor]] = {}
+        self.hooks: HookRunner | None = None  # set when entries carry hooks (their weights per group)
 
     @property
     def inner_model(self) -> ModelRunner:
@@ -107,10 +124,11 @@ class ModelRunner:
         self.calls += 1
         return output
 
-    def _run(self, slices: list[Slice], lists: list[int], sigma: torch.Tensor, model_options: dict[str, Any]
-             ) -> list[torch.Tensor]:
+    def _run(self, slices: list[Slice], lists: list[int], sigma: torch.Tensor, model_options: dict[str, Any],
+             patches: dict[str, list[Any]] | None = None) -> list[torch.Tensor]:
         """One network call for entries that share input shape; their denoised predictions. ``lists`` holds
-        the index of the list each entry comes from (ComfyUI's ``cond_or_uncond``)."""
+        the index of the list each entry comes from (ComfyUI's ``cond_or_uncond``); ``patches`` are the
+        entries' own block patches (GLIGEN), added after the MODEL's."""
         n = len(slices)
         sigmas = sigma.repeat(n)
         first = slices[0].input_x
@@ -120,6 +138,11 @@ class ModelRunner:
         else:
             raw = torch.cat([s.input_x for s in slices])
         transformer_options = dict(model_options.get("transformer_options") or {})
+        if patches:
+            merged = dict(transformer_options.get("patches") or {})
+            for name, fns in patches.items():
+                merged[name] = [*merged.get(name, []), *fns]
+            transformer_options["patches"] = merged
         transformer_options.update(cond_or_uncond=list(lists), uuids=[s.cond.uuid for s in slices], sigmas=sigma)
         c: dict[str, Any] = {**self._cond_tensors(slices, first.shape[0]), "transformer_options": transformer_options}
         wrapper = model_options.get(MODEL_FUNCTION_WRAPPER)
@@ -146,19 +169,40 @@ class ModelRunner:
         if sigma.ndim == 0:
             sigma = sigma.expand(x.shape[0])
         work: list[tuple[int, Slice]] = []
+        defaults: list[list[Cond]] = [[] for _ in lists]
         for index, entries in enumerate(lists):
             for cond in entries or []:
+                if cond.default:
+                    defaults[index].append(cond)
+                    continue
                 piece = area_and_mult(cond, x, sigma)
                 if piece is not None:
                     work.append((index, piece))
-        groups: dict[tuple[Any, ...], list[tuple[int, Slice]]] = {}
+        if any(defaults):
+            work += default_slices(work, defaults, x, sigma)
+        # ComfyUI runs the entries hook group by hook group, the network patched for each; within a group,
+        # entries of equal shapes share a call (entries with their own block patches run alone)
+        by_hooks: dict[tuple[Any, ...], dict[tuple[Any, ...], list[tuple[int, Slice]]]] = {}
         for index, piece in work:
-            groups.setdefault((tuple(piece.input_x.shape), piece.cond.shape_key()), []).append((index, piece))
+            shapes = (tuple(piece.input_x.shape), piece.cond.shape_key(),
+                      id(piece) if piece.cond.patches is not None else None)
+            by_hooks.setdefault(group_key(hooks_of(piece.cond)), {}).setdefault(shapes, []).append((index, piece))
+        if self.hooks is not None:
+            self.hooks.advance([hooks_of(p.cond) for _, p in work], sigma)
         results: dict[int, torch.Tensor] = {}
-        for group in groups.values():
-            predictions = self._run([p for _, p in group], [i for i, _ in group], sigma, model_options)
-            for (_, piece), prediction in zip(group, predictions, strict=True):
-                results[id(piece)] = prediction
+        for batches in by_hooks.values():
+            if self.hooks is not None:
+                self.hooks.apply(hooks_of(next(iter(batches.values()))[0][1].cond))
+            for group in batches.values():
+                first = group[0][1]
+                with ExitStack() as stack:
+                    patches = None
+                    if first.cond.patches is not None:
+                        patches = stack.enter_context(first.cond.patches(tuple(first.input_x.shape), self.device))
+                    predictions = self._run([p for _, p in group], [i for i, _ in group], sigma, model_options,
+                                            patches)
+                for (_, piece), prediction in zip(group, predictions, strict=True):
+                    results[id(piece)] = prediction
         out = []
         for index, entries in enumerate(lists):
             pieces = [p for i, p in work if i == index]
@@ -187,7 +231,7 @@ def calc_cond_batch(model: ModelRunner, conds: list[list[Cond] | None], x: torch
 
 
 def _whole(piece: Slice) -> bool:
-    return piece.area is None and piece.cond.mask is None and piece.cond.strength == 1.0
+    return piece.area is None and piece.cond.mask is None and piece.cond.strength == 1.0 and not piece.weighted
 
 
 def _to_batch(tensor: torch.Tensor, batch: int) -> torch.Tensor:
@@ -346,6 +390,11 @@ class Denoiser:
     def calls(self) -> int:
         return self.runner.calls
 
+    def finish(self) -> None:
+        """The run is over: a network patched for hooked entries gets the MODEL's own weights back."""
+        if self.runner.hooks is not None:
+            self.runner.hooks.finish()
+
     def watch_uncond(self) -> Callable[[], torch.Tensor]:
         self.state.keep_uncond = True
 
@@ -406,4 +455,8 @@ def denoiser_for(module: Any, model_sampling: Any, guider: Guider, latent_shape:
                             inpaint.mask if inpaint is not None else None, seed)
         conds[name] = prepare(conditioning, adapter, module, model_sampling, ctx)
     pair_areas(conds)
-    return Denoiser(guider, runner, conds, inpaint)
+    share_gligen(conds)
+    denoiser = Denoiser(guider, runner, conds, inpaint)
+    if any(hooks_of(c) is not None for entries in conds.values() for c in entries):
+        runner.hooks = HookRunner(guider.model, module, model_sampling, lambda: denoiser.sigmas)
+    return denoiser

@@ -46,14 +46,19 @@ class ModelHandle:
 
     @contextmanager
     def use(self) -> Iterator[Any]:
+        with self.manager.use(self.key) as (unet,):
+            self.sync_weights(unet)
+            yield compiled(unet, self.compile_backend) if self.compile_backend else unet
+
+    def sync_weights(self, unet: Any, extra: tuple[tuple[Any, float], ...] = ()) -> None:
+        """Make the loaded network's weights this MODEL's: base + its LoRAs, + ``extra`` (LoraFile, strength)
+        pairs — the hooks of the entries being sampled (see ``hooks.sampling``)."""
         from .lora import sync
 
-        with self.manager.use(self.key) as (unet,):
-            detected = self.family.detected
-            names = detected.family.lora_names(detected, unet) if detected is not None and self.loras else None
-            sync(unet, "unet", tuple((lora.file, lora.strength) for lora in self.loras),
-                 unet.config if names is None else None, names)
-            yield compiled(unet, self.compile_backend) if self.compile_backend else unet
+        loras = tuple((lora.file, lora.strength) for lora in self.loras) + tuple(extra)
+        detected = self.family.detected
+        names = detected.family.lora_names(detected, unet) if detected is not None and loras else None
+        sync(unet, "unet", loras, getattr(unet, "config", None) if names is None else None, names)
 
     def with_lora(self, lora: Lora) -> ModelHandle:
         return replace(self, loras=(*self.loras, lora))
@@ -96,6 +101,7 @@ class ClipHandle:
     slots: tuple[str, ...] = ()  # the slot of each key ("clip_l", "clip_g", "t5xxl" …); empty: the SD family's
     device: str = "default"  # "cpu": the encoders compute on the CPU (CLIPLoader's device option)
     tokenizer_options: tuple[tuple[str, Any], ...] = ()  # T5TokenizerOptions' settings ("t5xxl_min_length" …)
+    hooks: Any = field(default=None, compare=False)  # SetClipHooks' hooks.model.ClipHooks
 
     def cache_nbytes(self) -> int:
         return 64
@@ -112,7 +118,9 @@ class ClipHandle:
                 for slot in slots]
 
     @contextmanager
-    def use(self) -> Iterator[list[Any]]:
+    def use(self, extra: tuple[tuple[Any, float], ...] = ()) -> Iterator[list[Any]]:
+        """The loaded encoders with this CLIP's LoRAs applied, and ``extra`` (LoraFile, strength) pairs: the
+        CLIP weights of SetClipHooks' hooks while a prompt is encoded."""
         from .lora import sync
 
         if self.device == "cpu":  # kept off the compute device: never handed to the manager's placement
@@ -121,13 +129,13 @@ class ClipHandle:
             placed = self.manager.use(*self.keys)
         with placed as encoders:
             for target, encoder in zip(self.lora_targets(), encoders, strict=False):
-                sync(encoder, target, tuple((lora.file, lora.strength) for lora in self.loras))
+                sync(encoder, target, tuple((lora.file, lora.strength) for lora in self.loras) + tuple(extra))
             yield encoders
 
     @contextmanager
-    def by_slot(self) -> Iterator[dict[str, Any]]:
+    def by_slot(self, extra: tuple[tuple[Any, float], ...] = ()) -> Iterator[dict[str, Any]]:
         """The loaded encoders by slot name."""
-        with self.use() as encoders:
+        with self.use(extra) as encoders:
             yield dict(zip(self.slot_names(), encoders, strict=True))
 
     def at_layer(self, layer: int) -> ClipHandle:

@@ -168,7 +168,10 @@ def run_sampler(ctx: Context, guider: Guider, sampler: Sampler, sigmas: torch.Te
             x = model_sampling.noise_scaling(sigmas[0], noise, latent_image, max_denoise).to(device)
             walk = sigmas.to(device)
             denoiser.sigmas = walk
-            result = sampler(denoiser, x, walk, seed, cb=callback)
+            try:
+                result = sampler(denoiser, x, walk, seed, cb=callback)
+            finally:
+                denoiser.finish()
             return model_sampling.inverse_noise_scaling(sampler.last_sigma(walk), result)  # type: ignore[no-any-return]
 
     result = run_wrapped(WrappersMP.OUTER_SAMPLE, run.model_options.get("transformer_options") or {}, sample_run,

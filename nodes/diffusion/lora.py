@@ -5,6 +5,9 @@ The original weights are kept aside (on the CPU) the first time a weight is patc
 switch between LoRA sets — or back to none — exactly. This is how ComfyUI applies LoRAs; diffusers' own
 loader requires peft and wraps modules instead. GGUF-quantized layers are the exception: their blocks are
 never rewritten; they hold the patches and add them each time they dequantize, as ComfyUI-GGUF does.
+
+A :class:`DiffPatch` uses another model's weight as a LoRA (ComfyUI's "model_as_lora", for
+CreateHookModelAsLora): W ← W + strength · (W_other − W_original), and the same for the module's bias.
 """
 
 from __future__ import annotations
@@ -61,11 +64,27 @@ class Patch:
 
 
 @dataclass
+class DiffPatch:
+    """Another model's weight used as a LoRA (ComfyUI's "model_as_lora" patch): the change of a weight is
+    strength · (target − original), and the same for the module's bias when ``bias`` is given."""
+
+    target: torch.Tensor
+    bias: torch.Tensor | None = None
+
+    def difference(self, original: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor | None:
+        """target − original in float32 on the original's device; None when the shapes differ."""
+        wanted = self.target if target is None else target
+        if tuple(wanted.shape) != tuple(original.shape):
+            return None
+        return wanted.to(original.device).float() - original.float()
+
+
+@dataclass
 class LoraFile:
     """Patches by target, keyed by a flattened module name ("down_blocks_0_..._to_q")."""
 
     name: str
-    patches: dict[str, dict[str, Patch]] = field(default_factory=dict)
+    patches: dict[str, dict[str, Patch | DiffPatch]] = field(default_factory=dict)
     unused: list[str] = field(default_factory=list)
 
 
@@ -157,16 +176,16 @@ def sync(model: torch.nn.Module, kind: str, loras: tuple[tuple[LoraFile, float],
     have their blocks rewritten: their patches apply when they dequantize.
     """
     from .gguf_ops import GGUFLayer
-    from .state_dict import FP8_DTYPES
-    from .weights import dequantized, store_fp8
 
-    state = _state.setdefault(model, {"applied": (), "backup": {}, "index": None})
+    state = _state.setdefault(model, {"applied": (), "backup": {}, "bias": {}, "index": None})
     wanted = tuple((lora.name, id(lora), strength) for lora, strength in loras if strength != 0.0)
     if state["applied"] == wanted:
         return
     modules = dict(model.named_modules())
     for name, saved in state["backup"].items():
         _restore(modules[name], saved)
+    for name, bias in state["bias"].items():
+        modules[name].bias.copy_(bias.to(modules[name].bias.device))
     quantized = {name: m for name, m in modules.items() if isinstance(m, GGUFLayer)}
     patches: dict[str, list[tuple[Patch, float]]] = {}
     if not wanted:
@@ -188,23 +207,68 @@ def sync(model: torch.nn.Module, kind: str, loras: tuple[tuple[LoraFile, float],
                 continue
             for module_name, rows in targets:
                 module: Any = modules[module_name]
+                if isinstance(patch, DiffPatch):
+                    missed += not _apply_difference(module, module_name, patch, strength, rows, state,
+                                                    module_name in quantized)
+                    continue
                 if module_name in quantized:
                     part = patch if rows is None else Patch(patch.down, patch.up[rows[0]:rows[1]], patch.alpha)
                     patches.setdefault(module_name, []).append((part, strength))
                     continue
-                weight = module.weight
-                if module_name not in state["backup"]:
-                    scale = getattr(module, "scale_weight", None)
-                    state["backup"][module_name] = (weight.detach().to("cpu", copy=True),
-                                                    None if scale is None else scale.detach().to("cpu", copy=True),
-                                                    module.__class__)
+                weight = _backed_up(module, module_name, state)
                 delta = patch.delta(weight.shape, rows).to(weight.device) * strength
-                if weight.dtype in FP8_DTYPES:
-                    store_fp8(module, weight.dtype, dequantized(module) + delta)
-                else:
-                    weight.copy_((weight.float() + delta).to(weight.dtype))
+                _add(module, delta)
     for module_name, layer in quantized.items():
         layer.set_patches(patches.get(module_name, []))
     if missed:
         log.warning("%d LoRA weights matched no module of the %s", missed, kind)
     state["applied"] = wanted
+
+
+def _backed_up(module: Any, module_name: str, state: dict[str, Any]) -> torch.Tensor:
+    """The module's weight, its original kept aside (on the CPU) the first time it is patched."""
+    weight: torch.Tensor = module.weight
+    if module_name not in state["backup"]:
+        scale = getattr(module, "scale_weight", None)
+        state["backup"][module_name] = (weight.detach().to("cpu", copy=True),
+                                        None if scale is None else scale.detach().to("cpu", copy=True),
+                                        module.__class__)
+    return weight
+
+
+def _add(module: Any, delta: torch.Tensor) -> None:
+    """weight += delta (float32), fp8 weights re-stored with a fresh scale."""
+    from .state_dict import FP8_DTYPES
+    from .weights import dequantized, store_fp8
+
+    weight = module.weight
+    if weight.dtype in FP8_DTYPES:
+        store_fp8(module, weight.dtype, dequantized(module) + delta)
+    else:
+        weight.copy_((weight.float() + delta).to(weight.dtype))
+
+
+def _apply_difference(module: Any, module_name: str, patch: DiffPatch, strength: float,
+                      rows: tuple[int, int] | None, state: dict[str, Any], quantized: bool) -> bool:
+    """Add strength · (target − original) to a module's weight and bias; False when it does not fit (a fused
+    or GGUF-quantized weight, or another shape), as ComfyUI skips what it cannot merge."""
+    if rows is not None or quantized:
+        return False
+    if patch.target is module.weight:  # the model as a LoRA of itself: no difference
+        return True
+    _backed_up(module, module_name, state)
+    original, scale, _ = state["backup"][module_name]
+    if scale is not None:
+        original = original.float() * scale.float()
+    difference = patch.difference(original.to(module.weight.device))
+    if difference is None:
+        return False
+    _add(module, difference * strength)
+    bias = getattr(module, "bias", None)
+    if patch.bias is not None and isinstance(bias, torch.Tensor):
+        if module_name not in state["bias"]:
+            state["bias"][module_name] = bias.detach().to("cpu", copy=True)
+        change = patch.difference(state["bias"][module_name].to(bias.device), patch.bias)
+        if change is not None:
+            bias.copy_((bias.float() + change * strength).to(bias.dtype))
+    return True

@@ -13,6 +13,9 @@ ComfyUI's ``openaimodel.py`` and ``attention.py`` call them:
   projections; ``attn1``/``attn2`` replacements of the attention itself on the projected q, k, v;
   ``attn1_output_patch``/``attn2_output_patch`` after the output projection) — an attention processor on
   every ``Attention`` module, delegating to the original processor where the call patches nothing;
+- ``middle_patch`` (each transformer block's hidden state after its self-attention, before the cross-
+  attention: where GLIGEN's fusers run) — diffusers' own GLIGEN hook point in ``BasicTransformerBlock``
+  (its ``fuser``), set for the call;
 - ``input_block_patch`` (output of an input block: both the skip and what continues),
   ``input_block_patch_after_skip`` (what continues only), ``middle_block_patch``, ``output_block_patch``
   (the hidden state and its skip just before they are concatenated) — module forward hooks.
@@ -37,7 +40,7 @@ from .attention import attention
 ATTENTION_PATCHES = ("attn1_patch", "attn2_patch", "attn1_output_patch", "attn2_output_patch")
 BLOCK_PATCHES = ("input_block_patch", "input_block_patch_after_skip", "middle_block_patch", "output_block_patch")
 REPLACEMENTS = ("attn1", "attn2")
-SUPPORTED = frozenset(ATTENTION_PATCHES + BLOCK_PATCHES + REPLACEMENTS)
+SUPPORTED = frozenset(ATTENTION_PATCHES + BLOCK_PATCHES + REPLACEMENTS + ("middle_patch",))
 
 Block = tuple[str, int]
 
@@ -50,17 +53,26 @@ class Layout:
     inputs: list[tuple[int, Any]] = field(default_factory=list)  # (input block id, module whose output it is)
     consumers: dict[int, Any] = field(default_factory=dict)  # input block id → module that takes its output next
     ups: list[tuple[Any, int, list[Any]]] = field(default_factory=list)  # (up block, first output id, unit outputs)
+    # (BasicTransformerBlock, block, block_index, transformer_index): ComfyUI counts transformers
+    # (SpatialTransformer, diffusers' Transformer2DModel) in the order the network runs them
+    blocks: list[tuple[Any, Block, int, int]] = field(default_factory=list)
+    transformer_of: dict[int, int] = field(default_factory=dict)  # id(Attention) → its transformer_index
+    transformers: int = 0
 
 
 _LAYOUTS: weakref.WeakKeyDictionary[Any, Layout] = weakref.WeakKeyDictionary()
 
 
 def _add_attentions(layout: Layout, transformer: Any, block: Block, start: int) -> int:
+    number = layout.transformers
+    layout.transformers += 1
     for index, tb in enumerate(getattr(transformer, "transformer_blocks", ()), start):
+        layout.blocks.append((tb, block, index, number))
         for kind in REPLACEMENTS:
             module = getattr(tb, kind, None)
             if module is not None:
                 layout.attentions.append((module, kind, block, index))
+                layout.transformer_of[id(module)] = number
     return start + len(getattr(transformer, "transformer_blocks", ()))
 
 
@@ -145,18 +157,23 @@ class _Call:
         self.up_skips: tuple[torch.Tensor, ...] = ()  # the skips of the up block running now
         self.upsample_to: torch.Size | None = None
 
-    def extra_options(self, heads: int, dim_head: int, block: Block, index: int) -> dict[str, Any]:
+    def extra_options(self, heads: int, dim_head: int, block: Block, index: int,
+                      transformer_index: int | None = None) -> dict[str, Any]:
         """ComfyUI's ``extra_options`` of a transformer block: the call's options without the patches."""
         extra = {k: v for k, v in self.options.items() if k not in ("patches", "patches_replace")}
         extra.update(block=block, block_index=index, n_heads=heads, dim_head=dim_head, attn_precision=None)
+        if transformer_index is not None:
+            extra["transformer_index"] = transformer_index
         return extra
 
 
 class _Processor:
     """An attention processor running ComfyUI's attention patches, else the module's own processor."""
 
-    def __init__(self, original: Any, kind: str, block: Block, index: int, call: _Call) -> None:
+    def __init__(self, original: Any, kind: str, block: Block, index: int, call: _Call,
+                 transformer_index: int | None = None) -> None:
         self.original, self.kind, self.block, self.index, self.call = original, kind, block, index, call
+        self.transformer_index = transformer_index
 
     def __call__(self, attn: Any, hidden_states: torch.Tensor, encoder_hidden_states: torch.Tensor | None = None,
                  attention_mask: torch.Tensor | None = None, temb: torch.Tensor | None = None,
@@ -175,7 +192,8 @@ class _Processor:
             raise NotImplementedError(f"attention patches on {type(attn).__name__} at {self.block}: this attention "
                                       "layer has features ComfyUI's patch points do not cover")
         inner = attn.to_q.out_features
-        extra = self.call.extra_options(attn.heads, inner // attn.heads, self.block, self.index)
+        extra = self.call.extra_options(attn.heads, inner // attn.heads, self.block, self.index,
+                                        self.transformer_index)
         n = hidden_states
         context = n if encoder_hidden_states is None else encoder_hidden_states
         value = context
@@ -294,6 +312,33 @@ def _upsampler_hook(call: _Call) -> Callable[..., Any]:
     return hook
 
 
+class _Middle:
+    """A transformer block's ``fuser`` for one call: runs the call's middle patches on the hidden state
+    (diffusers calls it where ComfyUI calls ``middle_patch``: after self-attention, before cross-attention)."""
+
+    def __init__(self, call: _Call, block: Any, name: Block, index: int, transformer_index: int) -> None:
+        attn = block.attn1
+        heads = attn.heads
+        self.extra = call.extra_options(heads, attn.to_q.out_features // heads, name, index, transformer_index)
+        self.patches = call.patches.get("middle_patch") or ()
+
+    def __call__(self, hidden_states: torch.Tensor, objs: Any) -> torch.Tensor:
+        for patch in self.patches:
+            hidden_states = patch(hidden_states, self.extra)
+        return hidden_states
+
+
+def _with_middle(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Make the block take its GLIGEN branch (which calls ``fuser``) for this call."""
+    if len(args) > 5:  # cross_attention_kwargs given by position
+        extra = dict(args[5] or {})
+        extra["gligen"] = {"objs": None}
+        return (*args[:5], extra, *args[6:]), kwargs
+    extra = dict(kwargs.get("cross_attention_kwargs") or {})
+    extra["gligen"] = {"objs": None}
+    return args, {**kwargs, "cross_attention_kwargs": extra}
+
+
 @contextmanager
 def installed(unet: Any, transformer_options: dict[str, Any]) -> Iterator[None]:
     """Run the call's patches during one call of ``unet``; everything is removed afterwards."""
@@ -301,11 +346,21 @@ def installed(unet: Any, transformer_options: dict[str, Any]) -> Iterator[None]:
     layout = layout_of(unet)
     swapped: list[tuple[Any, Any]] = []
     handles: list[Any] = []
+    fused: list[Any] = []
     try:
+        if call.patches.get("middle_patch"):
+            for block, name, index, number in layout.blocks:
+                if "fuser" in block._modules or "fuser" in block.__dict__:
+                    raise NotImplementedError(f"middle patches on a transformer block at {name} that has its own "
+                                              "GLIGEN fuser")
+                block.fuser = _Middle(call, block, name, index, number)
+                fused.append(block)
+                handles.append(block.register_forward_pre_hook(_with_middle, with_kwargs=True))
         if any(call.patches.get(n) for n in ATTENTION_PATCHES) or any(call.replace.get(n) for n in REPLACEMENTS):
             for module, kind, block, index in layout.attentions:
                 original = module.processor
-                module.set_processor(_Processor(original, kind, block, index, call))
+                module.set_processor(_Processor(original, kind, block, index, call,
+                                                layout.transformer_of.get(id(module))))
                 swapped.append((module, original))
         if any(call.patches.get(n) for n in BLOCK_PATCHES):
             for block_id, module in layout.inputs:
@@ -331,3 +386,5 @@ def installed(unet: Any, transformer_options: dict[str, Any]) -> Iterator[None]:
             handle.remove()
         for module, original in swapped:
             module.set_processor(original)
+        for block in fused:
+            del block.fuser
