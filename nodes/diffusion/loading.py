@@ -23,8 +23,8 @@ def _stamp(path: Path) -> tuple[str, int]:
 
 
 def _family(detected: Any) -> Family:
-    return Family(detected.family.name, "flow" if detected.family.name in ("flux", "chroma", "sd3") else "epsilon",
-                  {}, detected)
+    flow = detected.family.name in ("flux", "chroma", "sd3", "wan21", "wan22")
+    return Family(detected.family.name, "flow" if flow else "epsilon", {}, detected)
 
 
 def load_unet(manager: ModelManager, path: Path, weight_dtype: str = "default") -> ModelHandle:

@@ -1,5 +1,6 @@
 """Autoencoders (KL) as users have them: SD1/SD2/SDXL VAEs, Flux's ``ae.safetensors``, SD3's 16-channel VAE,
-alone or inside a checkpoint (``first_stage_model.``, ``vae.``), in the original (LDM) or diffusers layout.
+alone or inside a checkpoint (``first_stage_model.``, ``vae.``), in the original (LDM) or diffusers layout;
+the video VAEs (Wan 2.1/2.2) are read by :mod:`.video_vae`.
 
 The architecture is read from the tensors — block widths, resnets per block, latent channels (4 or 16),
 input/output channels, whether the quant convs and the middle attention are there — so any of these loads
@@ -59,6 +60,11 @@ def load(path: Path, dtype: torch.dtype) -> Any:
     from .weights import assemble
 
     index = index_file(path)
+    from . import video_vae
+
+    video = video_vae.find(index)
+    if video is not None:  # Wan 2.1 / 2.2's 3D causal VAEs
+        return video_vae.load(path, dtype, video, index)
     prefix, layout = find(index, path.name)
     config = read_config(index, prefix, layout)
     owned = (lambda key: key.startswith(prefix)) if prefix else None

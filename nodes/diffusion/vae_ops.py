@@ -1,5 +1,8 @@
 """VAE encode/decode between IMAGE [B,H,W,C] 0..1 and raw LATENT samples, whole or in tiles.
 
+Video VAEs (:mod:`.video_vae`) take IMAGE frames to one [1, C, T, h, w] latent and give a video latent's
+frames back as an IMAGE batch, as ComfyUI's VAE does; the functions here hand them over.
+
 LATENT samples hold the VAE's raw latents (ComfyUI's convention); the sampler applies the scale factor.
 Tiled versions process overlapping tiles and blend them with linear ramps over the overlap, so large
 images fit in memory; the result differs from the whole-image pass only near tile seams.
@@ -18,7 +21,12 @@ DOWNSCALE = 8
 
 
 def factor(vae: Any) -> int:
-    """Pixels per latent cell: 8 for every SD VAE (each block after the first halves the size)."""
+    """Pixels per latent cell: 8 for every SD VAE (each block after the first halves the size); a video VAE's
+    spatial factor (Wan 2.1: 8, Wan 2.2: 16)."""
+    from . import video_vae
+
+    if video_vae.is_video(vae):
+        return video_vae.spatial(vae)
     return int(2 ** (len(vae.config.block_out_channels) - 1))
 
 
@@ -28,6 +36,10 @@ def _device_dtype(vae: Any) -> tuple[torch.device, torch.dtype]:
 
 
 def decode(vae: Any, latents: torch.Tensor, check: Callable[[], None] | None = None) -> torch.Tensor:
+    from . import video_vae
+
+    if video_vae.is_video(vae):
+        return video_vae.decode(vae, latents, check)
     device, dtype = _device_dtype(vae)
     images = []
     for sample in latents.split(1):  # one at a time: VAE decoding is memory hungry
@@ -49,6 +61,10 @@ def crop_to_multiple(pixels: torch.Tensor, multiple: int = DOWNSCALE) -> torch.T
 
 
 def encode(vae: Any, pixels: torch.Tensor, check: Callable[[], None] | None = None) -> torch.Tensor:
+    from . import video_vae
+
+    if video_vae.is_video(vae):
+        return video_vae.encode(vae, pixels, check)
     device, dtype = _device_dtype(vae)
     pixels = crop_to_multiple(pixels, factor(vae))
     latents = []

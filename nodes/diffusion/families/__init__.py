@@ -18,10 +18,11 @@ from .chroma import Chroma
 from .flux import Flux
 from .sd import FAMILIES as SD_FAMILIES
 from .sd3 import SD3
+from .wan import Wan21, Wan22
 
 log = logging.getLogger(__name__)
 
-FAMILIES: list[DiffusionFamily] = [Chroma(), Flux(), SD3(), *SD_FAMILIES]
+FAMILIES: list[DiffusionFamily] = [Chroma(), Flux(), SD3(), Wan22(), Wan21(), *SD_FAMILIES]
 
 __all__ = ["FAMILIES", "Detected", "DiffusionFamily", "Family", "LatentFormat", "by_name", "detect", "detect_file",
            "load_diffusion_model"]
