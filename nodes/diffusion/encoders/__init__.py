@@ -12,10 +12,12 @@ from .flux import Flux
 from .sd import SDXL, StableDiffusion
 from .sd3 import SD3
 from .t5 import T5XXL
+from .umt5 import UMT5XXL
+from .wan import Wan
 
-KINDS: list[EncoderKind] = [ClipG(), ClipH(), ClipL(), T5XXL()]
+KINDS: list[EncoderKind] = [ClipG(), ClipH(), ClipL(), UMT5XXL(), T5XXL()]
 RECIPES: dict[str, PromptRecipe] = {recipe.name: recipe for recipe in (
-    StableDiffusion(), SDXL(), SD3(), Flux(), Chroma())}
+    StableDiffusion(), SDXL(), SD3(), Flux(), Chroma(), Wan())}
 
 __all__ = ["KINDS", "RECIPES", "EncodeRequest", "Encoded", "EncoderDetected", "EncoderKind", "PromptRecipe",
            "recipe"]

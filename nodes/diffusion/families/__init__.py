@@ -82,6 +82,6 @@ def load_diffusion_model(path: Path, dtype: torch.dtype, storage: torch.dtype | 
     model = family.build(tensors, detected, dtype)
     del tensors
     if storage is not None:
-        count = quantize_linears(model, storage)
+        count = quantize_linears(model, storage, skip=getattr(family, "keep_precision", ()))
         log.info("%s: %d linear layers stored as %s", path.name, count, storage)
     return model, detected

@@ -133,6 +133,8 @@ class Wan21(DiffusionFamily):
     text_encoders: ClassVar[tuple[str, ...]] = ("umt5xxl",)
     vae = "wan21"
     wan22 = False
+    # diffusers casts the timestep to the time embedder's weight dtype: it stays in the compute dtype
+    keep_precision = ("condition_embedder.time_embedder",)
 
     def detect(self, index: TensorIndex) -> Detected | None:
         prefix = index.prefix_of(MARKER)
@@ -145,7 +147,7 @@ class Wan21(DiffusionFamily):
 
     def build(self, tensors: dict[str, torch.Tensor], detected: Detected, dtype: torch.dtype) -> torch.nn.Module:
         from ..scaled_fp8 import split_scales
-        from ..weights import apply_scales, assemble
+        from ..weights import apply_scales, assemble, unquantize
         from . import wan_layout
         from .wan_adapter import install_camera, install_image_embedding
 
@@ -161,6 +163,7 @@ class Wan21(DiffusionFamily):
         model = assemble(cls, config, weights, dtype, "transformer", detected.source)
         if scales:
             apply_scales(model, scales)
+        unquantize(model, self.keep_precision, dtype)
         if config.get("pos_embed_seq_len"):
             install_image_embedding(model)
         if "camera" in detected.extra:
