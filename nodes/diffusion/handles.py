@@ -45,10 +45,11 @@ class ModelHandle:
         return 64  # the weights belong to the model manager, not to the result cache
 
     @contextmanager
-    def use(self) -> Iterator[Any]:
+    def use(self, reserve_bytes: int = 0) -> Iterator[Any]:
+        """The network on the compute device (``reserve_bytes`` kept free for its activations)."""
         from .lora import sync
 
-        with self.manager.use(self.key) as (unet,):
+        with self.manager.use(self.key, reserve_bytes=reserve_bytes) as (unet,):
             detected = self.family.detected
             names = detected.family.lora_names(detected, unet) if detected is not None and self.loras else None
             sync(unet, "unet", tuple((lora.file, lora.strength) for lora in self.loras),

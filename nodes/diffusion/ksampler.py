@@ -176,7 +176,7 @@ def run_sampler(ctx: Context, guider: Guider, sampler: Sampler, sigmas: torch.Te
 
     def sample_run(noise: torch.Tensor, latent_image: torch.Tensor, sampler: Sampler, sigmas: torch.Tensor,
                    denoise_mask: torch.Tensor | None, callback: Any, disable_pbar: bool, seed: int) -> torch.Tensor:
-        with model.use() as module:
+        with _use(model, latent_image.shape) as module:
             device = next(module.parameters()).device
             inpaint = None
             if denoise_mask is not None:
@@ -204,6 +204,19 @@ def run_sampler(ctx: Context, guider: Guider, sampler: Sampler, sigmas: torch.Te
     denoised_out = dict(latent)
     denoised_out["samples"] = latent_format.process_out(last["x0"].float()).cpu()
     return out, denoised_out
+
+
+def _use(model: Any, shape: torch.Size) -> Any:
+    """The MODEL's network on the compute device, with room for the activations its family estimates for a
+    latent of ``shape`` (video models: other idle models, such as the text encoders, are offloaded first)."""
+    estimate = getattr(adapter_of(model), "activation_bytes", None)
+    reserve = int(estimate(tuple(shape))) if callable(estimate) else 0
+    if reserve:
+        try:
+            return model.use(reserve_bytes=reserve)
+        except TypeError:  # a MODEL of a node pack whose use() takes no reserve
+            pass
+    return model.use()
 
 
 def sample(ctx: Context, model: Any, seed: int, steps: int, cfg: float, sampler_name: str, scheduler: str,

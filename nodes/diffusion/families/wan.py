@@ -178,7 +178,7 @@ class Wan21(DiffusionFamily):
     def adapter(self, detected: Detected) -> Any:
         from .wan_adapter import WanAdapter
 
-        return WanAdapter(self.latent, bool(detected.extra.get("image_to_video")), self.wan22)
+        return WanAdapter(self.latent, bool(detected.extra.get("image_to_video")), self.wan22, detected.config)
 
     def lora_names(self, detected: Detected, module: torch.nn.Module) -> dict[str, Any] | None:
         from .wan_layout import lora_names

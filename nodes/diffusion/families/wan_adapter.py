@@ -55,10 +55,24 @@ class WanAdapter:
 
     spatial_keys: frozenset[str] = frozenset()
 
-    def __init__(self, latent_format: LatentFormat, image_to_video: bool, wan22: bool) -> None:
+    def __init__(self, latent_format: LatentFormat, image_to_video: bool, wan22: bool,
+                 config: dict[str, Any] | None = None) -> None:
         self.latent_format = latent_format
         self.image_to_video = image_to_video
         self.inpaint_clean = wan22  # ComfyUI's WAN22.scale_latent_inpaint: the kept frames stay clean
+        self.config = config or {}
+
+    def activation_bytes(self, shape: tuple[int, ...]) -> int:
+        """A generous estimate of one network call's working memory for a latent of ``shape`` [B, C, T, h, w]:
+        the tokens of a positive and a negative pass through a block's widest tensors (the MLP's inner width
+        and q, k, v, out), in 2-byte activations. The sampler keeps this much free on the device."""
+        config = self.config
+        if not config or len(shape) != 5:
+            return 0
+        patch = tuple(config.get("patch_size", (1, 2, 2)))
+        tokens = -(-shape[2] // patch[0]) * -(-shape[3] // patch[1]) * -(-shape[4] // patch[2])
+        width = int(config["num_attention_heads"]) * int(config["attention_head_dim"])
+        return 2 * int(shape[0]) * tokens * (4 * width + int(config["ffn_dim"])) * 2
 
     def encode(self, module: Any, embedding: torch.Tensor, options: dict[str, Any], ctx: Any
                ) -> dict[str, torch.Tensor]:
