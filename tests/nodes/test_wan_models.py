@@ -120,6 +120,14 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
     (models / "loras").mkdir()
     save_file(tv.wan_lora(tv.wan("t2v", 4), 9), str(models / "loras" / "lightx2v.safetensors"))
     td.save(tv.clip_vision(10).state_dict(), models / "clip_vision" / "clip_vision_h.safetensors")
+    tv.save_wan(tv.wan("vace", 11), models / "diffusion_models" / "vace.safetensors", dtype=None)
+    tv.save_wan(tv.wan("fun_control", 12), models / "diffusion_models" / "fun_control.safetensors", dtype=None)
+    tv.save_wan(tv.wan("i2v", 13), models / "diffusion_models" / "camera.safetensors", dtype=None,
+                extra=tv.camera_adapter_state(14))
+    (root / "input").mkdir()
+    from PIL import Image
+
+    Image.new("RGB", (40, 24), (200, 40, 90)).save(root / "input" / "start.png")
     return Runtime.create(Settings(base_dir=root, cache="none", dtype="fp32"))
 
 
@@ -370,3 +378,71 @@ def test_a_video_model_receives_empty_image_latents_shaped_for_it() -> None:
     assert fix_empty_latent_channels(model, image)["samples"].shape == (2, 48, 1, 4, 6)
     given = {"samples": torch.ones(1, 48, 2, 4, 6)}
     assert fix_empty_latent_channels(model, given) is given
+
+
+def _video_prompt(unet: str, conditioning: dict[str, Any]) -> dict[str, Any]:
+    """UNETLoader → CLIPLoader → CLIPTextEncode ×2 → (the Wan node "10") → KSampler → TrimVideoLatent →
+    VAEDecode → PreviewImage, 32×32 pixels and 5 frames."""
+    node = dict(conditioning)
+    node["inputs"] = {"positive": ["4", 0], "negative": ["5", 0], "vae": ["3", 0], "width": 32, "height": 32,
+                      "length": 5, "batch_size": 1, **conditioning["inputs"]}
+    return {
+        "1": {"class_type": "UNETLoader", "inputs": {"unet_name": unet, "weight_dtype": "default"}},
+        "2": {"class_type": "CLIPLoader", "inputs": {"clip_name": "umt5_xxl_fp16.safetensors", "type": "wan"}},
+        "3": {"class_type": "VAELoader", "inputs": {"vae_name": "wan_2.1_vae.safetensors"}},
+        "4": {"class_type": "CLIPTextEncode", "inputs": {"text": "a dragon warrior", "clip": ["2", 0]}},
+        "5": {"class_type": "CLIPTextEncode", "inputs": {"text": "", "clip": ["2", 0]}},
+        "6": {"class_type": "LoadImage", "inputs": {"image": "start.png"}},
+        "7": {"class_type": "CLIPVisionLoader", "inputs": {"clip_name": "clip_vision_h.safetensors"}},
+        "8": {"class_type": "CLIPVisionEncode", "inputs": {"clip_vision": ["7", 0], "image": ["6", 0], "crop": "none"}},
+        "10": node,
+        "11": {"class_type": "KSampler", "inputs": {"seed": 1, "steps": 2, "cfg": 3.0, "sampler_name": "euler",
+                                                    "scheduler": "simple", "denoise": 1.0, "model": ["1", 0],
+                                                    "positive": ["10", 0], "negative": ["10", 1],
+                                                    "latent_image": ["10", 2]}},
+        "12": {"class_type": "TrimVideoLatent", "inputs": {"samples": ["11", 0], "trim_amount": 0}},
+        "13": {"class_type": "VAEDecode", "inputs": {"samples": ["12", 0], "vae": ["3", 0]}},
+        "14": {"class_type": "SaveImage", "inputs": {"images": ["13", 0], "filename_prefix": "wan"}},
+    }
+
+
+def _frames(runtime: Runtime, outcome: Any) -> list[Any]:
+    import numpy as np
+    from PIL import Image
+
+    items = outcome.outputs["14"]["images"]
+    return [np.asarray(Image.open(runtime.folders.resolve(i["type"], i["filename"], i["subfolder"])), dtype=float)
+            for i in items]
+
+
+def test_vace_with_a_reference_image_samples_and_trims_it_off(runtime: Runtime) -> None:
+    prompt = _video_prompt("vace.safetensors", {"class_type": "WanVaceToVideo", "inputs": {
+        "strength": 1.0, "reference_image": ["6", 0]}})
+    prompt["12"]["inputs"]["trim_amount"] = ["10", 3]
+    _, outcome = runtime.run(prompt)
+    assert outcome.status_str == "success", outcome.error
+    frames = _frames(runtime, outcome)
+    assert len(frames) == 5 and frames[0].shape == (32, 32, 3)
+    weaker = _video_prompt("vace.safetensors", {"class_type": "WanVaceToVideo", "inputs": {
+        "strength": 0.0, "reference_image": ["6", 0]}})
+    weaker["12"]["inputs"]["trim_amount"] = ["10", 3]
+    _, without = runtime.run(weaker)
+    assert any(abs(a - b).max() > 0 for a, b in zip(frames, _frames(runtime, without), strict=True))
+
+
+def test_fun_control_and_camera_models_sample_with_their_inputs(runtime: Runtime) -> None:
+    control = _video_prompt("fun_control.safetensors", {"class_type": "WanFunControlToVideo", "inputs": {
+        "clip_vision_output": ["8", 0], "start_image": ["6", 0], "control_video": ["6", 0]}})
+    _, outcome = runtime.run(control)
+    assert outcome.status_str == "success", outcome.error
+    assert len(_frames(runtime, outcome)) == 5
+    results = []
+    for pose in ("Static", "Zoom In"):
+        prompt = _video_prompt("camera.safetensors", {"class_type": "WanCameraImageToVideo", "inputs": {
+            "clip_vision_output": ["8", 0], "start_image": ["6", 0], "camera_conditions": ["9", 0]}})
+        prompt["9"] = {"class_type": "WanCameraEmbedding", "inputs": {"camera_pose": pose, "width": 32, "height": 32,
+                                                                      "length": 5}}
+        _, outcome = runtime.run(prompt)
+        assert outcome.status_str == "success", outcome.error
+        results.append(_frames(runtime, outcome))
+    assert any(abs(a - b).max() > 0 for a, b in zip(*results, strict=True))  # the trajectory reaches the model
