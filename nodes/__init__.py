@@ -21,6 +21,7 @@ def node_list() -> list[Any]:
         audio,
         bounding_boxes,
         checkpoint_save,
+        clip_vision,
         conditioning,
         custom_sampling,
         edit_models,
@@ -53,10 +54,13 @@ def node_list() -> list[Any]:
         upscale,
         vae,
         video,
+        video_latents,
+        wan,
     )
 
     families = (loaders, checkpoint_save, conditioning, hooks, gligen, sampling, custom_sampling, sigmas,
                 model_advanced, model_patches, latent, latent_ops, vae, image_io, image_ops, image_filters, image_transform, image_resize, image_batch,
                 image_morphology, upscale, mask, mask_ops, strings, logic, math_expression, save_nodes,
-                bounding_boxes, primitives, animated, video, audio, edit_models, qwen_image, flux2, hidream)
+                bounding_boxes, primitives, animated, video, audio, edit_models, qwen_image, flux2, hidream,
+                clip_vision, wan, video_latents)
     return [node for family in families for node in family.NODES]

@@ -92,9 +92,18 @@ def center_crop(samples: torch.Tensor, width: int, height: int) -> torch.Tensor:
 
 
 def common_upscale(samples: torch.Tensor, width: int, height: int, method: str, crop: str) -> torch.Tensor:
-    """Resize NCHW samples to width×height (ComfyUI's common_upscale: optional centre crop first)."""
+    """Resize NCHW samples to width×height (ComfyUI's common_upscale: optional centre crop first).
+
+    Video latents [B, C, T, H, W] (and any other leading dimensions) are resized frame by frame, as
+    ComfyUI's common_upscale does for 5-D samples."""
     if width < 1 or height < 1:
         raise ValueError(f"cannot resize to {width}x{height}: both sides must be at least 1 pixel")
+    if samples.ndim > 4:
+        shape = tuple(samples.shape)
+        frames = samples.reshape(shape[0], shape[1], -1, shape[-2], shape[-1]).movedim(2, 1)
+        out = common_upscale(frames.reshape(-1, shape[1], shape[-2], shape[-1]), width, height, method, crop)
+        out = out.reshape(shape[0], -1, shape[1], height, width).movedim(1, 2)
+        return out.reshape(*shape[:-2], height, width)
     if crop == "center":
         samples = center_crop(samples, width, height)
     if method == "lanczos":

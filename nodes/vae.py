@@ -31,28 +31,52 @@ def VAEEncode(ctx: Context, pixels: Image, vae: Vae) -> LatentOut:
         return {"samples": encode(model, pixels, ctx.check_interrupted)}
 
 
+ADVANCED = {"advanced": True}
+
+
 @node(display_name="VAE Decode (Tiled)", category="_for_testing")
 def VAEDecodeTiled(ctx: Context, samples: Latent, vae: Vae,
-                   tile_size: Annotated[int, Int(min=64, max=4096, step=32)] = 512,
-                   overlap: Annotated[int, Int(min=0, max=4096, step=32)] = 64) -> Image:
-    """Decodes in overlapping tiles so large images fit in memory."""
+                   tile_size: Annotated[int, Int(min=64, max=4096, step=32, extra=ADVANCED)] = 512,
+                   overlap: Annotated[int, Int(min=0, max=4096, step=32, extra=ADVANCED)] = 64,
+                   temporal_size: Annotated[int, Int(min=8, max=4096, step=4, extra=ADVANCED, tooltip=(
+                       "Only used for video VAEs: Amount of frames to decode at a time."))] = 64,
+                   temporal_overlap: Annotated[int, Int(min=4, max=4096, step=4, extra=ADVANCED, tooltip=(
+                       "Only used for video VAEs: Amount of frames to overlap."))] = 8) -> Image:
+    """Decodes in overlapping tiles so large images fit in memory; video latents also in overlapping chunks of
+    frames (a video VAE's 4 frames per latent frame: temporal_size 64 → 16 latent frames at a time)."""
+    from .diffusion import video_vae
     from .diffusion.vae_ops import decode_tiled, factor
 
     if tile_size < overlap * 4:
         overlap = tile_size // 4
+    if temporal_size < temporal_overlap * 2:
+        temporal_overlap = temporal_overlap // 2
     with vae.use() as model:
         scale = factor(model)
+        if video_vae.is_video(model):
+            frames = max(2, temporal_size // video_vae.TEMPORAL)
+            shared = max(1, min(frames // 2, temporal_overlap // video_vae.TEMPORAL))
+            return video_vae.decode_tiled(model, samples["samples"], tile_size // scale, overlap // scale, frames,
+                                          shared, ctx.check_interrupted)
         return decode_tiled(model, samples["samples"], tile_size // scale, overlap // scale, ctx.check_interrupted)
 
 
 @node(display_name="VAE Encode (Tiled)", category="_for_testing")
 def VAEEncodeTiled(ctx: Context, pixels: Image, vae: Vae,
-                   tile_size: Annotated[int, Int(min=64, max=4096, step=64)] = 512,
-                   overlap: Annotated[int, Int(min=0, max=4096, step=32)] = 64) -> LatentOut:
-    """Encodes in overlapping tiles so large images fit in memory."""
+                   tile_size: Annotated[int, Int(min=64, max=4096, step=64, extra=ADVANCED)] = 512,
+                   overlap: Annotated[int, Int(min=0, max=4096, step=32, extra=ADVANCED)] = 64,
+                   temporal_size: Annotated[int, Int(min=8, max=4096, step=4, extra=ADVANCED, tooltip=(
+                       "Only used for video VAEs: Amount of frames to encode at a time."))] = 64,
+                   temporal_overlap: Annotated[int, Int(min=4, max=4096, step=4, extra=ADVANCED, tooltip=(
+                       "Only used for video VAEs: Amount of frames to overlap."))] = 8) -> LatentOut:
+    """Encodes in overlapping tiles so large images fit in memory; video frames also in overlapping chunks."""
+    from .diffusion import video_vae
     from .diffusion.vae_ops import encode_tiled
 
     with vae.use() as model:
+        if video_vae.is_video(model):
+            return {"samples": video_vae.encode_tiled(model, pixels, tile_size, overlap, temporal_size,
+                                                      temporal_overlap, ctx.check_interrupted)}
         return {"samples": encode_tiled(model, pixels, tile_size, overlap, ctx.check_interrupted)}
 
 

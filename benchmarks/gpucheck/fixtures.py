@@ -258,7 +258,8 @@ def txt2img(ckpt: str, size: int | tuple[int, int], steps: int, seed: int = 5, c
         prompt["8"] = {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}}
     elif decode == "tiled":
         prompt["8"] = {"class_type": "VAEDecodeTiled", "inputs": {"samples": ["3", 0], "vae": ["4", 2],
-                                                                  "tile_size": tile, "overlap": tile // 8}}
+                                                                  "tile_size": tile, "overlap": tile // 8,
+                                                                  "temporal_size": 64, "temporal_overlap": 8}}
     if decode and capture:
         prompt["21"] = {"class_type": "GpuCheckCapture", "inputs": {"value": ["8", 0], "label": "image"}}
     elif decode:

@@ -204,11 +204,13 @@ class ModelManager:
 
     # -- placement -----------------------------------------------------------------------------------
     @contextmanager
-    def use(self, *keys: Hashable) -> Iterator[list[Any]]:
-        """Have these models on the compute device for the duration of the block."""
+    def use(self, *keys: Hashable, reserve_bytes: int = 0) -> Iterator[list[Any]]:
+        """Have these models on the compute device for the duration of the block; ``reserve_bytes`` more is
+        kept free for what they compute (a video model's activations), offloading other idle models first —
+        the text encoders a sampler no longer needs."""
         with self._lock:
             entries = [self._entries[k] for k in keys]
-            self._make_room(entries)
+            self._make_room(entries, reserve_bytes)
             for entry in entries:
                 entry.in_use += 1
                 self._entries.move_to_end(entry.key)
@@ -226,10 +228,10 @@ class ModelManager:
                     for entry in entries:
                         self._offload(entry)
 
-    def _make_room(self, wanted: list[_Entry]) -> None:
+    def _make_room(self, wanted: list[_Entry], reserve_bytes: int = 0) -> None:
         if self.policy.computes_on_cpu or self.policy.mode == VramMode.HIGH:
             return
-        need = sum(e.nbytes for e in wanted if not e.on_device)
+        need = sum(e.nbytes for e in wanted if not e.on_device) + max(0, reserve_bytes)
         budget = self.policy.device_budget()
         resident = sum(e.nbytes for e in self._entries.values() if e.on_device)
         wanted_keys = {e.key for e in wanted}

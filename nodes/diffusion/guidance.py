@@ -367,9 +367,10 @@ class DualCFGGuider(Guider):
 class Inpaint:
     """An inpainting run: where to denoise (mask 1) and what to keep elsewhere."""
 
-    mask: torch.Tensor  # [B, C, h, w] on the device
+    mask: torch.Tensor  # [B, C, h, w] (video: [B, C, T, h, w]) on the device
     latent: torch.Tensor  # the input latent, in the model's space
     noise: torch.Tensor  # the noise the kept part is re-noised with
+    clean: bool = False  # the kept part stays clean instead (ComfyUI's WAN22.scale_latent_inpaint)
 
 
 class Denoiser:
@@ -421,7 +422,8 @@ class Denoiser:
             mask_fn = options.get(DENOISE_MASK_FUNCTION)
             if mask_fn is not None:
                 mask = mask_fn(sigma, mask, extra_options={"model": self.runner, "sigmas": self.sigmas})
-            pinned = self.model_sampling.noise_scaling(sigma, inpaint.noise, inpaint.latent, False)
+            pinned = (inpaint.latent if inpaint.clean
+                      else self.model_sampling.noise_scaling(sigma, inpaint.noise, inpaint.latent, False))
             x = x * mask + pinned * (1 - mask)
         out: torch.Tensor = run_wrapped(WrappersMP.PREDICT_NOISE, options.get("transformer_options") or {},
                                         self._predict, x, sigma, options)

@@ -45,8 +45,9 @@ class ModelHandle:
         return 64  # the weights belong to the model manager, not to the result cache
 
     @contextmanager
-    def use(self) -> Iterator[Any]:
-        with self.manager.use(self.key) as (unet,):
+    def use(self, reserve_bytes: int = 0) -> Iterator[Any]:
+        """The network on the compute device (``reserve_bytes`` kept free for its activations)."""
+        with self.manager.use(self.key, reserve_bytes=reserve_bytes) as (unet,):
             self.sync_weights(unet)
             yield compiled(unet, self.compile_backend) if self.compile_backend else unet
 

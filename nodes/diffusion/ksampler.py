@@ -75,20 +75,31 @@ class EmptyNoise:
 
 
 def fix_empty_latent_channels(model: Any, latent: dict[str, Any]) -> dict[str, Any]:
-    """An all-zero latent with another channel count than the model's (EmptyLatentImage's 4 channels for a
-    16-channel Flux or SD3) becomes zeros with the model's channels, and an image latent [B, C, h, w] for a
-    model that samples video latents (Qwen-Image) becomes one frame [B, C, 1, h, w], as ComfyUI does before
-    sampling."""
+    """An all-zero latent shaped for another model becomes zeros shaped for this one, as ComfyUI does before
+    sampling: the model's channel count (EmptyLatentImage's 4 channels for a 16-channel Flux or SD3,
+    EmptyHunyuanLatentVideo's 16 for Wan 2.2's 48), its spatial downscale when the latent says it was made
+    for another (``downscale_ratio_spacial``), and a frame axis for a video model given an image latent."""
     samples = latent["samples"]
     latent_format = getattr(getattr(model, "family", None), "latent_format", None)
     if not isinstance(latent_format, LatentFormat):  # a model that does not say: leave the latent as it is
         return latent
-    channels = latent_format.channels
+    if samples.ndim not in (4, 5):
+        return latent
+    shape = list(samples.shape)
+    empty = torch.count_nonzero(samples) == 0
+    if empty and shape[1] != latent_format.channels:
+        shape[1] = latent_format.channels
+    ratio = latent.get("downscale_ratio_spacial")
+    if empty and isinstance(ratio, int | float) and ratio != latent_format.downscale:
+        factor = ratio / latent_format.downscale
+        shape[-2], shape[-1] = round(shape[-2] * factor), round(shape[-1] * factor)
+    if latent_format.dims == 3 and len(shape) == 4:
+        shape.insert(2, 1)
+    if shape == list(samples.shape):
+        return latent
     out = dict(latent)
-    if samples.ndim == 4 and samples.shape[1] != channels and torch.count_nonzero(samples) == 0:
-        samples = out["samples"] = torch.zeros((samples.shape[0], channels, *samples.shape[2:]), dtype=samples.dtype)
-    if latent_format.dimensions == 3 and samples.ndim == 4:
-        out["samples"] = samples.unsqueeze(2)
+    out["samples"] = (torch.zeros(shape, dtype=samples.dtype) if empty
+                      else samples.reshape(shape))  # only the frame axis was added to a non-empty latent
     return out
 
 
@@ -109,6 +120,17 @@ def add_noise(model: Any, noise: Any, sigmas: torch.Tensor, latent: dict[str, An
 
 
 def _mask_for(noise_mask: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """A LATENT's noise mask resized to the latent (ComfyUI's reshape_mask): bilinear for images, trilinear
+    over frames, height and width for video latents; repeated over channels and batch."""
+    if len(shape) == 5:
+        mask = noise_mask.float()
+        if mask.ndim < 5:
+            mask = mask.reshape((1, 1, -1, mask.shape[-2], mask.shape[-1]))
+        mask = F.interpolate(mask, size=tuple(shape[2:]), mode="trilinear")
+        mask = mask.expand(-1, shape[1], -1, -1, -1) if mask.shape[1] == 1 else mask[:, : shape[1]]
+        if mask.shape[0] < shape[0]:
+            mask = mask.repeat(math.ceil(shape[0] / mask.shape[0]), 1, 1, 1, 1)
+        return mask[: shape[0]]
     mask = noise_mask.reshape((-1, 1, noise_mask.shape[-2], noise_mask.shape[-1])).float()
     mask = F.interpolate(mask, size=(shape[2], shape[3]), mode="bilinear").expand(-1, shape[1], -1, -1)
     if mask.shape[0] < shape[0]:
@@ -154,7 +176,7 @@ def run_sampler(ctx: Context, guider: Guider, sampler: Sampler, sigmas: torch.Te
 
     def sample_run(noise: torch.Tensor, latent_image: torch.Tensor, sampler: Sampler, sigmas: torch.Tensor,
                    denoise_mask: torch.Tensor | None, callback: Any, disable_pbar: bool, seed: int) -> torch.Tensor:
-        with model.use() as module:
+        with _use(model, latent_image.shape) as module:
             device = next(module.parameters()).device
             inpaint = None
             if denoise_mask is not None:
@@ -162,7 +184,8 @@ def run_sampler(ctx: Context, guider: Guider, sampler: Sampler, sigmas: torch.Te
                 kept_noise = (torch.randn(noise.shape, generator=torch.Generator().manual_seed(seed + 1))
                               if sampler.inpaint_random else noise)
                 inpaint = Inpaint(_mask_for(denoise_mask, latent_image.shape).to(device),
-                                  latent_image.to(device), kept_noise.to(device))
+                                  latent_image.to(device), kept_noise.to(device),
+                                  bool(getattr(adapter_of(model), "inpaint_clean", False)))
             denoiser = denoiser_for(module, model_sampling, guider, tuple(latent_image.shape), adapter_of(model),
                                     inpaint, latent_image, seed, run.model_options)
             x = model_sampling.noise_scaling(sigmas[0], noise, latent_image, max_denoise).to(device)
@@ -184,6 +207,19 @@ def run_sampler(ctx: Context, guider: Guider, sampler: Sampler, sigmas: torch.Te
     denoised_out = dict(latent)
     denoised_out["samples"] = latent_format.process_out(last["x0"].float()).cpu()
     return out, denoised_out
+
+
+def _use(model: Any, shape: torch.Size) -> Any:
+    """The MODEL's network on the compute device, with room for the activations its family estimates for a
+    latent of ``shape`` (video models: other idle models, such as the text encoders, are offloaded first)."""
+    estimate = getattr(adapter_of(model), "activation_bytes", None)
+    reserve = int(estimate(tuple(shape))) if callable(estimate) else 0
+    if reserve:
+        try:
+            return model.use(reserve_bytes=reserve)
+        except TypeError:  # a MODEL of a node pack whose use() takes no reserve
+            pass
+    return model.use()
 
 
 def sample(ctx: Context, model: Any, seed: int, steps: int, cfg: float, sampler_name: str, scheduler: str,

@@ -33,6 +33,8 @@ def _to_image(rgb: torch.Tensor) -> Any:
 def latent_rgb(x0: torch.Tensor, kind: str, latent_format: Any = None) -> Any:
     """The latent-to-RGB preview; ``latent_format`` (``families.base.LatentFormat``) gives the factors when it
     has them for this many channels, else SD's or SDXL's by ``kind``."""
+    if x0.ndim == 5:  # a video latent: its first frame
+        x0 = x0[:, :, 0]
     factors, bias = LATENT_RGB["sdxl" if kind == "sdxl" else "sd"]
     rows = getattr(latent_format, "rgb_factors", None)
     if rows is not None and len(rows) == x0.shape[1]:
@@ -77,7 +79,9 @@ def previewer(ctx: Any, kind: str, method: str, latent_format: Any = None) -> Pr
     """The preview function for a prompt's ``preview_method`` (none, auto, latent2rgb, taesd)."""
     if method in ("none", "", None):
         return None
-    if method == "taesd":
+    if method == "taesd" and getattr(latent_format, "dims", 2) == 3:
+        log.warning("no TAESD decoder for video latents; previews use latent2rgb")
+    elif method == "taesd":
         prefix = getattr(latent_format, "taesd_decoder", None) or ("taesdxl_decoder" if kind == "sdxl"
                                                                     else "taesd_decoder")
         path = _taesd_file(ctx, prefix)

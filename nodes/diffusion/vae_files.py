@@ -1,5 +1,6 @@
 """Autoencoders (KL) as users have them: SD1/SD2/SDXL VAEs, Flux's ``ae.safetensors``, SD3's 16-channel VAE,
-alone or inside a checkpoint (``first_stage_model.``, ``vae.``), in the original (LDM) or diffusers layout.
+alone or inside a checkpoint (``first_stage_model.``, ``vae.``), in the original (LDM) or diffusers layout;
+the video VAEs (Wan 2.1/2.2) are read by :mod:`.video_vae`.
 
 The architecture is read from the tensors — block widths, resnets per block, latent channels (4 or 16),
 input/output channels, whether the quant convs and the middle attention are there — so any of these loads
@@ -22,13 +23,8 @@ DIFFUSERS_MARKER = "decoder.up_blocks.0.resnets.0.conv1.weight"
 
 
 def find(index: TensorIndex, name: str = "") -> tuple[str, str]:
-    """(prefix, layout "ldm", "diffusers" or "wan" — the 3-D VAE of Wan 2.1 and Qwen-Image) of the VAE in a
-    file; a clear error when there is none."""
-    from .video_vae import is_wan_layout
-
+    """(prefix, layout "ldm" or "diffusers") of the VAE in a file; a clear error when there is none."""
     for prefix in PREFIXES:
-        if is_wan_layout(index, prefix):
-            return prefix, "wan"
         if prefix + DIFFUSERS_MARKER in index:
             return prefix, "diffusers"
         if prefix + LDM_MARKER in index and prefix + "encoder.conv_in.weight" in index:
@@ -61,17 +57,16 @@ def load(path: Path, dtype: torch.dtype) -> Any:
     from diffusers import AutoencoderKL
     from diffusers.loaders.single_file_utils import convert_ldm_vae_checkpoint
 
+    from . import video_vae
     from .weights import assemble
 
     index = index_file(path)
+    video = video_vae.find(index)
+    if video is not None:  # Wan 2.1 / 2.2's 3D causal VAEs
+        return video_vae.load(path, dtype, video, index)
     prefix, layout = find(index, path.name)
-    owned = (lambda key: key.startswith(prefix)) if prefix else None
-    if layout == "wan":
-        from . import video_vae
-
-        state, _ = read_state_dict(path, keys=owned, strip=prefix)
-        return video_vae.load(state, video_vae.read_config(index, prefix), dtype, path.name)
     config = read_config(index, prefix, layout)
+    owned = (lambda key: key.startswith(prefix)) if prefix else None
     state, _ = read_state_dict(path, keys=owned, strip=prefix)
     if layout == "ldm":
         state = convert_ldm_vae_checkpoint(state, config)

@@ -1,5 +1,8 @@
 """VAE encode/decode between IMAGE [B,H,W,C] 0..1 and raw LATENT samples, whole or in tiles.
 
+Video VAEs (:mod:`.video_vae`) take IMAGE frames to one [1, C, T, h, w] latent and give a video latent's
+frames back as an IMAGE batch, as ComfyUI's VAE does; the functions here hand them over.
+
 LATENT samples hold the VAE's raw latents (ComfyUI's convention); the sampler applies the scale factor.
 Tiled versions process overlapping tiles and blend them with linear ramps over the overlap, so large
 images fit in memory; the result differs from the whole-image pass only near tile seams.
@@ -18,11 +21,12 @@ DOWNSCALE = 8
 
 
 def factor(vae: Any) -> int:
-    """Pixels per latent cell: 8 for every SD VAE (each block after the first halves the size) and for the
-    3-D VAEs (their ``spatial_compression_ratio``)."""
-    ratio = getattr(vae, "spatial_compression_ratio", None)
-    if ratio is not None:
-        return int(ratio)
+    """Pixels per latent cell: 8 for every SD VAE (each block after the first halves the size); a video VAE's
+    spatial factor (Wan 2.1: 8, Wan 2.2: 16)."""
+    from . import video_vae
+
+    if video_vae.is_video(vae):
+        return video_vae.spatial(vae)
     return int(2 ** (len(vae.config.block_out_channels) - 1))
 
 
@@ -32,50 +36,47 @@ def _device_dtype(vae: Any) -> tuple[torch.device, torch.dtype]:
 
 
 def decode(vae: Any, latents: torch.Tensor, check: Callable[[], None] | None = None) -> torch.Tensor:
-    """IMAGE [B, H, W, C] of LATENT samples; a 3-D VAE's frames follow each other in the batch."""
-    from .video_vae import decode_latent, is_video
+    from . import video_vae
 
+    if video_vae.is_video(vae):
+        return video_vae.decode(vae, latents, check)
     device, dtype = _device_dtype(vae)
-    video = is_video(vae)
     images = []
     for sample in latents.split(1):  # one at a time: VAE decoding is memory hungry
         if check is not None:
             check()
-        if video:
-            out = decode_latent(vae, sample.to(device, dtype))
-        else:
-            out = vae.decode(sample.to(device, dtype), return_dict=False)[0]
+        out = vae.decode(sample.to(device, dtype), return_dict=False)[0]
         images.append(((out.float() + 1.0) / 2.0).clamp(0, 1).cpu())
     return torch.cat(images).movedim(1, -1)
 
 
 def crop_to_multiple(pixels: torch.Tensor, multiple: int = DOWNSCALE, channels: int = 3) -> torch.Tensor:
-    """Centre-crop H and W to multiples of 8 (ComfyUI's vae_encode_crop_pixels); the VAE's image channels
-    are kept (RGB; RGBA for Qwen-Image Layered's VAE)."""
+    """Centre-crop H and W to multiples of the VAE's factor (ComfyUI's vae_encode_crop_pixels), keeping the
+    VAE's image ``channels``: RGB, or RGBA for Qwen-Image Layered's VAE (RGB given to it is made opaque)."""
     for dim in (1, 2):
         size = pixels.shape[dim]
         keep = (size // multiple) * multiple
         if keep != size:
             pixels = pixels.narrow(dim, (size % multiple) // 2, keep)
+    if pixels.shape[-1] < channels:
+        alpha = torch.ones_like(pixels[..., :1]).expand(*pixels.shape[:-1], channels - pixels.shape[-1])
+        pixels = torch.cat([pixels, alpha], -1)
     return pixels[..., :channels]
 
 
 def encode(vae: Any, pixels: torch.Tensor, check: Callable[[], None] | None = None) -> torch.Tensor:
-    """Raw LATENT samples of an IMAGE; a 3-D VAE gives one-frame video latents [B, C, 1, h, w]."""
-    from .video_vae import channels_in, encode_frame, is_video
+    from . import video_vae
 
+    if video_vae.is_video(vae):
+        return video_vae.encode(vae, pixels, check)
     device, dtype = _device_dtype(vae)
-    video = is_video(vae)
-    pixels = crop_to_multiple(pixels, factor(vae), channels_in(vae) if video else 3)
+    pixels = crop_to_multiple(pixels, factor(vae))
     latents = []
     for sample in pixels.split(1):
         if check is not None:
             check()
         x = (sample.movedim(-1, 1) * 2.0 - 1.0).to(device, dtype)
-        if video:
-            latents.append(encode_frame(vae, x).float().cpu())
-        else:
-            latents.append(vae.encode(x).latent_dist.mode().float().cpu())  # the mode, as ComfyUI: deterministic
+        latents.append(vae.encode(x).latent_dist.mode().float().cpu())  # the mode, as ComfyUI: deterministic
     return torch.cat(latents)
 
 

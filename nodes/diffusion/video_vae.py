@@ -1,75 +1,262 @@
-"""The causal 3-D VAE of Wan 2.1 as Qwen-Image uses it (``qwen_image_vae.safetensors``, Layered's RGBA
-``qwen_image_layered_vae.safetensors``), in ComfyUI's layout (Wan's original names: ``encoder.conv1``,
-``encoder.downsamples.N.residual.…``, ``decoder.upsamples.N…``, ``conv1``/``conv2`` for the quant convs), as
-diffusers' AutoencoderKLQwenImage.
+"""Video autoencoders: Wan 2.1's and Wan 2.2's 3D causal VAEs (``wan_2.1_vae.safetensors``,
+``wan2.2_vae.safetensors``, alone or under ``vae.``; Qwen-Image's ``qwen_image_vae.safetensors`` is Wan 2.1's,
+Qwen-Image Layered's its RGBA variant) as diffusers' AutoencoderKLWan.
 
-The architecture is read from the tensors: base width, latent channels, image channels (3, or 4 for
-Layered's RGBA), resnets per level; the shape of diffusers' default (widths ×1, 2, 4, 4) is checked weight
-by weight on loading. Latents are video latents [B, 16, T, H/8, W/8]; an image is one frame. Images are
-encoded to the distribution's mode (deterministic, as ComfyUI) and decoded frame by frame into the batch
-(ComfyUI's VAEDecode of a video latent).
+The architecture is read from the tensors: base width, latent channels, width multipliers, residual blocks
+per level, which levels halve time (their resample has a causal time convolution), Wan 2.2's residual
+blocks, its own decoder width and its 2×2 pixel patches (12 input channels). Wan 2.1's layout is renamed by
+diffusers' ``convert_wan_vae_to_diffusers``; Wan 2.2's (blocks nested ``downsamples.X.downsamples.Y``) by
+the table here, the one diffusers' conversion script uses.
+
+Video latents are [B, C, T, H/s, W/s] with T = (F − 1)/4 + 1 (the first frame alone, then four frames a
+latent frame); IMAGE batches are the frames. Decoding runs the causal decoder with its frame cache, so its
+memory follows one latent frame, not the video; :func:`decode_tiled` also tiles space and time (VAEDecodeTiled's
+tile_size/overlap and temporal_size/temporal_overlap) with blended seams.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from .state_dict import TensorIndex, block_count
+from .tiling import _ramp, positions
 
-MARKER = "decoder.head.0.gamma"
-
-
-def is_wan_layout(index: TensorIndex, prefix: str) -> bool:
-    """Whether the VAE under ``prefix`` is a Wan-style 3-D VAE in the original layout."""
-    conv = index.shape(prefix + "encoder.conv1.weight")
-    return prefix + MARKER in index and conv is not None and len(conv) == 5
+PREFIXES = ("vae.", "first_stage_model.", "")
+MARKER_21 = "encoder.downsamples.0.residual.0.gamma"
+MARKER_22 = "encoder.downsamples.0.downsamples.0.residual.0.gamma"
+TEMPORAL = 4  # frames per latent frame (after the first)
 
 
-def read_config(index: TensorIndex, prefix: str) -> dict[str, Any]:
-    """AutoencoderKLQwenImage's config from the shapes."""
-    keys = {k[len(prefix):]: index[k].shape for k in index if k.startswith(prefix)}
-    base, channels = keys["encoder.conv1.weight"][:2]
-    z_dim = keys["conv2.weight"][0]
-    levels = 4
-    blocks = block_count(keys, "encoder.downsamples.")
-    res_blocks = (blocks - (levels - 1)) // levels  # each level: its resnets, then a downsample (not the last)
-    return {"base_dim": base, "z_dim": z_dim, "dim_mult": [1, 2, 4, 4], "num_res_blocks": res_blocks,
-            "attn_scales": [], "temperal_downsample": [False, True, True], "dropout": 0.0, "input_channels": channels}
+def find(index: TensorIndex) -> tuple[str, str] | None:
+    """(prefix, "wan21" or "wan22") of a Wan VAE in the file, or None."""
+    for prefix in PREFIXES:
+        if prefix + MARKER_22 in index and prefix + "decoder.head.2.weight" in index:
+            return prefix, "wan22"
+        if prefix + MARKER_21 in index and prefix + "decoder.head.2.weight" in index:
+            return prefix, "wan21"
+    return None
 
 
-def load(state: dict[str, torch.Tensor], config: dict[str, Any], dtype: torch.dtype, name: str = "") -> Any:
-    from diffusers import AutoencoderKLQwenImage
+def read_config(index: TensorIndex, prefix: str, kind: str) -> dict[str, Any]:
+    """An AutoencoderKLWan config from the shapes."""
+    def shape(key: str) -> tuple[int, ...]:
+        found = index.shape(prefix + key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    keys = {k[len(prefix):]: None for k in index if k.startswith(prefix)}
+    base, in_channels = shape("encoder.conv1.weight")[:2]
+    z_dim = shape("conv2.weight")[0]
+    widths: list[int] = []
+    temporal: list[bool] = []
+    if kind == "wan22":
+        levels = block_count(keys, "encoder.downsamples.")
+        res = block_count(keys, "encoder.downsamples.0.downsamples.") - 1  # the last is the resample
+        for i in range(levels):
+            widths.append(shape(f"encoder.downsamples.{i}.downsamples.0.residual.6.weight")[0])
+            if i < levels - 1:
+                temporal.append(f"encoder.downsamples.{i}.downsamples.{res}.time_conv.weight" in keys)
+        decoder_base = shape("decoder.head.2.weight")[1]
+    else:
+        items = block_count(keys, "encoder.downsamples.")
+        resamples = [i for i in range(items) if f"encoder.downsamples.{i}.resample.1.weight" in keys]
+        res = resamples[0] if resamples else items
+        for start in [0, *(r + 1 for r in resamples)]:
+            widths.append(shape(f"encoder.downsamples.{start}.residual.6.weight")[0])
+        temporal = [f"encoder.downsamples.{r}.time_conv.weight" in keys for r in resamples]
+        decoder_base = base
+    patch = 2 if in_channels == 12 else None
+    config: dict[str, Any] = {
+        "base_dim": base, "z_dim": z_dim, "dim_mult": [w // base for w in widths], "num_res_blocks": res,
+        "attn_scales": [], "temperal_downsample": temporal, "dropout": 0.0, "is_residual": kind == "wan22",
+        "in_channels": in_channels, "out_channels": shape("decoder.head.2.weight")[0], "patch_size": patch,
+        "scale_factor_temporal": TEMPORAL, "scale_factor_spatial": 2 ** (len(widths) - 1) * (patch or 1),
+    }
+    if kind == "wan22":
+        from .families.wan import WAN22_MEAN, WAN22_STD
+
+        config.update(decoder_base_dim=decoder_base, latents_mean=list(WAN22_MEAN), latents_std=list(WAN22_STD))
+    return config
+
+
+_RESIDUAL = ((".residual.0.gamma", ".norm1.gamma"), (".residual.2.", ".conv1."), (".residual.3.gamma", ".norm2.gamma"),
+             (".residual.6.", ".conv2."), (".shortcut.", ".conv_shortcut."))
+_NESTED = re.compile(r"^(encoder|decoder)\.(down|up)samples\.(\d+)\.(?:down|up)samples\.(\d+)\.(.*)$")
+
+
+def convert_22(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Wan 2.2 VAE keys → diffusers' (the nested blocks; the rest as Wan 2.1's)."""
     from diffusers.loaders.single_file_utils import convert_wan_vae_to_diffusers
 
+    nested: dict[str, torch.Tensor] = {}
+    flat: dict[str, torch.Tensor] = {}
+    for key, tensor in state.items():
+        match = _NESTED.match(key)
+        if match is None:
+            flat[key] = tensor
+            continue
+        side, direction, block, item, rest = match.groups()
+        blocks = "down_blocks" if direction == "down" else "up_blocks"
+        if rest.startswith(("residual.", "shortcut.")):
+            name = f"{side}.{blocks}.{block}.resnets.{item}.{rest}"
+            for old, new in _RESIDUAL:
+                name = name.replace(old, new)
+        else:
+            name = f"{side}.{blocks}.{block}.{'downsampler' if direction == 'down' else 'upsampler'}.{rest}"
+        nested[name] = tensor
+    return {**convert_wan_vae_to_diffusers(flat), **nested}
+
+
+def load(path: Path, dtype: torch.dtype, found: tuple[str, str], index: TensorIndex) -> Any:
+    """The Wan VAE of a file, its weights checked against the architecture read from them."""
+    from diffusers import AutoencoderKLWan
+    from diffusers.loaders.single_file_utils import convert_wan_vae_to_diffusers
+
+    from .state_dict import read_state_dict
     from .weights import assemble
 
-    converted = convert_wan_vae_to_diffusers(state)
-    return assemble(AutoencoderKLQwenImage, config, converted, dtype, "VAE", name)
+    prefix, kind = found
+    config = read_config(index, prefix, kind)
+    owned = (lambda key: key.startswith(prefix)) if prefix else None
+    state, _ = read_state_dict(path, keys=owned, strip=prefix)
+    state = convert_22(state) if kind == "wan22" else convert_wan_vae_to_diffusers(state)
+    return assemble(AutoencoderKLWan, config, state, dtype, "VAE", path.name)
 
 
 def is_video(vae: Any) -> bool:
-    """A 3-D VAE (latents [B, C, T, h, w]) rather than SD's 2-D AutoencoderKL."""
-    return hasattr(getattr(vae, "config", None), "z_dim") and hasattr(vae.config, "temperal_downsample")
+    """Whether a VAE works on videos ([B, C, T, H, W] latents)."""
+    return hasattr(getattr(vae, "config", None), "z_dim") and hasattr(vae.config, "scale_factor_temporal")
 
 
-def channels_in(vae: Any) -> int:
-    return int(getattr(vae.config, "input_channels", 3))
+def spatial(vae: Any) -> int:
+    return int(vae.config.scale_factor_spatial)
 
 
-def encode_frame(vae: Any, pixels: torch.Tensor) -> torch.Tensor:
-    """One image [1, C, H, W] in −1…1 → its latent [1, z, 1, h, w]; an RGB image given to an RGBA VAE is
-    made opaque."""
-    wanted = channels_in(vae)
-    if pixels.shape[1] < wanted:
-        pixels = torch.cat([pixels, torch.ones_like(pixels[:, :1]).expand(-1, wanted - pixels.shape[1], -1, -1)], 1)
-    return vae.encode(pixels[:, :wanted].unsqueeze(2)).latent_dist.mode()  # type: ignore[no-any-return]
+def _device_dtype(vae: Any) -> tuple[torch.device, torch.dtype]:
+    parameter = next(vae.parameters())
+    return parameter.device, parameter.dtype
 
 
-def decode_latent(vae: Any, latent: torch.Tensor) -> torch.Tensor:
-    """A latent [1, z, T, h, w] (or [1, z, h, w]) → its frames [T', C, H, W] in −1…1."""
-    if latent.ndim == 4:
-        latent = latent.unsqueeze(2)
-    out = vae.decode(latent, return_dict=False)[0]
-    return out[0].movedim(1, 0)  # type: ignore[no-any-return]
+def _frames(latent_frames: int) -> int:
+    return TEMPORAL * (latent_frames - 1) + 1
+
+
+def _to_images(video: torch.Tensor) -> torch.Tensor:
+    """[B, C, F, H, W] in [-1, 1] → IMAGE [B·F, H, W, C] in [0, 1]."""
+    return ((video.float() + 1.0) / 2.0).clamp(0, 1).permute(0, 2, 3, 4, 1).flatten(0, 1).cpu()
+
+
+def decode(vae: Any, latents: torch.Tensor, check: Callable[[], None] | None = None) -> torch.Tensor:
+    """Video latents [B, C, T, h, w] (a 4-D latent is one frame) → IMAGE frames [B·F, H, W, 3]."""
+    device, dtype = _device_dtype(vae)
+    if latents.ndim == 4:
+        latents = latents.unsqueeze(2)
+    videos = []
+    for sample in latents.split(1):
+        if check is not None:
+            check()
+        videos.append(_to_images(vae.decode(sample.to(device, dtype), return_dict=False)[0]))
+    return torch.cat(videos)
+
+
+def image_channels(vae: Any) -> int:
+    """Image channels the VAE takes: 3, or 4 for Qwen-Image Layered's RGBA VAE (Wan 2.2's 12 input channels
+    are 2×2 patches of RGB)."""
+    patch = int(vae.config.patch_size or 1)
+    return int(vae.config.in_channels) // (patch * patch)
+
+
+def _to_video(pixels: torch.Tensor, multiple: int, wanted: int = 3) -> torch.Tensor:
+    """IMAGE frames [F, H, W, C] → [1, C, F, H, W] in [-1, 1]."""
+    from .vae_ops import crop_to_multiple
+
+    return (crop_to_multiple(pixels, multiple, wanted).movedim(-1, 0).unsqueeze(0) * 2.0 - 1.0).float()
+
+
+def encode(vae: Any, pixels: torch.Tensor, check: Callable[[], None] | None = None) -> torch.Tensor:
+    """IMAGE frames [F, H, W, 3] → one video latent [1, C, (F − 1)/4 + 1, H/s, W/s] (the distribution's mode,
+    as ComfyUI: deterministic)."""
+    device, dtype = _device_dtype(vae)
+    if check is not None:
+        check()
+    video = _to_video(pixels, spatial(vae), image_channels(vae)).to(device, dtype)
+    return vae.encode(video).latent_dist.mode().float().cpu()  # type: ignore[no-any-return]
+
+
+def decode_tiled(vae: Any, latents: torch.Tensor, tile: int, overlap: int, tile_t: int, overlap_t: int,
+                 check: Callable[[], None] | None = None) -> torch.Tensor:
+    """Decode in tiles of ``tile`` latent cells (``overlap`` shared) and chunks of ``tile_t`` latent frames
+    (``overlap_t`` shared), blended with linear ramps over the shared parts.
+
+    A chunk that starts at latent frame k > 0 is decoded fresh: its first latent frame gives one frame (the
+    causal VAE's first-frame rule), placed at frame 4k — the last of the four frames latent k stands for —
+    and the chunk's later frames follow; the earlier three come from the chunk before."""
+    device, dtype = _device_dtype(vae)
+    if latents.ndim == 4:
+        latents = latents.unsqueeze(2)
+    b, _, frames, height, width = latents.shape
+    scale = spatial(vae)
+    out_f, out_h, out_w = _frames(frames), height * scale, width * scale
+    output = torch.zeros(b, 3, out_f, out_h, out_w)
+    weight = torch.zeros(1, 1, out_f, out_h, out_w)
+    tile, tile_t = max(1, tile), max(2, tile_t)
+    overlap = min(overlap, tile // 2)
+    # chunks after the first start with a first-frame latent: they must share one latent frame at least
+    overlap_t = max(1, min(overlap_t, tile_t // 2)) if tile_t < frames else 0
+    frame_overlap = max(1, TEMPORAL * overlap_t - 3) if overlap_t else 0
+    for t0 in positions(frames, tile_t, overlap_t):
+        f0 = TEMPORAL * t0
+        for y0 in positions(height, tile, overlap):
+            for x0 in positions(width, tile, overlap):
+                if check is not None:
+                    check()
+                piece = latents[:, :, t0:t0 + tile_t, y0:y0 + tile, x0:x0 + tile].to(device, dtype)
+                video = vae.decode(piece, return_dict=False)[0].float().cpu()
+                pf, ph, pw = video.shape[-3:]
+                oy, ox = y0 * scale, x0 * scale
+                mask = (_ramp(pf, frame_overlap, f0 == 0, f0 + pf >= out_f)[:, None, None]
+                        * _ramp(ph, overlap * scale, oy == 0, oy + ph >= out_h)[None, :, None]
+                        * _ramp(pw, overlap * scale, ox == 0, ox + pw >= out_w)[None, None, :])[None, None]
+                output[:, :, f0:f0 + pf, oy:oy + ph, ox:ox + pw] += video * mask
+                weight[:, :, f0:f0 + pf, oy:oy + ph, ox:ox + pw] += mask
+    return _to_images(output / weight.clamp_min(1e-8))
+
+
+def encode_tiled(vae: Any, pixels: torch.Tensor, tile: int, overlap: int, tile_t: int, overlap_t: int,
+                 check: Callable[[], None] | None = None) -> torch.Tensor:
+    """Encode frames in tiles of ``tile`` pixels and chunks of ``tile_t`` frames (``overlap``/``overlap_t``
+    shared), blended in latent space; a chunk starting at latent frame k > 0 starts at frame 4k."""
+    device, dtype = _device_dtype(vae)
+    scale = spatial(vae)
+    video = _to_video(pixels, scale, image_channels(vae))
+    frames = (video.shape[2] - 1) // TEMPORAL + 1
+    height, width = video.shape[-2] // scale, video.shape[-1] // scale
+    chunk = max(1, (tile_t - 1) // TEMPORAL + 1)
+    chunk_overlap = min(max(0, overlap_t // TEMPORAL), chunk // 2)
+    cells, cell_overlap = max(1, tile // scale), min(overlap // scale, max(1, tile // scale) // 2)
+    channels = int(vae.config.z_dim)
+    output = torch.zeros(1, channels, frames, height, width)
+    weight = torch.zeros(1, 1, frames, height, width)
+    for t0 in positions(frames, chunk, chunk_overlap):
+        f0 = TEMPORAL * t0
+        count = min(chunk, frames - t0)
+        for y0 in positions(height, cells, cell_overlap):
+            for x0 in positions(width, cells, cell_overlap):
+                if check is not None:
+                    check()
+                piece = video[:, :, f0:f0 + _frames(count), y0 * scale:(y0 + cells) * scale,
+                              x0 * scale:(x0 + cells) * scale].to(device, dtype)
+                latent = vae.encode(piece).latent_dist.mode().float().cpu()
+                pt, ph, pw = latent.shape[-3:]
+                mask = (_ramp(pt, chunk_overlap, t0 == 0, t0 + pt >= frames)[:, None, None]
+                        * _ramp(ph, cell_overlap, y0 == 0, y0 + ph >= height)[None, :, None]
+                        * _ramp(pw, cell_overlap, x0 == 0, x0 + pw >= width)[None, None, :])[None, None]
+                output[:, :, t0:t0 + pt, y0:y0 + ph, x0:x0 + pw] += latent * mask
+                weight[:, :, t0:t0 + pt, y0:y0 + ph, x0:x0 + pw] += mask
+    return output / weight.clamp_min(1e-8)

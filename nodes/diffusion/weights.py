@@ -189,3 +189,19 @@ def _cast_non_linear_fp8(model: torch.nn.Module, dtype: torch.dtype) -> None:
 def apply_scales(model: torch.nn.Module, scales: dict[str, torch.Tensor]) -> int:
     """Give linear layers the per-layer ``scale_weight`` of a ComfyUI scaled-fp8 file (by module name)."""
     return adopt_fp8(model, scales)
+
+
+def unquantize(model: torch.nn.Module, prefixes: Iterable[str], dtype: torch.dtype) -> int:
+    """Linear layers under ``prefixes`` back in the compute dtype (their fp8 weight times its scale): modules
+    that read their own weight's dtype to choose their input's (diffusers' timestep embedders) must not see
+    fp8."""
+    wanted = tuple(prefixes)
+    count = 0
+    for name, module in model.named_modules():
+        if isinstance(module, FP8Linear) and name.startswith(wanted):
+            weight = dequantized(module).to(dtype)
+            module.weight = torch.nn.Parameter(weight, requires_grad=False)
+            module._buffers.pop("scale_weight", None)
+            module.__class__ = torch.nn.Linear
+            count += 1
+    return count

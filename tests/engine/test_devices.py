@@ -111,3 +111,20 @@ def test_vae_is_never_fp16_on_cuda(monkeypatch: pytest.MonkeyPatch, device: str,
 
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: bf16)
     assert DevicePolicy(device=device, dtype=dtype).vae_dtype == expected
+
+
+def test_room_reserved_for_activations_offloads_idle_models_first() -> None:
+    """A video model's sampler asks for its activations' room: the text encoder, idle and still resident,
+    goes back to the CPU although the two models' weights alone fit."""
+    mm, moves = manager(budget=100)
+    mm.get("encoder", lambda: Fake("encoder", 30))
+    mm.get("video", lambda: Fake("video", 50))
+    with mm.use("encoder"):
+        pass
+    with mm.use("video"):
+        pass
+    assert {m["key"] for m in mm.loaded() if m["on_device"]} == {"encoder", "video"}
+    with mm.use("video", reserve_bytes=40) as (video,):
+        assert video.device == "fakegpu"
+    assert moves[-1] == ("encoder", "cpu")
+    assert {m["key"] for m in mm.loaded() if m["on_device"]} == {"video"}

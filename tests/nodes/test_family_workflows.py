@@ -333,9 +333,13 @@ def test_symlinked_model_files_and_folders_load_but_names_cannot_leave(runtime: 
 
 def test_clip_types_inkgraph_does_not_encode_yet_fail_clearly(runtime: Runtime) -> None:
     prompt = flux_prompt(extra={"2": {"class_type": "CLIPLoader", "inputs": {"clip_name": "clip_l.safetensors",
+                                                                             "type": "ace"}}})
+    _, outcome = runtime.run(prompt)
+    assert outcome.status_str == "error" and "CLIP type 'ace' is not supported yet" in str(outcome.error)
+    prompt = flux_prompt(extra={"2": {"class_type": "CLIPLoader", "inputs": {"clip_name": "clip_l.safetensors",
                                                                              "type": "wan"}}})
     _, outcome = runtime.run(prompt)
-    assert outcome.status_str == "error" and "CLIP type 'wan' is not supported yet" in str(outcome.error)
+    assert outcome.status_str == "error" and "type 'wan' takes umt5xxl" in str(outcome.error)
     prompt = flux_prompt(extra={"2": {"class_type": "CLIPLoader", "inputs": {"clip_name": "clip_g.safetensors",
                                                                              "type": "chroma", "device": "cpu"}}})
     _, outcome = runtime.run(prompt)

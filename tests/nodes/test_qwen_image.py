@@ -391,7 +391,9 @@ def test_vae_file_equals_the_diffusers_module(base: Path, models: dict[str, Any]
 
     vae = vae_files.load(base / "models" / "vae" / "qwen_image_vae.safetensors", torch.float32)
     image = torch.rand(2, 32, 48, 3)
-    latent = vae_ops.encode(vae, image)
+    # ComfyUI's VAE takes an IMAGE batch as the frames of one video for Wan 2.1's VAE: 5 frames → 2 latent frames
+    assert vae_ops.encode(vae, torch.rand(5, 32, 48, 3)).shape == (1, 16, 2, 4, 6)
+    latent = torch.cat([vae_ops.encode(vae, image[i:i + 1]) for i in range(2)])
     assert latent.shape == (2, 16, 1, 4, 6)
     with torch.no_grad():
         reference = models["vae"].encode(image.movedim(-1, 1).unsqueeze(2) * 2 - 1).latent_dist.mode()
@@ -403,7 +405,7 @@ def test_vae_file_equals_the_diffusers_module(base: Path, models: dict[str, Any]
 
 
 def test_latents_are_normalised_per_channel_as_wan21() -> None:
-    from inkgraph.nodes.diffusion.families.qwen_image import WAN21_LATENT, WAN21_MEAN, WAN21_STD
+    from inkgraph.nodes.diffusion.families.wan import WAN21_LATENT, WAN21_MEAN, WAN21_STD
 
     latent = torch.randn(1, 16, 1, 2, 2)
     inside = WAN21_LATENT.process_in(latent)

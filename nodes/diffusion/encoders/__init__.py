@@ -14,10 +14,12 @@ from .qwen_vl import Qwen25VL, Qwen25VL3B
 from .sd import SDXL, StableDiffusion
 from .sd3 import SD3
 from .t5 import T5XXL
+from .umt5 import UMT5XXL
+from .wan import Wan
 
-KINDS: list[EncoderKind] = [ClipG(), ClipH(), ClipL(), T5XXL(), Qwen25VL(), Qwen25VL3B()]
+KINDS: list[EncoderKind] = [ClipG(), ClipH(), ClipL(), UMT5XXL(), T5XXL(), Qwen25VL(), Qwen25VL3B()]
 RECIPES: dict[str, PromptRecipe] = {recipe.name: recipe for recipe in (
-    StableDiffusion(), SDXL(), SD3(), Flux(), Chroma(), QwenImage())}
+    StableDiffusion(), SDXL(), SD3(), Flux(), Chroma(), QwenImage(), Wan())}
 
 __all__ = ["KINDS", "RECIPES", "EncodeRequest", "Encoded", "EncoderDetected", "EncoderKind", "PromptRecipe",
            "recipe"]

@@ -19,10 +19,11 @@ from .flux import Flux
 from .qwen_image import QwenImage
 from .sd import FAMILIES as SD_FAMILIES
 from .sd3 import SD3
+from .wan import Wan21, Wan22
 
 log = logging.getLogger(__name__)
 
-FAMILIES: list[DiffusionFamily] = [Chroma(), Flux(), SD3(), QwenImage(), *SD_FAMILIES]
+FAMILIES: list[DiffusionFamily] = [Chroma(), Flux(), SD3(), QwenImage(), Wan22(), Wan21(), *SD_FAMILIES]
 
 __all__ = ["FAMILIES", "Detected", "DiffusionFamily", "Family", "LatentFormat", "by_name", "detect", "detect_file",
            "load_diffusion_model"]
@@ -82,6 +83,6 @@ def load_diffusion_model(path: Path, dtype: torch.dtype, storage: torch.dtype | 
     model = family.build(tensors, detected, dtype)
     del tensors
     if storage is not None:
-        count = quantize_linears(model, storage)
+        count = quantize_linears(model, storage, skip=getattr(family, "keep_precision", ()))
         log.info("%s: %d linear layers stored as %s", path.name, count, storage)
     return model, detected

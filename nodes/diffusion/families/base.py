@@ -34,27 +34,28 @@ class LatentFormat:
     rgb_factors: tuple[tuple[float, float, float], ...] | None = None  # one RGB row per latent channel
     rgb_bias: tuple[float, float, float] | None = None
     taesd_decoder: str | None = None  # the TAESD decoder file previews use (models/vae_approx/<name>.*)
-    # per-channel statistics (Wan 2.1's and Qwen-Image's VAE: latent = (vae − mean)·scale / std); None: scalars
+    # per-channel statistics (Wan's VAEs): latent = (vae_latent − mean)·scale / std, channel by channel
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
-    dimensions: int = 2  # 3: the model samples [B, C, T, h, w] latents (an image is one frame)
+    dims: int = 2  # latent dimensions after the channels: 2 for images [B, C, H, W], 3 for video [B, C, T, H, W]
+    temporal: int = 1  # frames per latent frame (video: 4, the first latent frame holding one)
 
     def _stats(self, latent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        shape = (1, -1) + (1,) * (latent.ndim - 2)
-        mean = torch.tensor(self.mean, dtype=latent.dtype, device=latent.device).view(shape)
-        std = torch.tensor(self.std, dtype=latent.dtype, device=latent.device).view(shape)
-        return mean, std
+        shape = (1, -1, *([1] * (latent.ndim - 2)))
+        assert self.mean is not None and self.std is not None
+        return (torch.tensor(self.mean, dtype=latent.dtype, device=latent.device).view(shape),
+                torch.tensor(self.std, dtype=latent.dtype, device=latent.device).view(shape))
 
     def process_in(self, latent: torch.Tensor) -> torch.Tensor:
         """VAE latents → the model's space."""
-        if self.mean is not None and self.std is not None:
+        if self.mean is not None:
             mean, std = self._stats(latent)
             return (latent - mean) * self.scale_factor / std
         return (latent - self.shift_factor) * self.scale_factor
 
     def process_out(self, latent: torch.Tensor) -> torch.Tensor:
         """The model's space → VAE latents."""
-        if self.mean is not None and self.std is not None:
+        if self.mean is not None:
             mean, std = self._stats(latent)
             return latent * std / self.scale_factor + mean
         return latent / self.scale_factor + self.shift_factor

@@ -32,13 +32,8 @@ import torch
 from ..state_dict import TensorIndex, block_count
 from .base import Detected, DiffusionFamily, LatentFormat
 from .flux import rope_axes
+from .wan import WAN21_LATENT  # ComfyUI: Qwen-Image's latents are Wan 2.1's (latent_formats.Wan21)
 
-# Wan 2.1's VAE statistics (ComfyUI's latent_formats.Wan21, diffusers' AutoencoderKLQwenImage defaults)
-WAN21_MEAN = (-0.7571, -0.7089, -0.9113, 0.1075, -0.1745, 0.9653, -0.1517, 1.5508, 0.4134, -0.0715, 0.5517, -0.3632,
-              -0.1922, -0.9497, 0.2503, -0.2921)
-WAN21_STD = (2.8184, 1.4541, 2.3275, 2.6558, 1.2196, 1.7708, 2.6052, 2.0743, 3.2687, 2.1526, 2.8652, 1.5579, 1.6382,
-             1.1253, 2.8251, 1.9160)
-WAN21_LATENT = LatentFormat(16, 1.0, mean=WAN21_MEAN, std=WAN21_STD, dimensions=3)
 MARKER = "transformer_blocks.0.img_mod.1.weight"
 ZERO_MARKER = "__index_timestep_zero__"
 PATCH = 2
