@@ -9,13 +9,16 @@ from .base import Encoded, EncoderDetected, EncodeRequest, EncoderKind, PromptRe
 from .chroma import Chroma
 from .clip import ClipG, ClipH, ClipL
 from .flux import Flux
+from .gemma2 import Gemma2_2B
+from .lumina2 import Lumina2
+from .qwen3 import Qwen3_4B
 from .sd import SDXL, StableDiffusion
 from .sd3 import SD3
 from .t5 import T5XXL
 
-KINDS: list[EncoderKind] = [ClipG(), ClipH(), ClipL(), T5XXL()]
+KINDS: list[EncoderKind] = [ClipG(), ClipH(), ClipL(), T5XXL(), Qwen3_4B(), Gemma2_2B()]
 RECIPES: dict[str, PromptRecipe] = {recipe.name: recipe for recipe in (
-    StableDiffusion(), SDXL(), SD3(), Flux(), Chroma())}
+    StableDiffusion(), SDXL(), SD3(), Flux(), Chroma(), Lumina2())}
 
 __all__ = ["KINDS", "RECIPES", "EncodeRequest", "Encoded", "EncoderDetected", "EncoderKind", "PromptRecipe",
            "recipe"]

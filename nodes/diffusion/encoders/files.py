@@ -15,7 +15,8 @@ from .base import EncoderDetected
 
 # keys that start an encoder's own key space; what precedes them is the encoder's prefix in the file
 MARKERS = ("text_model.embeddings.token_embedding.weight", "embeddings.token_embedding.weight",
-           "transformer.resblocks.0.ln_1.weight", "encoder.block.0.layer.0.SelfAttention.q.weight")
+           "transformer.resblocks.0.ln_1.weight", "encoder.block.0.layer.0.SelfAttention.q.weight",
+           "layers.0.self_attn.q_proj.weight")  # the last: decoder language models (Qwen, Gemma …)
 
 
 def detect_at(index: TensorIndex, prefix: str) -> EncoderDetected | None:
@@ -60,7 +61,8 @@ def find_file(path: Path) -> list[EncoderDetected]:
 def load(path: Path, detected: EncoderDetected, dtype: torch.dtype) -> torch.nn.Module:
     """One encoder of a file, built with its weights (read one tensor at a time, each cast as it is read)."""
     prefix = detected.prefix
-    owned = (lambda key: key.startswith(prefix)) if prefix else None
+    extra = set(detected.also_read)
+    owned = (lambda key: key.startswith(prefix) or key in extra) if prefix else None
     tensors, _ = read_state_dict(path, keys=owned, cast=keeping_scales(compute_cast(dtype, keep_fp8=True)),
                                  strip=prefix)
     weights, scales = split_scales(tensors, path.name)

@@ -16,12 +16,14 @@ from ..state_dict import ModelFileError, TensorIndex, compute_cast, describe, in
 from .base import Detected, DiffusionFamily, Family, LatentFormat
 from .chroma import Chroma
 from .flux import Flux
+from .lumina2 import Lumina2
 from .sd import FAMILIES as SD_FAMILIES
 from .sd3 import SD3
+from .z_image import ZImage
 
 log = logging.getLogger(__name__)
 
-FAMILIES: list[DiffusionFamily] = [Chroma(), Flux(), SD3(), *SD_FAMILIES]
+FAMILIES: list[DiffusionFamily] = [Chroma(), Flux(), SD3(), ZImage(), Lumina2(), *SD_FAMILIES]
 
 __all__ = ["FAMILIES", "Detected", "DiffusionFamily", "Family", "LatentFormat", "by_name", "detect", "detect_file",
            "load_diffusion_model"]
