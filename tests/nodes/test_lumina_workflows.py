@@ -237,3 +237,18 @@ def test_clip_text_encode_lumina2_and_renorm_cfg_run_on_netayume(runtime: Runtim
     }
     _, outcome = runtime.run(prompt)
     assert outcome.status_str == "success", outcome.error
+
+
+def test_z_image_with_fp8_weights_on_request(runtime: Runtime) -> None:
+    """UNETLoader's weight_dtype fp8_e4m3fn: linear weights in one byte, the time embedding still computed in the
+    compute dtype (diffusers would cast its input to the fp8 weight's dtype)."""
+    prompt = small(template("image_z_image_turbo", runtime))
+    for node in prompt.values():
+        if node["class_type"] == "UNETLoader":
+            node["inputs"]["weight_dtype"] = "fp8_e4m3fn"
+    _, outcome = runtime.run(prompt)
+    assert outcome.status_str == "success", outcome.error
+    (key,) = [k for k in runtime.models._entries if k[0] == "diffusion_model" and k[-1] == "fp8_e4m3fn"]
+    with runtime.models.use(key) as (module,):
+        assert module.layers[0].feed_forward.w1.weight.dtype == torch.float8_e4m3fn
+        assert module.t_embedder.mlp[0].weight.dtype == torch.float8_e4m3fn

@@ -16,6 +16,7 @@ conditioning is Qwen3-4B's states (the encoder ``lumina2`` type's Z-Image readin
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any, ClassVar
 
 import torch
@@ -61,6 +62,11 @@ class ZImage(NextDiTFamily):
                   "axes_dims": list(rope_axes(shapes["head_dim"])), "axes_lens": [CAPTION_POSITIONS, 512, 512]}
         return Detected(self, config, prefix, "z_image", extra={"shapes": shapes})
 
+    def build(self, tensors: dict[str, torch.Tensor], detected: Detected, dtype: torch.dtype) -> torch.nn.Module:
+        model = super().build(tensors, detected, dtype)
+        model.t_embedder.__class__ = _time_embedder()
+        return model
+
     def converter(self) -> Callable[[dict[str, Any]], dict[str, Any]]:
         from diffusers.loaders.single_file_utils import convert_z_image_transformer_checkpoint_to_diffusers
 
@@ -97,3 +103,20 @@ class ZImageAdapter:
         captions = list(conds["context"])
         out = module(images, (1.0 - timestep).to(x.dtype), captions, return_dict=False)[0]
         return -torch.stack([item[:, 0] for item in out])[..., :h, :w]
+
+
+@cache
+def _time_embedder() -> type:
+    """Z-Image's time embedder, its sinusoidal features in the compute dtype: diffusers casts them to the
+    first linear layer's weight dtype, which with fp8 storage (fp8 files, UNETLoader's fp8 weight_dtype)
+    would be fp8 activations."""
+    from diffusers.models.transformers.transformer_z_image import TimestepEmbedder
+
+    class TimeEmbedder(TimestepEmbedder):
+        def forward(self, t: torch.Tensor) -> torch.Tensor:
+            features = self.timestep_embedding(t, self.frequency_embedding_size)
+            first = self.mlp[0]
+            dtype = first.bias.dtype if first.bias is not None and first.bias.is_floating_point() else t.dtype
+            return self.mlp(features.to(dtype))  # type: ignore[no-any-return]
+
+    return TimeEmbedder
