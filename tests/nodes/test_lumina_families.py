@@ -199,3 +199,21 @@ def test_lumina2_adapter_equals_the_module_called_as_diffusers_pipeline_calls_it
     assert odd.shape == (1, 16, 5, 7)
     no_mask = adapter.encode(model, states, {}, ctx(tuple(x.shape)))
     assert no_mask["mask"].dtype == torch.bool and bool(no_mask["mask"].all())
+
+
+def test_a_gguf_z_image_computes_what_the_file_holds(tmp_path: Path) -> None:
+    """As ComfyUI-GGUF users have it (Q8_0 blocks, the original keys): the fused q, k, v split by block rows."""
+    from gguf import GGMLQuantizationType as Q
+
+    from tests.fixtures import tiny_gguf
+
+    model = tl.z_image(8)
+    path = tmp_path / "z_image_turbo-Q8_0.gguf"
+    tiny_gguf.write(path, tl.z_image_state(model), Q.Q8_0, arch="lumina2", shape_fix=False)
+    loaded, detected = load_diffusion_model(path, torch.float32)
+    assert detected.family.name == "z_image" and type(loaded.layers[0].attention.to_q).__name__ == "GGUFLinear"
+    x, cap = [torch.randn(16, 1, 4, 4)], [torch.randn(5, tl.QWEN_WIDTH)]
+    with torch.no_grad():
+        ours = loaded(x, torch.tensor([0.3]), cap, return_dict=False)[0][0]
+        reference = model(x, torch.tensor([0.3]), cap, return_dict=False)[0][0]
+    assert torch.allclose(ours, reference, atol=0.05 * reference.abs().max().item())
