@@ -30,6 +30,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,9 @@ CASES = {case.name: case for case in (
                "axes_dims": [8, 12, 12]}),
 )}
 TINY_CONTEXT = {"flux_dev": (8, 64, 32), "sd35_large": (8, 64, 64), "z_image_turbo": (8, 16, 16)}
+# Families measured by a function of their own (name → rows), beside the file-and-engine cases above; their
+# rows are printed as JSON lines and kept in --out's results.json.
+EXTRA: dict[str, Callable[[], list[dict[str, Any]]]] = {}
 
 
 def original_shapes(case: Case, tiny: bool) -> dict[str, tuple[int, ...]]:
@@ -212,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     families = [name.strip() for name in args.families.split(",") if name.strip()]
     weights = [name.strip() for name in args.weights.split(",") if name.strip()]
-    unknown = [n for n in families if n not in CASES] + [w for w in weights if w not in WEIGHTS]
+    unknown = [n for n in families if n not in CASES and n not in EXTRA] + [w for w in weights if w not in WEIGHTS]
     if unknown:
         print(f"gpu_families: unknown {', '.join(unknown)}", file=sys.stderr)
         return 2
@@ -222,16 +226,22 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="gpu_families_") as scratch:
         work = args.work or Path(scratch)
         for name in families:
+            if name in EXTRA:
+                extra = EXTRA[name]() if cuda else []
+                for row in extra:
+                    print(json.dumps(row), flush=True)
+                rows += extra
+                continue
             found = measure(CASES[name], work, args.device, weights, args.tiny, args.keep)
             for row in found:
                 print(f"{row['family']} {row['weights']}: {row['it_s']} it/s, peak {row['peak_vram_gib']} GiB, "
                       f"load {row['load_s']} s", flush=True)
             rows += found
-    print(table(rows))
+    print(table([row for row in rows if "it_s" in row]))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "results.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
-        (args.out / "results.md").write_text(table(rows) + "\n", encoding="utf-8")
+        (args.out / "results.md").write_text(table([row for row in rows if "it_s" in row]) + "\n", encoding="utf-8")
     return 0
 
 

@@ -23,7 +23,7 @@ def _stamp(path: Path) -> tuple[str, int]:
 
 
 def _family(detected: Any) -> Family:
-    flow = detected.family.name in ("flux", "chroma", "sd3", "z_image", "lumina2")
+    flow = detected.family.name in ("flux", "chroma", "sd3") or detected.family.latent.channels != 4
     return Family(detected.family.name, "flow" if flow else "epsilon", {}, detected)
 
 

@@ -117,7 +117,7 @@ def test_qwen3_files_load_and_read_the_penultimate_layer(tmp_path: Path, fmt: st
              "scaled_fp8": lambda: td.scaled_fp8(state, linear), "fp8mixed": lambda: td.fp8_mixed(state, linear)}[fmt]()
     td.save(saved, path)
     found, encoder = load(path)
-    assert (found.kind.name, found.prefix) == ("qwen3_4b", "model.")
+    assert (found.kind.name, found.prefix) == ("qwen3_4b", "")
     assert found.config == {"vocab_size": 151936, "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 2,
                             "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 8}
     if fmt != "bf16":
@@ -181,7 +181,7 @@ def test_gemma_tokenizer_comes_from_the_file_and_the_prompt_starts_with_bos(tmp_
     path = tmp_path / "gemma_2_2b_fp16.safetensors"
     td.save(tl.comfy_gemma_state(tl.gemma2(1)), path, dtype=torch.float16)
     found, encoder = load(path)
-    assert (found.kind.name, found.prefix, found.also_read) == ("gemma2_2b", "model.", ("spiece_model",))
+    assert (found.kind.name, found.prefix, found.also_read) == ("gemma2_2b", "", ("spiece_model",))
     processor = sentencepiece.SentencePieceProcessor(model_proto=tl.spiece_model())
     assert encoder.inkgraph_tokenizer("a red fox")["input_ids"] == processor.encode("a red fox")
     from inkgraph.nodes.diffusion.encoders.gemma2 import gemma_rules
@@ -228,7 +228,7 @@ def test_gemma_in_an_all_in_one_checkpoint_and_without_its_tokenizer(tmp_path: P
     path = tmp_path / "lumina_2.safetensors"
     td.save(checkpoint, path)
     found, encoder = load(path)
-    assert (found.prefix, found.also_read) == (prefix + "model.", ("text_encoders.spiece_model",))
+    assert (found.prefix, found.also_read) == (prefix, ("text_encoders.spiece_model",))
     assert all(torch.equal(encoder.state_dict()[k], v) for k, v in model.state_dict().items())
     bare = tmp_path / "gemma_without_tokenizer.safetensors"
     td.save(tl.comfy_llm_state(model), bare)
@@ -247,3 +247,25 @@ def test_clip_text_encode_lumina2_writes_comfyuis_system_prompt() -> None:
     assert lumina2_prompt("alignment", "") == (
         "You are an assistant designed to generate high-quality images with the highest degree of image-text "
         "alignment based on textual prompts. <Prompt Start> ")
+
+
+def test_a_llama_cpp_gguf_qwen3_is_found_and_loaded_as_the_qwen3_4b_kind(tmp_path: Path) -> None:
+    """unsloth's Qwen3-4B-GGUF as ComfyUI-GGUF users have it: llama.cpp's names, read as ComfyUI's layout."""
+    from gguf import GGMLQuantizationType as Q
+    from transformers import Qwen3Config, Qwen3Model
+
+    from tests.fixtures import tiny_gguf
+    from tests.nodes.test_gguf_text_encoders import QWEN_TO_LLAMA_CPP, _renamed
+
+    torch.manual_seed(0)
+    original = Qwen3Model(Qwen3Config(vocab_size=256, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                      num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                                      rope_theta=1_000_000.0)).eval()  # Qwen3-4B's θ
+    path = tmp_path / "Qwen3-4B-Q8_0.gguf"
+    tiny_gguf.write(path, _renamed(original.state_dict(), QWEN_TO_LLAMA_CPP), Q.Q8_0, arch="qwen3", shape_fix=False)
+    found, encoder = load(path)
+    assert (found.kind.name, found.prefix, found.config["num_attention_heads"]) == ("qwen3_4b", "", 4)
+    ids = torch.randint(0, 256, (1, 10))
+    with torch.no_grad():
+        ours, reference = encoder(ids).last_hidden_state, original(ids).last_hidden_state
+    assert float((ours - reference).norm() / reference.norm()) < 0.03

@@ -16,7 +16,7 @@ from .base import EncoderDetected
 # keys that start an encoder's own key space; what precedes them is the encoder's prefix in the file
 MARKERS = ("text_model.embeddings.token_embedding.weight", "embeddings.token_embedding.weight",
            "transformer.resblocks.0.ln_1.weight", "encoder.block.0.layer.0.SelfAttention.q.weight",
-           "layers.0.self_attn.q_proj.weight")  # the last: decoder language models (Qwen, Gemma …)
+           "model.embed_tokens.weight")  # the last: language models (Qwen2.5-VL, Qwen3, Llama, Mistral)
 
 
 def detect_at(index: TensorIndex, prefix: str) -> EncoderDetected | None:

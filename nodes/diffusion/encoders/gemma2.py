@@ -24,7 +24,7 @@ import torch
 
 from ..state_dict import ModelFileError, TensorIndex
 from .base import EncoderDetected, EncoderKind
-from .llm import decoder_shapes
+from .llm import decoder_shapes, decoder_state
 
 HEAD_DIM = 256
 START, PAD = 2, 0  # <bos>, <pad>
@@ -36,17 +36,17 @@ GEMMA2: dict[str, Any] = {"rope_theta": 10_000.0, "rms_norm_eps": 1e-6, "max_pos
 
 def read_config(index: TensorIndex, prefix: str) -> dict[str, Any] | None:
     """Gemma2Config fields of the decoder under ``prefix`` (None: not a Gemma 2 there)."""
-    if index.shape(prefix + "layers.0.post_feedforward_layernorm.weight") is None:
+    if index.shape(prefix + "model.layers.0.post_feedforward_layernorm.weight") is None:
         return None
-    if index.shape(prefix + "layers.0.self_attn.q_norm.weight") is not None:
+    if index.shape(prefix + "model.layers.0.self_attn.q_norm.weight") is not None:
         return None  # Gemma 3
     return decoder_shapes(index, prefix, HEAD_DIM)
 
 
 def tokenizer_key(index: TensorIndex, prefix: str) -> str | None:
     """Where a file keeps Gemma's tokenizer: the nearest ``spiece_model`` beside the weights or above them
-    (``text_encoders.gemma2_2b.transformer.model.`` → ``…transformer.``, ``text_encoders.gemma2_2b.``,
-    ``text_encoders.``, the top level)."""
+    (``text_encoders.gemma2_2b.transformer.`` → ``text_encoders.gemma2_2b.``, ``text_encoders.``, the top
+    level)."""
     parts = prefix.split(".")[:-1]
     for cut in range(len(parts), -1, -1):
         key = "".join(part + "." for part in parts[:cut]) + TOKENIZER_KEY
@@ -78,10 +78,9 @@ class Gemma2_2B(EncoderKind):  # noqa: N801 (ComfyUI's name)
         layers = int(detected.config["num_hidden_layers"])
         config: Any = Gemma2Config(**detected.config, **GEMMA2, layer_types=["full_attention"] * layers,
                                    use_cache=False)
-        state = {k: v for k, v in tensors.items() if not k.startswith("lm_head.") and not k.endswith("logit_scale")}
-        model = assemble(Gemma2Model, config, state, dtype, "Gemma 2 text encoder", detected.source)
+        model = assemble(Gemma2Model, config, decoder_state(tensors), dtype, "Gemma 2 text encoder", detected.source)
         if detected.scales:
-            apply_scales(model, detected.scales)
+            apply_scales(model, decoder_state(detected.scales))
         model.inkgraph_tokenizer = SentencePieceTokenizer(bytes(serialized.to(torch.uint8).flatten().tolist()))
         return model  # type: ignore[no-any-return]
 

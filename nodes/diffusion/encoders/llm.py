@@ -1,10 +1,11 @@
 """Decoder language models as text encoders (Qwen3, Gemma 2 …), run as ComfyUI runs its ``llama.py`` models
 through ``SDClipModel``.
 
-- The architecture is read from the tensors of a Llama-style decoder (``layers.N.self_attn.q_proj`` …, under
-  whatever prefix the file puts before them: ``model.`` in ComfyUI's repackaged files,
-  ``text_encoders.<slot>.transformer.model.`` in all-in-one checkpoints): width, depth, MLP width,
-  vocabulary, heads and key/value heads from the projections' rows and the head width.
+- The architecture is read from the tensors of a Llama-style decoder (``model.layers.N.self_attn.q_proj`` …,
+  after whatever prefix the file puts before them: none in ComfyUI's repackaged files,
+  ``text_encoders.<slot>.transformer.`` in all-in-one checkpoints): width, depth, MLP width, vocabulary,
+  heads and key/value heads from the projections' rows and the head width. The module is transformers'
+  decoder alone (``Qwen3Model`` …), whose keys are the file's without ``model.`` (:func:`decoder_state`).
 - Prompts have no chunks (ComfyUI's ``max_length`` of 99,999,999): one row of tokens, padded to one token
   at least. Where the model takes an attention mask, it is ComfyUI's rule: with no end token, a position is
   attended up to (not including) the first padding token.
@@ -27,7 +28,8 @@ import torch
 from ..state_dict import TensorIndex, block_count
 from .prompt import PLACEHOLDER, Chunk, Reading, TokenRules, chunks_for, depth
 
-MARKER = "layers.0.self_attn.q_proj.weight"
+MARKER = "model.layers.0.self_attn.q_proj.weight"
+ROOT = "model."  # the decoder's keys in the file (beside an LM head or a vision tower)
 READING = Reading(-2, False)  # ComfyUI's layer_idx=-2 without the final norm: Z-Image's and Lumina 2's
 
 
@@ -45,18 +47,21 @@ def decoder_shapes(index: TensorIndex, prefix: str, head_dim: int | None = None)
             raise KeyError(key)
         return found
 
-    norm = index.shape(prefix + "layers.0.self_attn.q_norm.weight")
-    width = shape("embed_tokens.weight")[1]
+    norm = index.shape(prefix + "model.layers.0.self_attn.q_norm.weight")
+    vocab, width = shape("model.embed_tokens.weight")
     heads_width = norm[0] if norm is not None else head_dim
-    if not heads_width or q[0] % heads_width or shape("layers.0.self_attn.k_proj.weight")[0] % heads_width:
-        raise ValueError(f"q/k projections of {q[0]} and {shape('layers.0.self_attn.k_proj.weight')[0]} rows do "
-                         f"not divide into heads {heads_width} wide")
+    k_rows = shape("model.layers.0.self_attn.k_proj.weight")[0]
+    if not heads_width or q[0] % heads_width or k_rows % heads_width:
+        raise ValueError(f"q/k projections of {q[0]} and {k_rows} rows do not divide into heads {heads_width} wide")
     keys: Mapping[str, Any] = {k[len(prefix):]: None for k in index if k.startswith(prefix)}
-    return {"vocab_size": shape("embed_tokens.weight")[0], "hidden_size": width,
-            "intermediate_size": shape("layers.0.mlp.gate_proj.weight")[0], "num_hidden_layers": block_count(
-                keys, "layers."), "num_attention_heads": q[0] // heads_width,
-            "num_key_value_heads": shape("layers.0.self_attn.k_proj.weight")[0] // heads_width,
-            "head_dim": heads_width}
+    return {"vocab_size": vocab, "hidden_size": width, "intermediate_size": shape("model.layers.0.mlp.gate_proj.weight")[0],
+            "num_hidden_layers": block_count(keys, "model.layers."), "num_attention_heads": q[0] // heads_width,
+            "num_key_value_heads": k_rows // heads_width, "head_dim": heads_width}
+
+
+def decoder_state(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The decoder's own keys (``model.`` taken off; an LM head and anything else left out)."""
+    return {k[len(ROOT):]: v for k, v in tensors.items() if k.startswith(ROOT)}
 
 
 def attention_mask(ids: torch.Tensor, pad: int, end: int | None = None) -> torch.Tensor:

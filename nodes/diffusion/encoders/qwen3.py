@@ -2,7 +2,7 @@
 ``qwen_3_4b_fp8_mixed.safetensors``) and Flux.2 klein 4B's.
 
 ComfyUI's repackaged files hold the language model's ``model.`` keys (``model.layers.N.self_attn.q_proj``,
-``model.embed_tokens``, ``model.norm``) and no LM head; fp16/bf16, fp8, scaled-fp8 and per-layer fp8
+``model.embed_tokens``, ``model.norm``), an LM head or not; fp16/bf16, fp8, scaled-fp8 and per-layer fp8
 ("fp8mixed") files all load (the scales are applied to the linear layers). Qwen3 is told from other decoders
 by its per-head q/k norms; the kind follows ComfyUI's rule by width (``detect_te_model``: 2560 → 4B; 1024,
 2048 and 4096 are Qwen3-0.6B, -2B and -8B, other kinds). Widths ComfyUI does not know (tiny test models)
@@ -21,7 +21,7 @@ import torch
 
 from ..state_dict import TensorIndex
 from .base import EncoderDetected, EncoderKind
-from .llm import decoder_shapes
+from .llm import decoder_shapes, decoder_state
 
 TOKENIZER_DIR = Path(__file__).resolve().parent.parent / "configs" / "qwen25_tokenizer"
 PAD = 151643  # <|endoftext|>
@@ -32,9 +32,9 @@ QWEN3: dict[str, Any] = {"rope_theta": 1_000_000.0, "rms_norm_eps": 1e-6, "max_p
 
 def read_config(index: TensorIndex, prefix: str) -> dict[str, Any] | None:
     """Qwen3Config fields of the decoder under ``prefix`` (None: not a Qwen3 there)."""
-    if index.shape(prefix + "layers.0.self_attn.q_norm.weight") is None:
+    if index.shape(prefix + "model.layers.0.self_attn.q_norm.weight") is None:
         return None
-    if index.shape(prefix + "layers.0.post_feedforward_layernorm.weight") is not None:
+    if index.shape(prefix + "model.layers.0.post_feedforward_layernorm.weight") is not None:
         return None  # Gemma 3 has q/k norms too
     return decoder_shapes(index, prefix)
 
@@ -57,10 +57,9 @@ class Qwen3_4B(EncoderKind):  # noqa: N801 (ComfyUI's name)
         from ..weights import apply_scales, assemble
 
         config: Any = Qwen3Config(**detected.config, **QWEN3, use_cache=False)
-        state = {k: v for k, v in tensors.items() if not k.startswith("lm_head.")}
-        model = assemble(Qwen3Model, config, state, dtype, "Qwen3 text encoder", detected.source)
+        model = assemble(Qwen3Model, config, decoder_state(tensors), dtype, "Qwen3 text encoder", detected.source)
         if detected.scales:
-            apply_scales(model, detected.scales)
+            apply_scales(model, decoder_state(detected.scales))
         return model  # type: ignore[no-any-return]
 
     def tokenizer(self) -> Any:
