@@ -57,22 +57,24 @@ def load_text_encoders(manager: ModelManager, paths: list[Path], clip_type: str,
     hold (a repackaged single file holds one), checked against what the type takes."""
     from .encoders import files, recipe
 
-    chosen = recipe(clip_type)
     dtype_name = "fp32" if device == "cpu" else manager.policy.dtype  # CPUs compute half precision slowly
     keys: list[Hashable] = []
     slots: list[str] = []
-    for path in paths:
-        for detected in files.find_file(path):
-            slot = detected.kind.name
-            if slot in slots:
-                raise ValueError(f"{path.name}: a second {slot} text encoder; each encoder may be given once")
-            key = ("text_encoder", *_stamp(path), detected.prefix, dtype_name, device)
-            if key not in manager:
-                encoder = files.load(path, detected, torch_dtype(dtype_name))
-                manager.add(key, encoder.eval().requires_grad_(False))
-                log.info("loaded %s (%s)", path.name, slot)
-            keys.append(key)
-            slots.append(slot)
+    found = [(path, detected) for path in paths for detected in files.find_file(path)]
+    if len(found) == 1:  # ComfyUI picks some encoders' recipe from the file itself
+        clip_type = found[0][1].kind.recipe_for(clip_type) or clip_type
+    chosen = recipe(clip_type)
+    for path, detected in found:
+        slot = detected.kind.name
+        if slot in slots:
+            raise ValueError(f"{path.name}: a second {slot} text encoder; each encoder may be given once")
+        key = ("text_encoder", *_stamp(path), detected.prefix, dtype_name, device)
+        if key not in manager:
+            encoder = files.load(path, detected, torch_dtype(dtype_name))
+            manager.add(key, encoder.eval().requires_grad_(False))
+            log.info("loaded %s (%s)", path.name, slot)
+        keys.append(key)
+        slots.append(slot)
     chosen.check(slots, ", ".join(p.name for p in paths))
     return ClipHandle(manager, tuple(keys), Family(clip_type), recipe=clip_type, slots=tuple(slots), device=device)
 
@@ -88,7 +90,7 @@ def load_vae(manager: ModelManager, path: Path) -> VaeHandle:
 
 
 # the CLIP type ComfyUI gives an all-in-one checkpoint of a transformer family
-CHECKPOINT_CLIP_TYPES = {"flux": "flux", "chroma": "chroma", "sd3": "sd3"}
+CHECKPOINT_CLIP_TYPES = {"flux": "flux", "chroma": "chroma", "sd3": "sd3", "lumina2": "lumina2", "z_image": "lumina2"}
 
 
 def load_transformer_checkpoint(manager: ModelManager, path: Path, detected: Any) -> tuple[Any, Any, Any]:

@@ -81,3 +81,9 @@ def parse_weights(text: str) -> list[tuple[str, float]]:
         elif fragment:
             merged.append((fragment, weight))
     return merged
+
+
+def literal(text: str) -> str:
+    """The prompt as plain text, for encoders that read no emphasis (ComfyUI's ``disable_weights``): brackets
+    stay text, only their escapes (``\\(`` → ``(``) are resolved."""
+    return _unescape(_escape(text))

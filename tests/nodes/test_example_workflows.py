@@ -17,6 +17,7 @@ from PIL import Image
 
 from inkgraph.engine.core.settings import Settings
 from inkgraph.engine.runtime import Runtime
+from tests.fixtures.family_files import save_stand_ins
 from tests.fixtures.tiny_sd import save_single_file
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
@@ -36,6 +37,7 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
     torch.manual_seed(0)
     torch.save(ESRGAN(num_filters=8, num_blocks=1, scale=4).state_dict(),
                base / "models" / "upscale_models" / "RealESRGAN_x4plus.pth")
+    save_stand_ins(base / "models")  # the transformer families' examples (Flux, Chroma, SD3.5, Z-Image, Lumina 2)
     (base / "input").mkdir(exist_ok=True)
     Image.new("RGB", (64, 48), (40, 120, 200)).save(base / "input" / "example.png")
     return Runtime.create(Settings(base_dir=base))
@@ -45,9 +47,9 @@ def shrunk(prompt: dict[str, Any]) -> dict[str, Any]:
     """The same graph at 64 px and two steps per sampler."""
     for item in prompt.values():
         inputs = item["inputs"]
-        if item["class_type"] == "EmptyLatentImage":
+        if item["class_type"] in ("EmptyLatentImage", "EmptySD3LatentImage"):
             inputs["width"] = inputs["height"] = 64
-        elif item["class_type"] in ("KSampler", "KSamplerAdvanced"):
+        elif item["class_type"] in ("KSampler", "KSamplerAdvanced", "BasicScheduler"):
             inputs["steps"] = 2
     return prompt
 
@@ -83,3 +85,16 @@ def test_ui_version_converts_to_the_api_workflow(runtime: Runtime, name: str) ->
     strip = [{k: {"class_type": v["class_type"], "inputs": v["inputs"]} for k, v in side.items()}
              for side in (converted, api)]
     assert strip[0] == strip[1]
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_workflow_validates_with_only_model_files_missing(name: str, tmp_path: Path) -> None:
+    """With no models folder (only the embedded demo model), the one thing an example lacks is its model files."""
+    bare = Runtime.create(Settings(base_dir=tmp_path))
+    (tmp_path / "input").mkdir(exist_ok=True)
+    Image.new("RGB", (64, 48), (40, 120, 200)).save(tmp_path / "input" / "example.png")
+    result = bare.validate(json.loads((WORKFLOWS / f"{name}.json").read_text()))
+    problems = {(e.type, e.extra_info.get("input_name")) for errors in result.node_errors.values()
+                for e in errors.errors}
+    models = {"ckpt_name", "unet_name", "clip_name", "clip_name1", "clip_name2", "vae_name", "model_name"}
+    assert all(kind == "value_not_in_list" and field in models for kind, field in problems), result.error_body()

@@ -35,6 +35,9 @@ class EncoderDetected:
     config: dict[str, Any]
     source: str = ""  # the file's name, for messages
     scales: dict[str, torch.Tensor] = field(default_factory=dict)  # scaled-fp8 weight scales by module name
+    # keys outside the prefix the kind also needs (Gemma's tokenizer, ``spiece_model``, stored beside the
+    # weights); ``build`` finds them under their full names
+    also_read: tuple[str, ...] = ()
 
 
 class EncoderKind(ABC):
@@ -54,6 +57,12 @@ class EncoderKind(ABC):
     @abstractmethod
     def tokenizer(self) -> Any:
         """The tokenizer shipped in the package for this kind (loaded once)."""
+
+    def recipe_for(self, clip_type: str) -> str | None:
+        """The recipe a file holding only this encoder gets when CLIPLoader asks for ``clip_type``: ComfyUI
+        picks it from the encoder for some kinds (a Qwen3-4B file is Z-Image's unless the type is flux or
+        flux2). None: the type's own recipe."""
+        return None
 
 
 @dataclass

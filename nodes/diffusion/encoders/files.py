@@ -61,7 +61,8 @@ def find_file(path: Path) -> list[EncoderDetected]:
 def load(path: Path, detected: EncoderDetected, dtype: torch.dtype) -> torch.nn.Module:
     """One encoder of a file, built with its weights (read one tensor at a time, each cast as it is read)."""
     prefix = detected.prefix
-    owned = (lambda key: key.startswith(prefix)) if prefix else None
+    extra = set(detected.also_read)
+    owned = (lambda key: key.startswith(prefix) or key in extra) if prefix else None
     tensors, _ = read_state_dict(path, keys=owned, cast=keeping_scales(compute_cast(dtype, keep_fp8=True)),
                                  strip=prefix)
     weights, scales = split_scales(tensors, path.name)

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from ..embeddings import PREFIX, Lookup, reference, split_words
-from ..prompt_weights import parse_weights
+from ..prompt_weights import literal, parse_weights
 
 Token = int | torch.Tensor  # a vocabulary id, or one textual-inversion vector
 Chunk = list[tuple[Token, float]]
@@ -44,6 +44,7 @@ class TokenRules:
     embedding_key: str = "clip_l"  # which vectors of a textual-inversion file belong to this encoder
     empty_has_end: bool = True  # the empty prompt keeps its end token (PixArt/Chroma: padding only)
     min_padding: int | None = None  # padding tokens always added after the last chunk's end token
+    weights: bool = True  # parse emphasis; False: the prompt is literal text (ComfyUI's disable_weights)
 
     def configured(self, options: dict[str, Any]) -> TokenRules:
         """These rules with a CLIP's tokenizer options applied (T5TokenizerOptions sets
@@ -74,7 +75,8 @@ def weighted_groups(text: str, rules: TokenRules, lookup: Lookup | None = None,
         if ids:
             groups.append([(t, weight) for t in ids])
 
-    for fragment, weight in parse_weights(text):
+    fragments = parse_weights(text) if rules.weights else [(literal(text), 1.0)] if text else []
+    for fragment, weight in fragments:
         for piece in split_words(fragment) if lookup is not None else [fragment]:
             if lookup is None or not piece.startswith(PREFIX):
                 words(piece, weight)

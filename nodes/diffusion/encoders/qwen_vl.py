@@ -44,7 +44,9 @@ KNOWN = {3584: (28, 4), 2048: (16, 2)}
 def read_config(index: TensorIndex, prefix: str) -> dict[str, Any] | None:
     """Qwen2_5_VLConfig fields (text_config, vision_config or None) of the model under ``prefix``."""
     if prefix + MARKER not in index or prefix + "model.layers.0.self_attn.q_norm.weight" in index:
-        return None
+        return None  # Qwen3 has per-head q/k norms
+    if prefix + "model.layers.0.self_attn.q_proj.bias" not in index:
+        return None  # Qwen2.5's attention has biases; Llama, Mistral and Gemma decoders have none
 
     def shape(key: str) -> tuple[int, ...]:
         found = index.shape(prefix + key)
