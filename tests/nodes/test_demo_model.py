@@ -138,11 +138,46 @@ def test_unet_learning_rate_warms_up_holds_then_decays_to_a_tenth() -> None:
     assert rates[-1] == pytest.approx(5e-5) and unet_learning_rate(5000, 1.2) == pytest.approx(5e-5)
 
 
-def test_loss_weight_is_the_snr_clamped_to_one_and_five_in_x0_terms() -> None:
-    from inkgraph.nodes.demo.train import loss_weight
+def test_loss_weight_is_the_x0_error_weighted_by_the_snr_clamped_to_one_and_five() -> None:
+    from inkgraph.nodes.demo.train import _alphas_cumprod, loss_weight
 
-    snr = torch.tensor([0.005, 0.5, 1.0, 3.0, 5.0, 50.0])
-    assert loss_weight(snr).tolist() == pytest.approx([200.0, 2.0, 1.0, 1.0, 1.0, 0.1])
+    alphas = _alphas_cumprod()
+    generator = torch.Generator().manual_seed(0)
+    for t in (999, 900, 500, 300, 100, 10):
+        a = alphas[t]
+        snr = a / (1 - a)
+        x0, noise, v_hat = (torch.randn(4, 16, 16, generator=generator) for _ in range(3))
+        x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
+        v = a.sqrt() * noise - (1 - a).sqrt() * x0
+        x0_hat = a.sqrt() * x_t - (1 - a).sqrt() * v_hat  # the picture a v-model's output stands for
+        weighted_v = loss_weight(snr) * ((v_hat - v) ** 2).mean()
+        assert float(weighted_v) == pytest.approx(float(snr.clamp(1, 5) * ((x0_hat - x0) ** 2).mean()), rel=1e-4)
+    assert loss_weight(torch.tensor([0.005, 1.0, 5.0, 50.0])).tolist() == pytest.approx([1 / 1.005, 0.5, 5 / 6, 5 / 51])
+
+
+def test_training_timesteps_favour_the_noisy_end() -> None:
+    from inkgraph.nodes.demo.train import sample_timesteps
+
+    t = sample_timesteps(20000, torch.Generator().manual_seed(0))
+    again = sample_timesteps(20000, torch.Generator().manual_seed(0))
+    assert torch.equal(t, again) and int(t.min()) == 0 and int(t.max()) == 999
+    assert float((t >= 700).float().mean()) == pytest.approx(0.3 + 0.7 * 0.3, abs=0.01)
+    assert float((t < 100).float().mean()) == pytest.approx(0.7 * 0.1, abs=0.01)
+
+
+def test_shipped_checkpoint_is_sampled_as_v_prediction() -> None:
+    import json
+
+    from safetensors import safe_open
+
+    from inkgraph.nodes.diffusion.checkpoint import METADATA_KEY
+
+    models = shipped_models()
+    assert models is not None
+    with safe_open(str(models / "checkpoints" / arch.CHECKPOINT_NAME), "pt") as file:
+        metadata = file.metadata()
+    assert json.loads(metadata[METADATA_KEY])["scheduler"]["prediction_type"] == "v_prediction"
+    assert metadata["modelspec.predict_key"] == "v"
 
 
 def test_shipped_demo_model_meets_the_quality_targets() -> None:
