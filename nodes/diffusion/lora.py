@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from .ldm_format import unet_diffusers_to_ldm
+from .weight_patches import WeightPatch
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class LoraFile:
     """Patches by target, keyed by a flattened module name ("down_blocks_0_..._to_q")."""
 
     name: str
-    patches: dict[str, dict[str, Patch]] = field(default_factory=dict)
+    patches: dict[str, dict[str, Patch | WeightPatch]] = field(default_factory=dict)  # WeightPatch: add_patches
     unused: list[str] = field(default_factory=list)
 
 
@@ -154,19 +155,23 @@ def sync(model: torch.nn.Module, kind: str, loras: tuple[tuple[LoraFile, float],
 
     Weights stored in fp8 are patched in float32 (their scale undone) and stored back in fp8 with a new
     scale, so a LoRA's small changes are not lost to fp8 rounding of the scale they had. GGUF layers never
-    have their blocks rewritten: their patches apply when they dequantize.
+    have their blocks rewritten: their patches apply when they dequantize. A LoRA file's entries may also be
+    ComfyUI weight patches (``weight_patches.WeightPatch``, from a node pack's ``add_patches``): they are
+    applied in the same order, on weights or biases.
     """
     from .gguf_ops import GGUFLayer
     from .state_dict import FP8_DTYPES
     from .weights import dequantized, store_fp8
 
-    state = _state.setdefault(model, {"applied": (), "backup": {}, "index": None})
+    state = _state.setdefault(model, {"applied": (), "backup": {}, "bias_backup": {}, "index": None})
     wanted = tuple((lora.name, id(lora), strength) for lora, strength in loras if strength != 0.0)
     if state["applied"] == wanted:
         return
     modules = dict(model.named_modules())
     for name, saved in state["backup"].items():
         _restore(modules[name], saved)
+    for name, bias in state.setdefault("bias_backup", {}).items():
+        modules[name].bias.copy_(bias.to(modules[name].bias.device))
     quantized = {name: m for name, m in modules.items() if isinstance(m, GGUFLayer)}
     patches: dict[str, list[tuple[Patch, float]]] = {}
     if not wanted:
@@ -174,16 +179,15 @@ def sync(model: torch.nn.Module, kind: str, loras: tuple[tuple[LoraFile, float],
             layer.set_patches([])
         state["applied"] = wanted
         return
-    if state["index"] is None:
-        state["index"] = module_index(model, unet_config, names)
-    index: dict[str, Targets] = state["index"]
+    index = module_targets(model, unet_config, names)
     missed = 0
     for lora, strength in loras:
         if strength == 0.0:
             continue
         for flat, patch in lora.patches.get(kind, {}).items():
-            targets = index.get(flat)
-            if targets is None:
+            general = isinstance(patch, WeightPatch)
+            targets = index.get(patch.module if general else flat)
+            if targets is None or (general and any(module_name in quantized for module_name, _ in targets)):
                 missed += 1
                 continue
             for module_name, rows in targets:
@@ -192,19 +196,43 @@ def sync(model: torch.nn.Module, kind: str, loras: tuple[tuple[LoraFile, float],
                     part = patch if rows is None else Patch(patch.down, patch.up[rows[0]:rows[1]], patch.alpha)
                     patches.setdefault(module_name, []).append((part, strength))
                     continue
+                if general and patch.param == "bias":
+                    if module.bias is None:
+                        missed += 1
+                        continue
+                    if module_name not in state["bias_backup"]:
+                        state["bias_backup"][module_name] = module.bias.detach().to("cpu", copy=True)
+                    module.bias.copy_(patch.apply(module.bias.float(), strength, rows).to(module.bias.dtype))
+                    continue
                 weight = module.weight
                 if module_name not in state["backup"]:
                     scale = getattr(module, "scale_weight", None)
                     state["backup"][module_name] = (weight.detach().to("cpu", copy=True),
                                                     None if scale is None else scale.detach().to("cpu", copy=True),
                                                     module.__class__)
-                delta = patch.delta(weight.shape, rows).to(weight.device) * strength
-                if weight.dtype in FP8_DTYPES:
-                    store_fp8(module, weight.dtype, dequantized(module) + delta)
+                if general:
+                    base = dequantized(module) if weight.dtype in FP8_DTYPES else weight.float()
+                    new = patch.apply(base.clone(), strength, rows)
                 else:
-                    weight.copy_((weight.float() + delta).to(weight.dtype))
+                    delta = patch.delta(weight.shape, rows).to(weight.device) * strength
+                    new = (dequantized(module) if weight.dtype in FP8_DTYPES else weight.float()) + delta
+                if weight.dtype in FP8_DTYPES:
+                    store_fp8(module, weight.dtype, new)
+                else:
+                    weight.copy_(new.to(weight.dtype))
     for module_name, layer in quantized.items():
         layer.set_patches(patches.get(module_name, []))
     if missed:
         log.warning("%d LoRA weights matched no module of the %s", missed, kind)
     state["applied"] = wanted
+
+
+def module_targets(model: torch.nn.Module, unet_config: Any = None, names: dict[str, Targets] | None = None
+                   ) -> dict[str, Targets]:
+    """The flattened names a LoRA (or a ComfyUI weight patch) may use for ``model``'s modules, built once per
+    model (see :func:`module_index`)."""
+    state = _state.setdefault(model, {"applied": (), "backup": {}, "bias_backup": {}, "index": None})
+    if state["index"] is None:
+        state["index"] = module_index(model, unet_config, names)
+    index: dict[str, Targets] = state["index"]
+    return index
