@@ -166,6 +166,8 @@ def run_sampler(ctx: Context, guider: Guider, sampler: Sampler, sigmas: torch.Te
                    denoise_mask: torch.Tensor | None, callback: Any, disable_pbar: bool, seed: int) -> torch.Tensor:
         with model.use() as module:
             device = next(module.parameters()).device
+            # ComfyUI's samplers give every hook and network call the run's schedule (packs read it)
+            run.model_options.setdefault("transformer_options", {})["sample_sigmas"] = sigmas.to(device)
             inpaint = None
             if denoise_mask is not None:
                 # ddim differs from euler only here: its inpainting noise is a fresh draw from seed + 1
