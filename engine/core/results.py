@@ -75,10 +75,11 @@ def normalize_result(value: Any, n_outputs: int, *, wrap_single: bool) -> NodeOu
     elif len(out.result) < n_outputs and not wrap_single:
         # ComfyUI keeps the values a node returned and fails only a consumer of a missing one (Comfyroll's
         # nodes declare a "show_help" output they never return): a blocker with a message does the same here
-        missing = ExecutionBlocker(f"the node returned {len(out.result)} of its {n_outputs} outputs; this input is "
+        given = out.result
+        missing = ExecutionBlocker(f"the node returned {len(given)} of its {n_outputs} outputs; this input is "
                                    "linked to one it did not return")
-        out = NodeOutput(result=(*out.result, *(missing,) * (n_outputs - len(out.result))), ui=out.ui,
-                         expand=out.expand, extras=out.extras)
+        out = NodeOutput(result=(*given, *(missing,) * (n_outputs - len(given))), ui=out.ui, expand=out.expand,
+                         extras=out.extras)
     elif len(out.result) != n_outputs:
         raise ResultError(f"returned {len(out.result)} value(s) for {n_outputs} declared output(s)")
     if out.ui is not None and not isinstance(out.ui, dict):

@@ -5,8 +5,6 @@ returned flow on, and only a consumer of a missing one fails, with a message."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from inkgraph.engine.core.settings import Settings
