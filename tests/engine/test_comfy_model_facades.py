@@ -161,3 +161,28 @@ def test_conditioning_helpers() -> None:
     converted = sampler_helpers.convert_cond(cond)
     assert converted[0]["cross_attn"] is cond[0][0] and converted[0]["model_conds"] == {}
     assert "uuid" in converted[0] and "cross_attn" not in cond[0][1]
+
+
+def test_loaders_for_a_flux_model_and_its_text_encoders(tmp_path: Path, runtime: Runtime) -> None:
+    import importlib
+
+    import inkgraph.engine.compat.comfy.sd as comfy_sd
+    from tests.fixtures import tiny_dit, tiny_text
+
+    tiny_dit.save(tiny_dit.flux_state(tiny_dit.flux("dev", seed=2)), tmp_path / "flux.safetensors",
+                  "model.diffusion_model.")
+    tiny_text.save_set(tmp_path, seed=3)
+    model = comfy_sd.load_diffusion_model(str(tmp_path / "flux.safetensors"))
+    assert type(model).__name__ == "ModelPatcher" and model.model.model_type is model_base.ModelType.FLUX
+    assert model.model.latent_format.latent_channels == 16 and type(model.model.latent_format).__name__ == "Flux"
+    clip = comfy_sd.load_clip([str(tmp_path / "clip_l.safetensors"), str(tmp_path / "t5xxl_fp16.safetensors")],
+                              clip_type=comfy_sd.CLIPType.FLUX)
+    tokens = clip.tokenize("a red circle")
+    assert set(tokens) == {"l", "t5xxl"} and len(tokens["t5xxl"][0]) == 256  # Flux pads T5 to 256 tokens
+    cond = clip.encode_from_tokens_scheduled(tokens)
+    builtin = importlib.import_module("nodes").CLIPTextEncode().encode(clip, "a red circle")[0]
+    assert torch.equal(cond[0][0], builtin[0][0])
+    assert torch.equal(cond[0][1]["pooled_output"], builtin[0][1]["pooled_output"])
+    tokens["t5xxl"][0][1] = (tokens["t5xxl"][0][1][0], 1.5)  # edited chunks: only SD's encoders take them
+    with pytest.raises(Unavailable, match=r"comfy\.sd\.CLIP\.encode_from_tokens .*flux"):
+        clip.encode_from_tokens(tokens)
