@@ -186,3 +186,13 @@ def test_loaders_for_a_flux_model_and_its_text_encoders(tmp_path: Path, runtime:
     tokens["t5xxl"][0][1] = (tokens["t5xxl"][0][1][0], 1.5)  # edited chunks: only SD's encoders take them
     with pytest.raises(Unavailable, match=r"comfy\.sd\.CLIP\.encode_from_tokens .*flux"):
         clip.encode_from_tokens(tokens)
+
+
+def test_deepcopy_of_a_facade_never_copies_weights(handles: tuple[Any, Any, Any]) -> None:
+    import copy
+
+    m, clip, vae = (to_comfy(h) for h in handles)
+    m.set_model_attn2_patch(print)
+    copied = copy.deepcopy({"pipe": (m, clip, vae)})["pipe"]
+    assert copied[0].model_options["transformer_options"]["patches"]["attn2_patch"] == [print]
+    assert to_inkgraph(copied[0]).manager is handles[0].manager and to_inkgraph(copied[2]) is handles[2]

@@ -102,6 +102,9 @@ class CLIP:
         n.use_clip_schedule = self.use_clip_schedule
         return n
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> CLIP:
+        return self.clone()
+
     def clip_layer(self, layer_idx: int) -> None:
         self.layer_idx = layer_idx
 

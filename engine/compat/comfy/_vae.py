@@ -35,6 +35,9 @@ class VAE:
     def __inkgraph_value__(self) -> Any:
         return self._handle
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> VAE:
+        return VAE.of(self._handle)  # the weights belong to the model manager and are never copied
+
     def _run(self, fn: Any, *args: Any) -> Any:
         import torch
 

@@ -140,6 +140,11 @@ class ModelPatcher:
             callback(self, n)
         return n
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> ModelPatcher:
+        """A clone: the weights belong to the model manager and are never copied (a node pack's
+        ``copy.deepcopy(model)`` would otherwise copy every loaded model)."""
+        return self.clone()
+
     def is_clone(self, other: Any) -> bool:
         theirs = getattr(other, "_handle", None)
         return self._handle is not None and theirs is not None and theirs.key == self._handle.key
