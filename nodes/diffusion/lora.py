@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from .ldm_format import unet_diffusers_to_ldm
+from .weight_patches import WeightPatch
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class LoraFile:
     """Patches by target, keyed by a flattened module name ("down_blocks_0_..._to_q")."""
 
     name: str
-    patches: dict[str, dict[str, Patch | DiffPatch]] = field(default_factory=dict)
+    patches: dict[str, dict[str, Patch | DiffPatch | WeightPatch]] = field(default_factory=dict)  # WeightPatch: add_patches
     unused: list[str] = field(default_factory=list)
 
 
@@ -173,18 +174,20 @@ def sync(model: torch.nn.Module, kind: str, loras: tuple[tuple[LoraFile, float],
 
     Weights stored in fp8 are patched in float32 (their scale undone) and stored back in fp8 with a new
     scale, so a LoRA's small changes are not lost to fp8 rounding of the scale they had. GGUF layers never
-    have their blocks rewritten: their patches apply when they dequantize.
+    have their blocks rewritten: their patches apply when they dequantize. A LoRA file's entries may also be
+    ComfyUI weight patches (``weight_patches.WeightPatch``, from a node pack's ``add_patches``): they are
+    applied in the same order, on weights or biases.
     """
     from .gguf_ops import GGUFLayer
 
-    state = _state.setdefault(model, {"applied": (), "backup": {}, "bias": {}, "index": None})
+    state = _state.setdefault(model, {"applied": (), "backup": {}, "bias_backup": {}, "index": None})
     wanted = tuple((lora.name, id(lora), strength) for lora, strength in loras if strength != 0.0)
     if state["applied"] == wanted:
         return
     modules = dict(model.named_modules())
     for name, saved in state["backup"].items():
         _restore(modules[name], saved)
-    for name, bias in state["bias"].items():
+    for name, bias in state.setdefault("bias_backup", {}).items():
         modules[name].bias.copy_(bias.to(modules[name].bias.device))
     quantized = {name: m for name, m in modules.items() if isinstance(m, GGUFLayer)}
     patches: dict[str, list[tuple[Patch, float]]] = {}
@@ -193,16 +196,15 @@ def sync(model: torch.nn.Module, kind: str, loras: tuple[tuple[LoraFile, float],
             layer.set_patches([])
         state["applied"] = wanted
         return
-    if state["index"] is None:
-        state["index"] = module_index(model, unet_config, names)
-    index: dict[str, Targets] = state["index"]
+    index = module_targets(model, unet_config, names)
     missed = 0
     for lora, strength in loras:
         if strength == 0.0:
             continue
         for flat, patch in lora.patches.get(kind, {}).items():
-            targets = index.get(flat)
-            if targets is None:
+            general = isinstance(patch, WeightPatch)
+            targets = index.get(patch.module if general else flat)
+            if targets is None or (general and any(module_name in quantized for module_name, _ in targets)):
                 missed += 1
                 continue
             for module_name, rows in targets:
@@ -210,6 +212,9 @@ def sync(model: torch.nn.Module, kind: str, loras: tuple[tuple[LoraFile, float],
                 if isinstance(patch, DiffPatch):
                     missed += not _apply_difference(module, module_name, patch, strength, rows, state,
                                                     module_name in quantized)
+                    continue
+                if isinstance(patch, WeightPatch):
+                    missed += not _apply_general(module, module_name, patch, strength, rows, state)
                     continue
                 if module_name in quantized:
                     part = patch if rows is None else Patch(patch.down, patch.up[rows[0]:rows[1]], patch.alpha)
@@ -236,16 +241,46 @@ def _backed_up(module: Any, module_name: str, state: dict[str, Any]) -> torch.Te
     return weight
 
 
-def _add(module: Any, delta: torch.Tensor) -> None:
-    """weight += delta (float32), fp8 weights re-stored with a fresh scale."""
+def _current(module: Any) -> torch.Tensor:
+    """The module's weight in float32 (an fp8 weight's scale undone)."""
     from .state_dict import FP8_DTYPES
-    from .weights import dequantized, store_fp8
+    from .weights import dequantized
+
+    weight: torch.Tensor = module.weight
+    return dequantized(module) if weight.dtype in FP8_DTYPES else weight.float()
+
+
+def _store(module: Any, new: torch.Tensor) -> None:
+    """weight ← new (float32), fp8 weights re-stored with a fresh scale."""
+    from .state_dict import FP8_DTYPES
+    from .weights import store_fp8
 
     weight = module.weight
     if weight.dtype in FP8_DTYPES:
-        store_fp8(module, weight.dtype, dequantized(module) + delta)
+        store_fp8(module, weight.dtype, new)
     else:
-        weight.copy_((weight.float() + delta).to(weight.dtype))
+        weight.copy_(new.to(weight.dtype))
+
+
+def _add(module: Any, delta: torch.Tensor) -> None:
+    """weight += delta (float32)."""
+    _store(module, _current(module) + delta)
+
+
+def _apply_general(module: Any, module_name: str, patch: WeightPatch, strength: float,
+                   rows: tuple[int, int] | None, state: dict[str, Any]) -> bool:
+    """A ComfyUI weight patch on a module's weight or bias (originals kept aside); False when the module has
+    no bias to patch."""
+    if patch.param == "bias":
+        if module.bias is None:
+            return False
+        if module_name not in state["bias_backup"]:
+            state["bias_backup"][module_name] = module.bias.detach().to("cpu", copy=True)
+        module.bias.copy_(patch.apply(module.bias.float(), strength, rows).to(module.bias.dtype))
+        return True
+    _backed_up(module, module_name, state)
+    _store(module, patch.apply(_current(module).clone(), strength, rows))
+    return True
 
 
 def _apply_difference(module: Any, module_name: str, patch: DiffPatch, strength: float,
@@ -266,9 +301,20 @@ def _apply_difference(module: Any, module_name: str, patch: DiffPatch, strength:
     _add(module, difference * strength)
     bias = getattr(module, "bias", None)
     if patch.bias is not None and isinstance(bias, torch.Tensor):
-        if module_name not in state["bias"]:
-            state["bias"][module_name] = bias.detach().to("cpu", copy=True)
-        change = patch.difference(state["bias"][module_name].to(bias.device), patch.bias)
+        if module_name not in state["bias_backup"]:
+            state["bias_backup"][module_name] = bias.detach().to("cpu", copy=True)
+        change = patch.difference(state["bias_backup"][module_name].to(bias.device), patch.bias)
         if change is not None:
             bias.copy_((bias.float() + change * strength).to(bias.dtype))
     return True
+
+
+def module_targets(model: torch.nn.Module, unet_config: Any = None, names: dict[str, Targets] | None = None
+                   ) -> dict[str, Targets]:
+    """The flattened names a LoRA (or a ComfyUI weight patch) may use for ``model``'s modules, built once per
+    model (see :func:`module_index`)."""
+    state = _state.setdefault(model, {"applied": (), "backup": {}, "bias_backup": {}, "index": None})
+    if state["index"] is None:
+        state["index"] = module_index(model, unet_config, names)
+    index: dict[str, Targets] = state["index"]
+    return index
