@@ -40,6 +40,8 @@ COMFY_FUNCTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "LatentFromBatch": ("frombatch", ("samples", "batch_index", "length")),
     "RepeatLatentBatch": ("repeat", ("samples", "amount")),
     "SetLatentNoiseMask": ("set_mask", ("samples", "mask")),
+    "SaveLatent": ("save", ("samples", "filename_prefix", "prompt", "extra_pnginfo")),
+    "LoadLatent": ("load", ("latent",)),
     "SaveImage": ("save_images", ("images", "filename_prefix", "prompt", "extra_pnginfo")),
     "PreviewImage": ("save_images", ("images", "filename_prefix", "prompt", "extra_pnginfo")),
     "LoadImage": ("load_image", ("image",)),
