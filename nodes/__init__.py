@@ -23,6 +23,7 @@ def node_list() -> list[Any]:
         checkpoint_save,
         conditioning,
         custom_sampling,
+        dataset,
         edit_models,
         image_batch,
         image_filters,
@@ -45,6 +46,7 @@ def node_list() -> list[Any]:
         save_nodes,
         sigmas,
         strings,
+        training,
         upscale,
         vae,
         video,
@@ -53,5 +55,5 @@ def node_list() -> list[Any]:
     families = (loaders, checkpoint_save, conditioning, sampling, custom_sampling, sigmas, model_advanced, model_patches,
                 latent, latent_ops, vae, image_io, image_ops, image_filters, image_transform, image_resize, image_batch,
                 image_morphology, upscale, mask, mask_ops, strings, logic, math_expression, save_nodes,
-                bounding_boxes, primitives, animated, video, audio, edit_models)
+                bounding_boxes, primitives, animated, video, audio, edit_models, training, dataset)
     return [node for family in families for node in family.NODES]
