@@ -133,17 +133,106 @@ def read_ring(image: Any) -> RingReading:
     return RingReading(hole >= 0.6 and around, hole, colour)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Write the training example's dataset into input/.")
-    parser.add_argument("--base-dir", type=Path, default=None, help="Inkgraph's base folder (default: the usual)")
+@dataclass
+class Measurement:
+    """The example's effect: ring prompts drawn as rings with and without the LoRA, control prompts still
+    drawn as their shape and colour, and the time the first run (encoding, training, one picture) took."""
 
+    rings_base: list[RingReading]
+    rings_lora: list[RingReading]
+    controls_base: list[bool]
+    controls_lora: list[bool]
+    first_run_s: float
+    total_s: float
+
+    def summary(self) -> str:
+        def share(values: list[bool]) -> str:
+            return f"{sum(values)}/{len(values)}"
+
+        return (f"rings drawn: base model {share([r.ring for r in self.rings_base])}, with the LoRA "
+                f"{share([r.ring for r in self.rings_lora])}; known shapes kept: base "
+                f"{share(self.controls_base)}, with the LoRA {share(self.controls_lora)}; train + first picture "
+                f"{self.first_run_s:.0f} s, all {self.total_s:.0f} s")
+
+
+def measure(runtime: Any, workflow: dict[str, Any]) -> Measurement:
+    """Run the example workflow (``workflows/train-lora.json``: it trains once, then its result is cached)
+    with each evaluation prompt and seed, on the trained model and on the base model, reading the
+    128×128 picture the VAE decodes (the 4× upscaler is left out)."""
+    import copy
+    import time
+
+    from PIL import Image as PILImage
+
+    from .scenes import read_image
+
+    graph = copy.deepcopy(workflow)
+    sampler = next(k for k, v in graph.items() if v["class_type"] == "KSampler")
+    decode = next(k for k, v in graph.items() if v["class_type"] == "VAEDecode")
+    positive = graph[sampler]["inputs"]["positive"][0]
+    lora_model = graph[sampler]["inputs"]["model"]
+    base_model = graph[lora_model[0]]["inputs"]["model"]
+    for key in [k for k, v in graph.items() if v["class_type"] in ("UpscaleModelLoader", "ImageUpscaleWithModel",
+                                                                     "SaveImage")]:
+        del graph[key]
+    graph["preview"] = {"class_type": "PreviewImage", "inputs": {"images": [decode, 0]}}
+
+    def picture(prompt: str, seed: int, model: list[Any]) -> Any:
+        graph[positive]["inputs"]["text"] = prompt
+        graph[sampler]["inputs"].update(seed=seed, model=model)
+        result, outcome = runtime.run(graph)
+        if not result.ok or outcome is None or outcome.status_str != "success":
+            raise RuntimeError(f"the training example failed: {result.error_body() if not result.ok else outcome}")
+        item = outcome.outputs["preview"]["images"][0]
+        with PILImage.open(runtime.folders.resolve(item["type"], item["filename"], item["subfolder"])) as png:
+            return png.convert("RGB")
+
+    started = time.perf_counter()
+    rings_lora = [read_ring(picture(prompt, seed, lora_model)) for prompt, seed in EVALUATION[:1]]
+    first = time.perf_counter() - started
+    rings_lora += [read_ring(picture(prompt, seed, lora_model)) for prompt, seed in EVALUATION[1:]]
+    rings_base = [read_ring(picture(prompt, seed, base_model)) for prompt, seed in EVALUATION]
+    controls = {}
+    for name, model in (("base", base_model), ("lora", lora_model)):
+        kept = []
+        for prompt, seed, shape, colour in CONTROL:
+            reading = read_image(picture(prompt, seed, model))
+            kept.append(reading.shape == shape and reading.colour == colour)
+        controls[name] = kept
+    return Measurement(rings_base, rings_lora, controls["base"], controls["lora"], first,
+                       time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Write the training example's dataset into input/; with "
+                                     "--measure, also run the example and measure what the LoRA learned.")
+    parser.add_argument("--base-dir", type=Path, default=None, help="Inkgraph's base folder (default: the usual)")
+    parser.add_argument("--measure", action="store_true", help="run workflows/train-lora.json and measure it "
+                        "(in a temporary base folder unless --base-dir is given)")
     args = parser.parse_args()
+    import json
+    import tempfile
+
     from inkgraph.engine.core.paths import Folders
 
-    folders = Folders.at(args.base_dir)
+    base = args.base_dir if args.base_dir is not None or not args.measure else Path(tempfile.mkdtemp())
+    folders = Folders.at(base)
     target = folders.input / FOLDER
     written = write(target)
     print(f"wrote {len(written)} images and captions to {target}")  # noqa: T201
+    if args.measure:
+        import torch
+
+        from inkgraph.engine.core.resources import workflows_folder
+        from inkgraph.engine.core.settings import Settings
+        from inkgraph.engine.runtime import Runtime
+
+        torch.set_num_threads(1)
+        folder = workflows_folder()
+        assert folder is not None, "this installation has no example workflows"
+        workflow = json.loads((folder / "train-lora.json").read_text())
+        result = measure(Runtime.create(Settings(base_dir=folders.base)), workflow)
+        print(result.summary())  # noqa: T201
 
 
 if __name__ == "__main__":

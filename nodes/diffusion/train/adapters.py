@@ -158,3 +158,4 @@ def detach(network: torch.nn.Module) -> None:
         parent_name, _, child = name.rpartition(".")
         parent = network.get_submodule(parent_name) if parent_name else network
         setattr(parent, child, module.get_base_layer())
+    network.__dict__.pop("peft_config", None)  # peft's record of the adapters it added
