@@ -7,7 +7,6 @@ training like any node."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -82,11 +81,13 @@ def dataset(ctx: Ctx, kind: str) -> tuple[Any, list[Any], list[Any]]:
             if not folder.is_dir():
                 lora_data.write(folder, rings=6, regular=2)
             files = sorted(folder.glob("*.png"))
-            latents = [VAEEncode(ctx, pixels=from_pil(__import__("PIL.Image").Image.open(f).convert("RGB")), vae=vae)
-                       for f in files]
+            from PIL import Image
+
+            latents = [VAEEncode(ctx, pixels=from_pil(Image.open(f).convert("RGB")), vae=vae) for f in files]
             conds = [CLIPTextEncode(ctx, text=f.with_suffix(".txt").read_text().strip(), clip=clip) for f in files]
             return model, latents, conds
-        model, clip, _ = CheckpointLoaderSimple(ctx, ckpt_name="tiny.safetensors" if kind == "sd1" else "tinyxl.safetensors")
+        name = "tiny.safetensors" if kind == "sd1" else "tinyxl.safetensors"
+        model, clip, _ = CheckpointLoaderSimple(ctx, ckpt_name=name)
         latents = [{"samples": torch.randn(1, 4, 8, 8, generator=generator)} for _ in range(2)]
         conds = [CLIPTextEncode(ctx, text=text, clip=clip) for text in ("a red circle", "a blue square")]
     return model, latents, conds
@@ -120,7 +121,8 @@ def objective(model: Any, latents: list[Any], conds: list[Any], seed: int = 11, 
             (entry,) = prepare(cond[:1], adapter, network, sampling,
                                EncodeContext("positive", tuple(x0.shape), runner.device, runner.dtype))
             for _ in range(draws):
-                sigma = torch.tensor([sampling.percent_to_sigma(float(torch.rand(1, generator=generator)) * 0.9 + 0.05)])
+                percent = float(torch.rand(1, generator=generator)) * 0.9 + 0.05
+                sigma = torch.tensor([sampling.percent_to_sigma(percent)])
                 noise = torch.randn(x0.shape, generator=generator)
                 denoised = runner.apply_model(sampling.noise_scaling(sigma, noise, x0), sigma, **entry.tensors)
                 total += float(torch.nn.functional.mse_loss(denoised, x0))

@@ -59,7 +59,8 @@ TRAIN_INPUTS = [
     i("algorithm", ["LoRA", "LoHa", "LoKr", "OFT"], default="LoRA", tooltip="The algorithm to use for training."),
     i("gradient_checkpointing", "BOOLEAN", default=True, tooltip="Use gradient checkpointing for training."),
     i("checkpoint_depth", "INT", default=1, min=1, max=5, tooltip="Depth level for gradient checkpointing."),
-    i("offloading", "BOOLEAN", default=False, tooltip="Offload model weights to CPU during training to save GPU memory."),
+    i("offloading", "BOOLEAN", default=False,
+      tooltip="Offload model weights to CPU during training to save GPU memory."),
     i("existing_lora", ["[None]"], default="[None]",
       tooltip="The existing LoRA to append to. Set to None for new LoRA."),
     i("bucket_mode", "BOOLEAN", default=False,
@@ -79,6 +80,7 @@ CROP = [i("width", "INT", default=512, min=1, max=8192, tooltip="Crop width."),
         i("height", "INT", default=512, min=1, max=8192, tooltip="Crop height.")]
 SEED = i("seed", "INT", default=0, min=0, max=SEED_MAX, tooltip="Random seed.")
 FOLDER = i("folder", [], tooltip="The folder to load images from.")
+PREFIX = i("filename_prefix", "STRING", default="image", tooltip="Prefix for saved image filenames.")
 ENCODED = [o("LATENT", "latents", "List of latent dicts", True),
            o("CONDITIONING", "conditioning", "List of conditioning lists", True)]
 
@@ -98,9 +100,11 @@ REFERENCE: dict[str, tuple[str, str, str | None, list[Any], list[Any], list[str]
         [], [], [o("MODEL", "model", "The modified diffusion model.")], False),
     "SaveLoRA": ("loaders", "Save LoRA Weights", None, [
         i("lora", "LORA_MODEL", tooltip="The LoRA model to save. Do not use the model with LoRA layers."),
-        i("prefix", "STRING", default="loras/ComfyUI_trained_lora", tooltip="The prefix to use for the saved LoRA file.")],
-        [i("steps", "INT", tooltip="Optional: The number of steps the LoRA has been trained for, used to name the saved "
-                                   "file.")], [], [], True),
+        i("prefix", "STRING", default="loras/ComfyUI_trained_lora",
+          tooltip="The prefix to use for the saved LoRA file.")],
+        [i("steps", "INT",
+           tooltip="Optional: The number of steps the LoRA has been trained for, used to name the saved file.")],
+        [], [], True),
     "LossGraphNode": ("training", "Plot Loss Graph", None, [
         i("loss", "LOSS_MAP", tooltip="Loss map from training node."),
         i("filename_prefix", "STRING", default="loss_graph", tooltip="Prefix for the saved loss graph image.")],
@@ -114,13 +118,13 @@ REFERENCE: dict[str, tuple[str, str, str | None, list[Any], list[Any], list[str]
         i("images", "IMAGE", tooltip="List of images to save."),
         i("folder_name", "STRING", default="dataset",
           tooltip="Name of the folder to save images to (inside output directory)."),
-        i("filename_prefix", "STRING", default="image", tooltip="Prefix for saved image filenames.")], [], [], [], True),
+        PREFIX], [], [], [], True),
     "SaveImageTextDataSetToFolder": ("dataset", "Save Image and Text Dataset to Folder", None, [
         i("images", "IMAGE", tooltip="List of images to save."),
         i("texts", "STRING", tooltip="List of text captions to save."),
         i("folder_name", "STRING", default="dataset",
           tooltip="Name of the folder to save images to (inside output directory)."),
-        i("filename_prefix", "STRING", default="image", tooltip="Prefix for saved image filenames.")], [], [], [], True),
+        PREFIX], [], [], [], True),
     "ResizeImagesByShorterEdge": ("dataset/image", "Resize Images by Shorter Edge",
                                   "Resize images so that the shorter edge matches the specified length while "
                                   "preserving aspect ratio.",
