@@ -9,6 +9,9 @@ does not retrain), interruptible. While it trains, the LoRA so far is written to
 ``output/loras/training/`` every minute and when the run is interrupted (an interrupted run keeps that
 file; a finished one removes it), named ``…_<steps>_steps_…`` so existing_lora can continue it.
 
+Algorithms: LoRA, LoHa and LoKr (LyCORIS' keys for the latter two); OFT is refused with a message, since
+peft's OFT is not the parametrisation ComfyUI's OFT files hold.
+
 Differences from ComfyUI, on purpose: each latent is trained with its own caption (ComfyUI's batches of
 several captions average every caption's prediction over every latent); adapters go on the modules the
 model family names (``DiffusionFamily.train_targets``: attention and MLP layers), not on every layer and
@@ -71,7 +74,9 @@ def lora_bytes(state: dict[str, Any], steps: int | None = None) -> bytes:
 
     ranks = sorted({int(v.shape[0]) for k, v in state.items() if k.endswith(".lora_down.weight")})
     alphas = sorted({float(v) for k, v in state.items() if k.endswith(".alpha")})
-    metadata = {"ss_network_module": "networks.lora", "ss_network_dim": str(ranks[0]) if len(ranks) == 1 else "",
+    lycoris = any(".hada_" in k or ".lokr_" in k for k in state)
+    metadata = {"ss_network_module": "lycoris.kohya" if lycoris else "networks.lora",
+                "ss_network_dim": str(ranks[0]) if len(ranks) == 1 else "",
                 "ss_network_alpha": str(alphas[0]) if len(alphas) == 1 else ""}
     if steps is not None:
         metadata["ss_steps"] = str(steps)

@@ -191,6 +191,36 @@ def test_the_saved_lora_loaded_back_as_peft_adapters_predicts_as_the_patched_wei
     assert objective(model, latents, conds) != pytest.approx(patched, rel=1e-4)  # the adapters were taken off
 
 
+@pytest.mark.parametrize(("kind", "algorithm"), [("sd1", "LoHa"), ("sd1", "LoKr"), ("flux", "LoHa"),
+                                                 ("flux", "LoKr")])
+def test_loha_and_lokr_files_patch_what_peft_trained(runtime: Runtime, kind: str, algorithm: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """LyCORIS' keys and scales, read by LoraLoader, give the network peft trained: the objective with the
+    peft layers still attached (seen through the training hooks) equals the one with the file's patches."""
+    from inkgraph.nodes.diffusion.train import loop
+    from inkgraph.nodes.training import LoraModelLoader
+
+    ctx = Ctx(runtime)
+    model, latents, conds = dataset(ctx, kind)
+    seen: list[float] = []
+    original = loop._run
+
+    def run_then_measure(*args: Any, **kwargs: Any) -> None:
+        original(*args, **kwargs)
+        seen.append(objective(model, latents, conds))  # the adapters are still on the network here
+
+    monkeypatch.setattr(loop, "_run", run_then_measure)
+    lora, _, _ = train(ctx, kind, steps=4, algorithm=algorithm, learning_rate=0.05)
+    patched = objective(LoraModelLoader(model=model, lora=lora), latents, conds)
+    assert seen[0] == pytest.approx(patched, rel=1e-4)
+    assert patched != pytest.approx(objective(model, latents, conds), rel=1e-4)
+    prefix = "hada_w1_a" if algorithm == "LoHa" else "lokr_w1"
+    assert any(k.endswith(prefix) for k in lora) and lora_files.parse(lora, "trained").unused == []
+    if kind == "flux":  # parts of fused layers keep diffusers' names; the others are BFL's
+        assert any(k.startswith("lycoris_transformer_blocks_0_attn_to_q.") for k in lora)
+        assert any(k.startswith("lora_unet_double_blocks_0_img_attn_proj.") for k in lora)
+
+
 def test_saved_lora_reloads_through_loraloader_exactly(runtime: Runtime) -> None:
     from inkgraph.nodes.loaders import LoraLoaderModelOnly
     from inkgraph.nodes.training import LoraModelLoader, SaveLoRA

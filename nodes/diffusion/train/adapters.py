@@ -1,11 +1,16 @@
-"""Trainable LoRA adapters on a network the model manager owns, with peft, and off again afterwards.
+"""Trainable adapters on a network the model manager owns, with peft, and off again afterwards.
 
 peft wraps each target layer (``to_q`` becomes a LoRA layer around the original ``to_q``); training runs
-through the wrapped network; :func:`detach` reads the factors out and puts the original layers back, so the
-shared model is exactly as it was. Initialisation follows ComfyUI's TrainLoraNode (its LoRA starts with the
-up factor random, Kaiming-uniform, and the down factor zero, alpha 1), drawn from the run's seeded
-generator so a second run with the same seed is identical. Continuing an existing LoRA gives each module
-it covers that file's rank, alpha and weights (peft's ``rank_pattern`` / ``alpha_pattern``).
+through the wrapped network; :func:`factors` reads the trained weights out and :func:`detach` puts the
+original layers back, so the shared model is exactly as it was. Algorithms: LoRA, and LyCORIS' LoHa and LoKr
+(peft's ports of them, whose weights are LyCORIS' own, so LoraLoader reads them). OFT is listed, as in
+ComfyUI, but refused: peft's OFT parametrisation is not the one ComfyUI's (LyCORIS') OFT files hold.
+
+LoRA starts as ComfyUI's TrainLoraNode starts it (the up factor random, Kaiming-uniform, the down factor
+zero, alpha 1), drawn from the run's seeded generator; LoHa and LoKr start as peft starts them (the second
+factor zero), with torch's generator seeded from the run's seed: a second run with the same seed is
+identical. Continuing an existing LoRA gives each module it covers that file's rank, alpha and weights
+(peft's ``rank_pattern`` / ``alpha_pattern``).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ log = logging.getLogger(__name__)
 
 ADAPTER = "inkgraph_train"
 ALGORITHMS = ("LoRA", "LoHa", "LoKr", "OFT")  # ComfyUI's choices (its adapter_maps)
-TRAINABLE = ("LoRA",)  # what this version trains: kohya-format LoRA, which every LoRA loader reads
+TRAINABLE = ("LoRA", "LoHa", "LoKr")
 
 
 @dataclass(frozen=True)
@@ -54,12 +59,19 @@ def existing_factors(lora_file: Any, index: dict[str, list[tuple[str, tuple[int,
 
 def make_config(algorithm: str, rank: int, targets: str, existing: dict[str, Existing]) -> Any:
     """peft's config: the family's targets (and every module the existing LoRA covers) at ``rank``, alpha 1
-    as ComfyUI's trained LoRAs; an existing module keeps its own rank and alpha."""
+    as ComfyUI's trained adapters; an existing module keeps its own rank and alpha."""
     if algorithm not in TRAINABLE:
-        raise ValueError(f"TrainLoraNode: algorithm {algorithm!r} is not trained by this version (it trains "
-                         f"{', '.join(TRAINABLE)}); choose LoRA")
-    from peft import LoraConfig
+        raise ValueError(f"TrainLoraNode: algorithm {algorithm!r} is not trained here (peft's {algorithm} is not "
+                         f"the one ComfyUI's files hold); choose one of {', '.join(TRAINABLE)}")
+    if existing and algorithm != "LoRA":
+        raise ValueError(f"TrainLoraNode: existing_lora holds LoRA weights; continue it with algorithm LoRA, "
+                         f"not {algorithm}")
+    from peft import LoHaConfig, LoKrConfig, LoraConfig
 
+    if algorithm == "LoHa":
+        return LoHaConfig(r=rank, alpha=1.0, target_modules=targets, init_weights=True)
+    if algorithm == "LoKr":
+        return LoKrConfig(r=rank, alpha=1.0, target_modules=targets, init_weights=True)
     pattern = targets
     if existing:
         pattern = "|".join([f"(?:{targets})", *(re.escape(name) for name in sorted(existing))])
@@ -68,12 +80,12 @@ def make_config(algorithm: str, rank: int, targets: str, existing: dict[str, Exi
                       alpha_pattern={re.escape(n): e.alpha for n, e in existing.items()})
 
 
-def lora_layers(network: torch.nn.Module) -> Iterator[tuple[str, Any]]:
-    """(module name, peft LoRA layer) of every wrapped layer, in module order."""
-    from peft.tuners.lora import LoraLayer
+def adapter_layers(network: torch.nn.Module) -> Iterator[tuple[str, Any]]:
+    """(module name, peft layer) of every wrapped layer, in module order."""
+    from peft.tuners.tuners_utils import BaseTunerLayer
 
     for name, module in network.named_modules():
-        if isinstance(module, LoraLayer) and ADAPTER in module.lora_A:
+        if isinstance(module, BaseTunerLayer) and ADAPTER in module._get_available_adapters():  # type: ignore[operator]
             yield name, module
 
 
@@ -114,24 +126,25 @@ def attached(network: torch.nn.Module, config: Any, dtype: torch.dtype, generato
     """The network with trainable adapters (their parameters yielded, in ``dtype``), every other weight
     frozen; on leaving, the original layers are back in place and the network's ``requires_grad`` flags as
     they were."""
-    from peft import inject_adapter_in_model
+    from peft import LoraConfig, inject_adapter_in_model
 
     flags = {name: p.requires_grad for name, p in network.named_parameters()}
     plain_tensors(network)
     network.requires_grad_(False)
     try:
-        inject_adapter_in_model(config, network, adapter_name=ADAPTER)
-        params: list[torch.nn.Parameter] = []
-        count = 0
-        for name, layer in lora_layers(network):
-            layer.lora_A[ADAPTER].to(dtype)
-            layer.lora_B[ADAPTER].to(dtype)
-            _initialise(layer, generator, existing.get(name))
-            params += [layer.lora_A[ADAPTER].weight, layer.lora_B[ADAPTER].weight]
-            count += 1
+        with torch.random.fork_rng(devices=[]):  # peft draws LoHa/LoKr's start from torch's CPU generator
+            torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=generator)))
+            inject_adapter_in_model(config, network, adapter_name=ADAPTER)
+        params = [p for name, p in network.named_parameters() if f".{ADAPTER}" in name]
+        for param in params:
+            param.data = param.data.to(dtype)
+        layers = list(adapter_layers(network))
+        if isinstance(config, LoraConfig):
+            for name, layer in layers:
+                _initialise(layer, generator, existing.get(name))
         for param in params:
             param.requires_grad_(True)
-        log.info("training %d adapters (%d parameters)", count, sum(p.numel() for p in params))
+        log.info("training %d adapters (%d parameters)", len(layers), sum(p.numel() for p in params))
         yield params
     finally:
         detach(network)
@@ -139,10 +152,24 @@ def attached(network: torch.nn.Module, config: Any, dtype: torch.dtype, generato
             param.requires_grad_(flags.get(name, False))
 
 
-def factors(network: torch.nn.Module) -> dict[str, Factors]:
-    """Each adapted module's factors now (detached copies), keyed by the module's diffusers name."""
-    out: dict[str, Factors] = {}
-    for name, layer in lora_layers(network):
+def factors(network: torch.nn.Module) -> dict[str, Any]:
+    """Each adapted module's trained weights now (detached copies), keyed by the module's diffusers name:
+    LoRA as :class:`names.Factors`, LoHa and LoKr as :class:`names.Lycoris` (LyCORIS' tensor names)."""
+    from peft.tuners.loha import LoHaLayer
+    from peft.tuners.lokr import LoKrLayer
+
+    from .names import Lycoris
+
+    out: dict[str, Any] = {}
+    for name, layer in adapter_layers(network):
+        if isinstance(layer, (LoHaLayer, LoKrLayer)):
+            tensors = {}
+            for attribute in layer.adapter_layer_names:
+                held = getattr(layer, attribute)
+                if ADAPTER in held:
+                    tensors[attribute] = held[ADAPTER].detach().clone()
+            out[name] = Lycoris(tensors, float(layer.alpha[ADAPTER]), int(layer.r[ADAPTER]))
+            continue
         down = layer.lora_A[ADAPTER].weight.detach().clone()
         up = layer.lora_B[ADAPTER].weight.detach().clone()
         out[name] = Factors(down, up, float(layer.lora_alpha[ADAPTER]))

@@ -198,7 +198,7 @@ def train(model: Any, samples: list[Sample], options: TrainOptions, hooks: Hooks
         conds = _encode(samples, adapter, network, model_sampling, device, runner.dtype, prepare, EncodeContext)
         buckets = _buckets(samples, [tuple((k, tuple(v.shape)) for k, v in sorted(c.items())) for c in conds])
         with adapters.attached(network, config, lora_dtype, generator, found) as params:
-            where = places(network, detected, names, [name for name, _ in adapters.lora_layers(network)])
+            where = places(network, detected, names, [name for name, _ in adapters.adapter_layers(network)])
 
             def export() -> dict[str, torch.Tensor]:
                 return kohya_state(network, adapters.factors(network), where, lora_dtype)

@@ -6,8 +6,9 @@ tools read): an SD UNet's LDM names (``lora_unet_input_blocks_1_1_proj_in``), a 
 its ``lora_names`` (Flux's ``lora_unet_double_blocks_0_img_attn_qkv``). Where the original fuses layers
 that diffusers keeps apart (Flux's q, k, v), the parts' LoRAs become one LoRA of the fused layer: the downs
 stacked, the ups placed block-diagonally at each part's rows, so up·down is each part's product at its rows
-and zero elsewhere. A family with neither keeps diffusers' names (``lora_unet_transformer_blocks_0_…``),
-which our loader reads.
+and zero elsewhere (LoHa and LoKr cannot be fused so: their parts keep diffusers' names after
+``lycoris_``). A family with neither keeps diffusers' names (``lora_unet_transformer_blocks_0_…``), which
+our loader reads.
 """
 
 from __future__ import annotations
@@ -45,6 +46,26 @@ class Factors:
     @property
     def rank(self) -> int:
         return int(self.down.shape[0])
+
+
+@dataclass(frozen=True)
+class Lycoris:
+    """One module's trained LoHa or LoKr: peft's tensors under LyCORIS' names (``hada_w1_a`` …, ``lokr_w1``
+    …), its alpha and rank (peft scales by alpha / rank)."""
+
+    tensors: dict[str, torch.Tensor]
+    alpha: float
+    rank: int
+
+    def lyco_state(self) -> tuple[dict[str, torch.Tensor], float | None]:
+        """The tensors and alpha LoraLoader applies as peft computed: LoHa's scale is alpha / rank in both;
+        ComfyUI's LoKr ignores alpha when neither factor is decomposed, so peft's alpha / rank is then
+        multiplied into the first factor and no alpha written."""
+        tensors = dict(self.tensors)
+        if "lokr_w1" in tensors and "lokr_w2_b" not in tensors and "lokr_w1_b" not in tensors:
+            tensors["lokr_w1"] = tensors["lokr_w1"] * (self.alpha / self.rank)
+            return tensors, None
+        return tensors, self.alpha
 
 
 def places(module: torch.nn.Module, detected: Any, names: Mapping[str, Any] | None,
@@ -88,14 +109,24 @@ def _out_rows(module: torch.nn.Module, parts: tuple[tuple[str, tuple[int, int] |
     return end
 
 
-def kohya_state(module: torch.nn.Module, trained: Mapping[str, Factors], where: Mapping[str, Place],
+def kohya_state(module: torch.nn.Module, trained: Mapping[str, Factors | Lycoris], where: Mapping[str, Place],
                 dtype: torch.dtype) -> dict[str, torch.Tensor]:
-    """The trained factors as a kohya-format state dict (``<stem>.lora_down.weight``, ``.lora_up.weight``,
-    ``.alpha``), tensors in ``dtype`` on the CPU (alpha in float32, exact)."""
+    """The trained weights as a kohya-format state dict (``<stem>.lora_down.weight``, ``.lora_up.weight``,
+    ``.alpha``; LyCORIS' ``<stem>.hada_w1_a`` … for LoHa and LoKr), tensors in ``dtype`` on the CPU (alpha in
+    float32, exact). LoHa and LoKr on a part of a fused original layer (Flux's q) go under
+    ``lycoris_<diffusers name>``, which ComfyUI's and our loaders map to that part."""
     state: dict[str, torch.Tensor] = {}
     fused: dict[str, list[tuple[Place, Factors]]] = {}
     for name, factors in trained.items():
         place = where[name]
+        if isinstance(factors, Lycoris):  # one module's own weights: a fused original's part keeps its own name
+            stem = f"lycoris_{name.replace('.', '_')}" if place.parts else PREFIX + place.stem
+            tensors, alpha = factors.lyco_state()
+            for key, tensor in tensors.items():
+                state[f"{stem}.{key}"] = tensor.detach().to("cpu", dtype).contiguous()
+            if alpha is not None:
+                state[f"{stem}.alpha"] = torch.tensor(float(alpha), dtype=torch.float32)
+            continue
         if place.parts:
             fused.setdefault(place.stem, []).append((place, factors))
             continue
