@@ -238,7 +238,8 @@ def LoraModelLoader(
 
     if strength_model == 0:
         return model
-    return model.with_lora(Lora(trained_lora(lora), ("trained", id(lora)), strength_model))
+    parsed = trained_lora(lora)  # the handle holds it, so its id names this LoRA while the handle lives
+    return model.with_lora(Lora(parsed, ("trained", id(parsed)), strength_model))
 
 
 @node(display_name="Save LoRA Weights", category="loaders", experimental=True, output_node=True, outputs=[],

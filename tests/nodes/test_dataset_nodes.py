@@ -4,7 +4,6 @@ round trip through shards, resolution buckets; and a graph from a folder to a tr
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -138,8 +137,17 @@ def test_graph_from_a_folder_to_a_trained_lora_is_cached(runtime: Runtime) -> No
         "8": {"class_type": "SaveLoRA", "inputs": {"lora": ["7", 0], "prefix": "loras/graph", "steps": ["7", 2]}},
         "9": {"class_type": "LossGraphNode", "inputs": {"loss": ["7", 1], "filename_prefix": "loss"}},
     }
-    result, outcome = runtime.run(graph)
+    from inkgraph.engine.core.events import Progress
+
+    events: list[Any] = []
+    unsubscribe = runtime.bus.subscribe(lambda event, target: events.append(event))
+    try:
+        result, outcome = runtime.run(graph)
+    finally:
+        unsubscribe()
     assert result.ok and outcome is not None and outcome.status_str == "success", (result.error_body(), outcome)
+    # one progress message per step, as the websocket and the CLI bar show them
+    assert [(e.value, e.max) for e in events if isinstance(e, Progress) and e.node == "7"] == [(1, 2), (2, 2)]
     assert [p.name for p in (runtime.folders.output / "loras").glob("graph_*")] == ["graph_2_steps_00001_.safetensors"]
     assert outcome.outputs["9"]["images"][0]["type"] == "temp"
     graph["8"]["inputs"]["prefix"] = "loras/again"  # a downstream change: the training is not run again
