@@ -51,6 +51,8 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
     save_single_file("sd1", base / "models" / "checkpoints" / "tiny.safetensors", seed=3)
     save_single_file("sdxl", base / "models" / "checkpoints" / "tinyxl.safetensors", seed=4)
     td.save(td.flux_state(td.flux("dev", 1)), base / "models" / "diffusion_models" / "flux1-dev.safetensors")
+    td.save(td.flux_state(td.chroma(2), chroma_model=True), base / "models" / "diffusion_models" / "chroma.safetensors")
+    td.save(td.sd3_state(td.sd3(3)), base / "models" / "diffusion_models" / "sd3.5_medium.safetensors")
     (base / "models" / "loras").mkdir(parents=True)
     return Runtime.create(Settings(base_dir=base))
 
@@ -64,6 +66,14 @@ def dataset(ctx: Ctx, kind: str) -> tuple[Any, list[Any], list[Any]]:
 
     generator = torch.Generator().manual_seed(5)
     with torch.inference_mode():  # as the executor runs loaders
+        if kind in ("chroma", "sd3"):
+            name = {"chroma": "chroma.safetensors", "sd3": "sd3.5_medium.safetensors"}[kind]
+            model = UNETLoader(ctx, unet_name=name, weight_dtype="default")
+            latents = [{"samples": torch.randn(1, 16, 8, 8, generator=generator)} for _ in range(2)]
+            options: dict[str, Any] = {"pooled_output": torch.randn(1, 2 * td.POOLED, generator=generator)} \
+                if kind == "sd3" else {}
+            conds = [[[torch.randn(1, 6, td.CONTEXT, generator=generator), options]] for _ in range(2)]
+            return model, latents, conds
         if kind == "flux":
             model = UNETLoader(ctx, unet_name="flux1-dev.safetensors", weight_dtype="default")
             latents = [{"samples": torch.randn(1, 16, 8, 8, generator=generator)} for _ in range(2)]
@@ -145,7 +155,7 @@ def test_training_lowers_the_objective(runtime: Runtime, kind: str, steps: int, 
     assert after < ratio * before, (before, after)
 
 
-@pytest.mark.parametrize("kind", ["sd1", "sdxl", "flux"])
+@pytest.mark.parametrize("kind", ["sd1", "sdxl", "flux", "chroma", "sd3"])
 def test_the_lora_is_written_under_the_original_layout_names(runtime: Runtime, kind: str) -> None:
     lora, _, _ = train(Ctx(runtime), kind, steps=2)
     assert all(k.startswith("lora_unet_") for k in lora)  # kohya's keys
@@ -156,6 +166,10 @@ def test_the_lora_is_written_under_the_original_layout_names(runtime: Runtime, k
         assert torch.count_nonzero(up[:64, 4:]) == 0 and torch.count_nonzero(up[64:128, :4]) == 0
         assert lora["lora_unet_single_blocks_0_linear1.lora_down.weight"].shape == (4 * 4, 64)
         assert "lora_unet_single_blocks_0_linear2.lora_up.weight" in lora
+    elif kind == "chroma":  # Flux's layout without the modulations: the same names
+        assert "lora_unet_double_blocks_0_txt_attn_qkv.lora_up.weight" in lora
+    elif kind == "sd3":  # the family's default targets (attention), in Stability's MMDiT names
+        assert any(k.startswith("lora_unet_joint_blocks_0_x_block_attn_qkv.") for k in lora)
     else:  # the UNet's original (LDM) names, as kohya's SDXL files and ComfyUI's own LoRAs
         assert any(k.startswith("lora_unet_input_blocks_") for k in lora)
         assert any(k.startswith("lora_unet_output_blocks_") for k in lora)
