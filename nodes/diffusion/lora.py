@@ -1,4 +1,5 @@
-"""LoRA: parse kohya and diffusers/peft files, and patch model weights in place, reversibly.
+"""LoRA: parse kohya, diffusers/peft and LyCORIS (LoHa, LoKr: :mod:`lycoris`) files, and patch model
+weights in place, reversibly.
 
 W ← W + strength · (alpha / rank) · (up · down), reshaped to W (1×1 and k×k convolutions included).
 The original weights are kept aside (on the CPU) the first time a weight is patched, so a model can
@@ -29,7 +30,8 @@ log = logging.getLogger(__name__)
 # "te2" (T5-XXL). Kohya, diffusers/peft and ComfyUI spell the groups differently (longest prefixes first).
 PREFIXES = (
     ("lora_unet_", "unet"), ("lora_te1_", "te0"), ("lora_te2_", "te1"), ("lora_te3_", "te2"), ("lora_te_", "te0"),
-    ("base_model.model.", "unet"), ("model.diffusion_model.", "unet"), ("diffusion_model.", "unet"),
+    ("lycoris_", "unet"), ("base_model.model.", "unet"), ("model.diffusion_model.", "unet"),
+    ("diffusion_model.", "unet"),
     ("transformer.", "unet"), ("unet.", "unet"),
     ("text_encoders.clip_l.transformer.", "te0"), ("text_encoders.clip_g.transformer.", "te1"),
     ("text_encoders.t5xxl.transformer.", "te2"), ("text_encoder_2.", "te1"), ("text_encoder_3.", "te2"),
@@ -63,6 +65,23 @@ class Patch:
             raise ValueError(f"LoRA shape {tuple(product.shape)} does not fit a weight of shape {tuple(shape)}")
         return product.reshape(shape)
 
+    def part(self, rows: tuple[int, int]) -> Patch:
+        """The patch of rows (start, end) of the fused weight it was trained on."""
+        return Patch(self.down, self.up[rows[0]:rows[1]], self.alpha)
+
+    def to(self, device: torch.device) -> Patch:
+        return Patch(self.down.to(device), self.up.to(device), self.alpha)
+
+    def numel(self) -> int:
+        return int(self.up.flatten(1).shape[0] * self.down.flatten(1).shape[1])
+
+
+def _part(patch: Any, rows: tuple[int, int]) -> Any:
+    """A patch's rows: LoRA slices its up factor; LoHa and LoKr products are sliced whole."""
+    from .lycoris import Rows
+
+    return patch.part(rows) if isinstance(patch, Patch) else Rows(patch, rows)
+
 
 @dataclass
 class DiffPatch:
@@ -85,14 +104,26 @@ class LoraFile:
     """Patches by target, keyed by a flattened module name ("down_blocks_0_..._to_q")."""
 
     name: str
-    patches: dict[str, dict[str, Patch | DiffPatch | WeightPatch]] = field(default_factory=dict)  # WeightPatch: add_patches
+    # Patch, DiffPatch (a model as a LoRA), WeightPatch (a pack's add_patches), lycoris' HadaPatch / KronPatch
+    patches: dict[str, dict[str, Any]] = field(default_factory=dict)
     unused: list[str] = field(default_factory=list)
 
 
 def parse(state: dict[str, torch.Tensor], name: str) -> LoraFile:
+    from . import lycoris
+
     lora = LoraFile(name)
     alphas = {k[: -len(".alpha")]: float(v) for k, v in state.items() if k.endswith(".alpha")}
     for key in state:
+        found = lycoris.read(state, key, alphas)  # LoHa and LoKr weights (their first factor's key)
+        if found is not None:
+            stem, patch = found
+            target = next(((t, stem[len(p):]) for p, t in PREFIXES if stem.startswith(p)), None)
+            if target is None:
+                lora.unused.append(key)
+            else:
+                lora.patches.setdefault(target[0], {})[target[1].replace(".", "_")] = patch
+            continue
         for down_suffix, up_suffix in SUFFIXES:
             if not key.endswith(down_suffix):
                 continue
@@ -190,7 +221,7 @@ def sync(model: torch.nn.Module, kind: str, loras: tuple[tuple[LoraFile, float],
     for name, bias in state.setdefault("bias_backup", {}).items():
         modules[name].bias.copy_(bias.to(modules[name].bias.device))
     quantized = {name: m for name, m in modules.items() if isinstance(m, GGUFLayer)}
-    patches: dict[str, list[tuple[Patch, float]]] = {}
+    patches: dict[str, list[tuple[Any, float]]] = {}
     if not wanted:
         for layer in quantized.values():
             layer.set_patches([])
@@ -217,7 +248,7 @@ def sync(model: torch.nn.Module, kind: str, loras: tuple[tuple[LoraFile, float],
                     missed += not _apply_general(module, module_name, patch, strength, rows, state)
                     continue
                 if module_name in quantized:
-                    part = patch if rows is None else Patch(patch.down, patch.up[rows[0]:rows[1]], patch.alpha)
+                    part = patch if rows is None else _part(patch, rows)
                     patches.setdefault(module_name, []).append((part, strength))
                     continue
                 weight = _backed_up(module, module_name, state)
