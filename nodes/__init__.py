@@ -22,6 +22,7 @@ def node_list() -> list[Any]:
         bounding_boxes,
         checkpoint_save,
         conditioning,
+        controlnet,
         custom_sampling,
         edit_models,
         image_batch,
@@ -53,5 +54,5 @@ def node_list() -> list[Any]:
     families = (loaders, checkpoint_save, conditioning, sampling, custom_sampling, sigmas, model_advanced, model_patches,
                 latent, latent_ops, vae, image_io, image_ops, image_filters, image_transform, image_resize, image_batch,
                 image_morphology, upscale, mask, mask_ops, strings, logic, math_expression, save_nodes,
-                bounding_boxes, primitives, animated, video, audio, edit_models)
+                bounding_boxes, primitives, animated, video, audio, edit_models, controlnet)
     return [node for family in families for node in family.NODES]

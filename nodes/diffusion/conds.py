@@ -8,6 +8,8 @@ An entry is ``[embedding, options]``. The options the sampler honours, as ComfyU
 - ``mask`` (MASK [B?, H, W], resized to the latent) with ``mask_strength``; ``set_area_to_bounds`` runs
   the entry on the mask's bounding box only.
 - ``start_percent`` / ``end_percent``: the entry applies while σ is within percent_to_sigma of both.
+- ``control``: a CONTROL_NET (``control.base.ControlNet``, with the ones applied before it): entries run
+  together only when they carry the same one, and the family's adapter adds its residuals.
 - everything else (pooled outputs, SDXL sizes, Flux guidance …) goes to the model family's adapter,
   which turns an entry into the tensors its network takes (:class:`ModelAdapter`).
 
@@ -79,6 +81,7 @@ class Cond:
     sigma_start: float | None = None  # the entry applies while σ ≤ sigma_start …
     sigma_end: float | None = None  # … and σ ≥ sigma_end
     options: dict[str, Any] = field(default_factory=dict)
+    control: Any = None  # the entry's CONTROL_NET (ComfyUI's cond["control"])
     uuid: UUID = field(default_factory=uuid4)  # ComfyUI's per-entry id (transformer_options["uuids"])
 
     def shape_key(self) -> tuple[Any, ...]:
@@ -138,7 +141,8 @@ def prepare(conditioning: list[list[Any]], adapter: ModelAdapter, module: Any, m
         entry_ctx = replace(ctx, prompt_type=options["prompt_type"]) if "prompt_type" in options else ctx
         tensors = adapter.encode(module, embedding, options, entry_ctx)
         out.append(Cond(tensors, area, float(options.get("strength", 1.0)), mask,
-                        float(options.get("mask_strength", 1.0)), sigma_start, sigma_end, options))
+                        float(options.get("mask_strength", 1.0)), sigma_start, sigma_end, options,
+                        options.get("control")))
     return out
 
 

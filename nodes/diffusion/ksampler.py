@@ -25,6 +25,7 @@ import torch.nn.functional as F  # noqa: N812
 
 from inkgraph.engine import Context
 
+from .control.run import placed
 from .families.base import LatentFormat
 from .guidance import CFGGuider, Guider, Inpaint, denoiser_for
 from .model_api import adapter_of, latent_format_of, model_sampling_of, preview_kind
@@ -151,7 +152,7 @@ def run_sampler(ctx: Context, guider: Guider, sampler: Sampler, sigmas: torch.Te
 
     def sample_run(noise: torch.Tensor, latent_image: torch.Tensor, sampler: Sampler, sigmas: torch.Tensor,
                    denoise_mask: torch.Tensor | None, callback: Any, disable_pbar: bool, seed: int) -> torch.Tensor:
-        with model.use() as module:
+        with model.use() as module, placed(guider.conds.values()) as controls:
             device = next(module.parameters()).device
             inpaint = None
             if denoise_mask is not None:
@@ -161,7 +162,7 @@ def run_sampler(ctx: Context, guider: Guider, sampler: Sampler, sigmas: torch.Te
                 inpaint = Inpaint(_mask_for(denoise_mask, latent_image.shape).to(device),
                                   latent_image.to(device), kept_noise.to(device))
             denoiser = denoiser_for(module, model_sampling, guider, tuple(latent_image.shape), adapter_of(model),
-                                    inpaint, latent_image, seed, run.model_options)
+                                    inpaint, latent_image, seed, run.model_options, controls)
             x = model_sampling.noise_scaling(sigmas[0], noise, latent_image, max_denoise).to(device)
             walk = sigmas.to(device)
             denoiser.sigmas = walk

@@ -6,7 +6,9 @@ sets them), defaulting to the latent's size in pixels and no crop. A refiner UNe
 (height, width, crop_h, crop_w, aesthetic_score), the score defaulting to 6 (2.5 for a negative prompt).
 
 ComfyUI's attention and block patches (FreeU, PAG, SAG, ToMe, HyperTile, Kohya deep shrink …) run through
-``patches.unet_hooks``, installed for one call at a time.
+``patches.unet_hooks``, installed for one call at a time. ControlNets and T2I-Adapters (``conds["control"]``,
+a ``control.run.ControlCall``) get the UNet's inputs and give residuals for its skip connections, middle block
+and down blocks, which diffusers' UNet adds.
 """
 
 from __future__ import annotations
@@ -70,6 +72,32 @@ class UNetAdapter:
         kwargs: dict[str, Any] = {}
         if "text_embeds" in conds:
             kwargs["added_cond_kwargs"] = {"text_embeds": conds["text_embeds"], "time_ids": conds["time_ids"]}
+        control = conds.get("control")
+        if control is not None:
+            kwargs.update(self.control_kwargs(module, x_in, timestep, conds, kwargs.get("added_cond_kwargs"), control))
         output: torch.Tensor = module(x_in, timestep, encoder_hidden_states=conds["encoder_hidden_states"],
                                       return_dict=False, **kwargs)[0]
         return output
+
+    @staticmethod
+    def control_kwargs(module: Any, x_in: torch.Tensor, timestep: torch.Tensor, conds: dict[str, Any],
+                       added: dict[str, torch.Tensor] | None, control: Any) -> dict[str, Any]:
+        """The call's ControlNet residuals as diffusers' UNet takes them: skip-connection and middle-block
+        residuals (ControlNets), features inside the down blocks (T2I-Adapters)."""
+        from .control.base import ControlInputs
+
+        values: dict[str, Any] = {"encoder_hidden_states": conds["encoder_hidden_states"]}
+        if added is not None:
+            values["added_cond_kwargs"] = added
+        residuals = control(ControlInputs("unet", x_in, timestep, module, values))
+        out: dict[str, Any] = {}
+        down, mid = residuals.get("down"), residuals.get("mid")
+        if down:
+            if any(r is None for r in down) or not mid or mid[0] is None:
+                raise ValueError("a ControlNet gave the UNet an incomplete set of residuals")
+            out["down_block_additional_residuals"] = tuple(r.to(x_in.dtype) for r in down if r is not None)
+            out["mid_block_additional_residual"] = mid[0].to(x_in.dtype)
+        features = residuals.get("intrablock")
+        if features:
+            out["down_intrablock_additional_residuals"] = [r.to(x_in.dtype) for r in features if r is not None]
+        return out

@@ -44,9 +44,11 @@ def _load_shipped(name: str) -> dict[str, Any]:
     return dict(shipped_configs(name)["unet"])
 
 
-def read_unet_config(index: TensorIndex, prefix: str, base: dict[str, Any], sd1_heads: bool) -> dict[str, Any]:
+def read_unet_config(index: TensorIndex, prefix: str, base: dict[str, Any], sd1_heads: bool,
+                     control: bool = False) -> dict[str, Any]:
     """A diffusers UNet2DConditionModel config for the LDM-layout UNet under ``prefix``. Attention heads
-    cannot be seen in the weights: SD1 has 8 per block (``sd1_heads``), SD2 and SDXL 64-wide ones."""
+    cannot be seen in the weights: SD1 has 8 per block (``sd1_heads``), SD2 and SDXL 64-wide ones. A
+    ControlNet (``control``) is the UNet's down half: no output blocks, no output convolution."""
     def shape(key: str) -> tuple[int, ...]:
         found = index.shape(prefix + key)
         if found is None:
@@ -54,7 +56,7 @@ def read_unet_config(index: TensorIndex, prefix: str, base: dict[str, Any], sd1_
         return found
 
     model_channels, in_channels = shape("input_blocks.0.0.weight")[:2]
-    out_channels = shape("out.2.weight")[0]
+    out_channels = in_channels if control else shape("out.2.weight")[0]
     # each input block after the first is one resnet (+ attention) or one downsampler
     blocks = block_count({k[len(prefix):]: None for k in index if k.startswith(prefix)}, "input_blocks.")
     levels: list[list[int]] = [[]]
@@ -69,11 +71,15 @@ def read_unet_config(index: TensorIndex, prefix: str, base: dict[str, Any], sd1_
         raise ValueError(f"levels with different resnet counts ({sorted(per_level)}) are not supported")
     layers = per_level.pop()
     down_depth = [_depth(index, f"{prefix}input_blocks.{level[0]}.1.") for level in levels]
-    out_blocks = block_count({k[len(prefix):]: None for k in index if k.startswith(prefix)}, "output_blocks.")
+    out_blocks = 0 if control else block_count({k[len(prefix):]: None for k in index if k.startswith(prefix)},
+                                               "output_blocks.")
     up_depth = []  # in up_blocks order: the deepest level first, as the output blocks run
     for level in range(len(levels)):
         ids = range(level * (layers + 1), min((level + 1) * (layers + 1), out_blocks))
-        up_depth.append([_depth(index, f"{prefix}output_blocks.{i}.1.") for i in ids])
+        if control:  # no up blocks: mirror the down blocks (only the config's symmetry needs them)
+            up_depth.append([down_depth[-1 - level]] * (layers + 1))
+        else:
+            up_depth.append([_depth(index, f"{prefix}output_blocks.{i}.1.") for i in ids])
     context_key = next((k for k in index if k.startswith(prefix) and k.endswith("attn2.to_k.weight")), None)
     context_dim = index[context_key].shape[1] if context_key else base.get("cross_attention_dim", 768)
     linear = next((len(index[k].shape) == 2 for k in index if k.startswith(prefix) and k.endswith(".proj_in.weight")),

@@ -129,7 +129,7 @@ def table(config: dict[str, Any]) -> Table:
 class SD3Adapter:
     """Feeds a diffusers SD3Transformer2DModel (see ``conds.ModelAdapter``): the context, the pooled output
     (zeros when the entry has none), the latent padded to the patch size (wrapping, as ComfyUI) and the
-    prediction cropped back."""
+    prediction cropped back; ControlNet residuals (``conds["control"]``) are added after each joint block."""
 
     spatial_keys: frozenset[str] = frozenset()
 
@@ -142,11 +142,21 @@ class SD3Adapter:
 
     def apply(self, module: Any, x_in: torch.Tensor, timestep: torch.Tensor,
               conds: dict[str, torch.Tensor]) -> torch.Tensor:
+        from ..control.inject import block_residuals
         from .flux import pad_to_patch
 
         h, w = x_in.shape[-2:]
         x = pad_to_patch(x_in, int(module.config.patch_size))
-        output: torch.Tensor = module(hidden_states=x, encoder_hidden_states=conds["context"],
-                                      pooled_projections=conds["pooled"], timestep=timestep.to(x.dtype),
-                                      return_dict=False)[0]
+        residuals: dict[str, Any] = {}
+        control = conds.get("control")
+        if control is not None:
+            from ..control.base import ControlInputs
+
+            values = {"context": conds["context"], "pooled": conds["pooled"]}
+            residuals = control(ControlInputs("sd3", x_in, timestep, module, values,
+                                              {"blocks": len(module.transformer_blocks)}))
+        with block_residuals(module.transformer_blocks, residuals.get("blocks") or []):
+            output: torch.Tensor = module(hidden_states=x, encoder_hidden_states=conds["context"],
+                                          pooled_projections=conds["pooled"], timestep=timestep.to(x.dtype),
+                                          return_dict=False)[0]
         return output[..., :h, :w]
