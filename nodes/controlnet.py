@@ -158,5 +158,64 @@ def ControlNetInpaintingAliMamaApply(
                             extra_concat)
 
 
+MODEL_PATCH = Annotated[Any, Socket(type="MODEL_PATCH")]
+_patches = ModelFiles("model_patches")
+PATCH_STRENGTH = Annotated[float, Float(min=-10.0, max=10.0, step=0.01)]
+
+
+@node(category="model/loaders", experimental=True)
+def ModelPatchLoader(ctx: Context, name: Annotated[str, Combo(options=_patches)]) -> MODEL_PATCH:
+    """Loads a model patch (models/model_patches): DiffSynth's Qwen-Image blockwise ControlNets, the Z-Image
+    Turbo Fun ControlNet Union."""
+    from .diffusion.control.patches import load
+
+    return load(ctx.models, ctx.folders.model_path("model_patches", name))
+
+
+def _patch_model(node_name: str, model: Any, model_patch: Any, vae: Any, image: Any, strength: float,
+                 inpaint_image: Any = None, mask: Any = None) -> Any:
+    from .diffusion.control.patches import DiffSynthPatch, ModelPatch, ZImageFunPatch
+    from .diffusion.model_api import latent_format_of
+    from .diffusion.patches.options import model_options_of
+
+    if not isinstance(model_patch, ModelPatch):
+        raise ValueError(f"{node_name}: input 'model_patch' is not a model patch (got {type(model_patch).__name__})")
+    image = image[..., :3] if image is not None else None
+    inpaint_image = inpaint_image[..., :3] if inpaint_image is not None else None
+    if mask is not None:
+        mask = 1.0 - mask.reshape(-1, 1, mask.shape[-2], mask.shape[-1]).float()
+    options = model_options_of(model)
+    if model_patch.detected.name == "zimage_fun":
+        patch = ZImageFunPatch(model_patch, vae, image, strength, inpaint_image, mask)
+        patch.node_name = node_name
+        options = options.with_patch("noise_refiner", patch).with_patch("double_block", patch)
+    else:
+        if image is None:
+            raise ValueError(f"{node_name}: the DiffSynth ControlNet needs an image")
+        patch = DiffSynthPatch(model_patch, vae, image, strength, mask, latent_format_of(model))
+        options = options.with_patch("double_block", patch)
+    return model.with_options(options)
+
+
+@node(category="model/patch/qwen", experimental=True)
+def QwenImageDiffsynthControlnet(model: Model, model_patch: MODEL_PATCH, vae: Vae, image: Image,
+                                 strength: PATCH_STRENGTH = 1.0,
+                                 mask: Annotated[Any, Socket(type="MASK", optional=True)] = None) -> Model:
+    """Steers a Qwen-Image (or Z-Image) model from inside its blocks with a DiffSynth or Z-Image Fun ControlNet
+    patch and a control image (and a mask for the inpainting ones)."""
+    return _patch_model("QwenImageDiffsynthControlnet", model, model_patch, vae, image, strength, mask=mask)
+
+
+@node(category="model/patch/z-image", experimental=True)
+def ZImageFunControlnet(model: Model, model_patch: MODEL_PATCH, vae: Vae, strength: PATCH_STRENGTH = 1.0,
+                        image: Annotated[Any, Socket(type="IMAGE", optional=True)] = None,
+                        inpaint_image: Annotated[Any, Socket(type="IMAGE", optional=True)] = None,
+                        mask: Annotated[Any, Socket(type="MASK", optional=True)] = None) -> Model:
+    """Steers a Z-Image model with the Z-Image Turbo Fun ControlNet Union: a control image, or an image to
+    inpaint where the mask is set."""
+    return _patch_model("ZImageFunControlnet", model, model_patch, vae, image, strength, inpaint_image, mask)
+
+
 NODES = [ControlNetLoader, DiffControlNetLoader, ControlNetApply, ControlNetApplyAdvanced, ControlNetApplySD3,
-         SetUnionControlNetType, ControlNetInpaintingAliMamaApply]
+         SetUnionControlNetType, ControlNetInpaintingAliMamaApply, ModelPatchLoader, QwenImageDiffsynthControlnet,
+         ZImageFunControlnet]
