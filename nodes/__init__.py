@@ -21,6 +21,7 @@ def node_list() -> list[Any]:
         audio,
         bounding_boxes,
         checkpoint_save,
+        clip_vision,
         conditioning,
         controlnet,
         custom_sampling,
@@ -54,5 +55,5 @@ def node_list() -> list[Any]:
     families = (loaders, checkpoint_save, conditioning, sampling, custom_sampling, sigmas, model_advanced, model_patches,
                 latent, latent_ops, vae, image_io, image_ops, image_filters, image_transform, image_resize, image_batch,
                 image_morphology, upscale, mask, mask_ops, strings, logic, math_expression, save_nodes,
-                bounding_boxes, primitives, animated, video, audio, edit_models, controlnet)
+                bounding_boxes, primitives, animated, video, audio, edit_models, controlnet, clip_vision)
     return [node for family in families for node in family.NODES]

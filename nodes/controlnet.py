@@ -51,7 +51,7 @@ def _check(control_net: Any, node_name: str) -> None:
         raise ValueError(f"{node_name}: input 'control_net' is not a ControlNet (got {type(control_net).__name__})")
 
 
-@node(display_name="Apply ControlNet (OLD)", category="conditioning/controlnet", deprecated=True)
+@node(display_name="Apply ControlNet (DEPRECATED)", category="conditioning/controlnet", deprecated=True)
 def ControlNetApply(conditioning: Conditioning, control_net: CONTROL_NET, image: Image,
                     strength: STRENGTH = 1.0) -> Conditioning:
     """Applies a ControlNet to one conditioning over the whole sampling run (use Apply ControlNet)."""
@@ -163,7 +163,7 @@ _patches = ModelFiles("model_patches")
 PATCH_STRENGTH = Annotated[float, Float(min=-10.0, max=10.0, step=0.01)]
 
 
-@node(category="model/loaders", experimental=True)
+@node(category="advanced/loaders", experimental=True)
 def ModelPatchLoader(ctx: Context, name: Annotated[str, Combo(options=_patches)]) -> MODEL_PATCH:
     """Loads a model patch (models/model_patches): DiffSynth's Qwen-Image blockwise ControlNets, the Z-Image
     Turbo Fun ControlNet Union."""

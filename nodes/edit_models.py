@@ -91,6 +91,26 @@ def InpaintModelConditioning(
     return ([[e, {**o, **extra}] for e, o in positive], [[e, {**o, **extra}] for e, o in negative], out_latent)
 
 
+@node(category="conditioning/instructpix2pix")
+def InstructPixToPixConditioning(
+    positive: Conditioning, negative: Conditioning, vae: Vae, pixels: Image,
+) -> tuple[Annotated[list[Any], Socket(type="CONDITIONING"), Output("positive")],
+           Annotated[list[Any], Socket(type="CONDITIONING"), Output("negative")],
+           Annotated[dict[str, Any], Socket(type="LATENT"), Output("latent")]]:
+    """Conditions an image-editing model (InstructPix2Pix, Flux Canny/Depth dev, HiDream E1) on an input image:
+    its latent joins both conditionings; the latent to sample is zeros of the same size."""
+    import torch
+
+    from .diffusion.vae_ops import crop_to_multiple, encode
+
+    pixels = crop_to_multiple(pixels)
+    with vae.use() as model:
+        concat_latent = encode(model, pixels)
+    extra = {"concat_latent_image": concat_latent}
+    return ([[e, {**o, **extra}] for e, o in positive], [[e, {**o, **extra}] for e, o in negative],
+            {"samples": torch.zeros_like(concat_latent)})
+
+
 def _differential_mask(strength: float) -> Any:
     def mask_function(sigma: Any, denoise_mask: Any, extra_options: dict[str, Any]) -> Any:
         # ComfyUI's signature: extra_options holds the running model and the run's sigmas
@@ -119,4 +139,4 @@ def DifferentialDiffusion(model: Model, strength: Annotated[float, Float(min=0.0
 
 
 NODES = [ReferenceLatent, FluxKontextImageScale, FluxKontextMultiReferenceLatentMethod, InpaintModelConditioning,
-         DifferentialDiffusion]
+         DifferentialDiffusion, InstructPixToPixConditioning]

@@ -209,6 +209,9 @@ class FluxAdapter:
     def encode(self, module: Any, embedding: torch.Tensor, options: dict[str, Any], ctx: Any
                ) -> dict[str, torch.Tensor]:
         device, dtype = ctx.device, ctx.dtype
+        if options.get("attention_mask") is not None:
+            raise ValueError("an attention mask on the conditioning (StyleModelApply's attn_bias) is not supported "
+                             "for Flux models yet; use strength_type 'multiply'")
         out = {"context": embedding.to(device, dtype)}
         config = module.config
         if "pooled_projection_dim" in config:

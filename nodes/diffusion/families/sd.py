@@ -151,9 +151,9 @@ class _UNetFamily(DiffusionFamily):
                 return kind
         context = self._context_dim(index, prefix)
         label = index.shape(f"{prefix}label_emb.0.0.weight")
-        if label is not None:
+        if label is not None and context != 1024:
             return "sdxl_refiner" if context == 1280 else "sdxl"
-        if context == 1024:
+        if context == 1024:  # SD2 (an unCLIP UNet has a class embedding)
             return "sd2"
         if context == 768 or context is None:
             return "sd1"
@@ -189,7 +189,7 @@ class _UNetFamily(DiffusionFamily):
     def adapter(self, detected: Detected) -> ModelAdapter:
         from ..unet import UNetAdapter
 
-        return UNetAdapter()
+        return UNetAdapter(self.latent, detected.extra.get("clip_stats"))
 
 
 class SD1(_UNetFamily):
@@ -205,7 +205,22 @@ class SD2(_UNetFamily):
     latent = SD_LATENT
     text_encoders = ("clip_h",)
 
+    def detect(self, index: TensorIndex) -> Detected | None:
+        found = super().detect(index)
+        if found is not None and found.config.get("addition_embed_type") == "text_time":
+            # SD2.1 unCLIP: the label embedding takes the noise-augmented image embedding (class embedding)
+            config = found.config
+            config["class_embed_type"] = "projection"
+            for key in ("addition_embed_type", "addition_time_embed_dim"):
+                config.pop(key, None)
+            found.extra["unclip"] = True
+        return found
+
     def refine(self, detected: Detected, read: Callable[[str], torch.Tensor | None]) -> None:
+        if detected.extra.get("unclip"):  # the checkpoint's CLIP statistics scale unCLIP embeddings
+            mean, std = read("noise_augmentor.data_mean"), read("noise_augmentor.data_std")
+            if mean is not None and std is not None:
+                detected.extra["clip_stats"] = (mean.float().reshape(1, -1), std.float().reshape(1, -1))
         # ComfyUI's test: v-prediction SD2 models have a markedly wider spread in this norm's bias.
         if detected.variant or "configs" in detected.extra:
             return
