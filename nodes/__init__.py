@@ -41,6 +41,7 @@ def node_list() -> list[Any]:
         mask_ops,
         math_expression,
         model_advanced,
+        model_merging,
         model_patches,
         primitives,
         sampling,
@@ -55,5 +56,5 @@ def node_list() -> list[Any]:
     families = (loaders, checkpoint_save, conditioning, sampling, custom_sampling, sigmas, model_advanced, model_patches,
                 latent, latent_ops, vae, image_io, image_ops, image_filters, image_transform, image_resize, image_batch,
                 image_morphology, upscale, mask, mask_ops, strings, logic, math_expression, save_nodes,
-                bounding_boxes, primitives, animated, video, audio, edit_models, controlnet, clip_vision)
+                bounding_boxes, primitives, animated, video, audio, edit_models, controlnet, clip_vision, model_merging)
     return [node for family in families for node in family.NODES]

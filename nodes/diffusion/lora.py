@@ -157,9 +157,11 @@ def sync(model: torch.nn.Module, kind: str, loras: tuple[tuple[LoraFile, float],
     have their blocks rewritten: their patches apply when they dequantize.
     """
     from .gguf_ops import GGUFLayer
+    from .merge import restore as restore_merges
     from .state_dict import FP8_DTYPES
     from .weights import dequantized, store_fp8
 
+    restore_merges(model)  # a merge's parameters back to the originals first (a no-op when never merged)
     state = _state.setdefault(model, {"applied": (), "backup": {}, "index": None})
     wanted = tuple((lora.name, id(lora), strength) for lora, strength in loras if strength != 0.0)
     if state["applied"] == wanted:
@@ -208,3 +210,38 @@ def sync(model: torch.nn.Module, kind: str, loras: tuple[tuple[LoraFile, float],
     if missed:
         log.warning("%d LoRA weights matched no module of the %s", missed, kind)
     state["applied"] = wanted
+
+
+def original_weight(model: torch.nn.Module, param_name: str) -> torch.Tensor | None:
+    """The original value of a weight a LoRA currently patches (None when none does)."""
+    module_name, _, leaf = param_name.rpartition(".")
+    saved = _state.get(model, {}).get("backup", {}).get(module_name) if leaf == "weight" else None
+    if saved is None:
+        return None
+    weight, scale, _ = saved
+    return weight.float() * scale.float() if scale is not None else weight
+
+
+def lora_delta(model: torch.nn.Module, kind: str, lora: LoraFile, param_name: str, shape: tuple[int, ...],
+               unet_config: Any = None, names: dict[str, Targets] | None = None) -> torch.Tensor | None:
+    """The change one LoRA (strength 1) makes to ``model``'s weight ``param_name`` (None when it has none),
+    for merges that apply LoRAs and other patches in order, parameter by parameter."""
+    module_name, _, leaf = param_name.rpartition(".")
+    if leaf != "weight":
+        return None
+    state = _state.setdefault(model, {"applied": (), "backup": {}, "index": None})
+    if state["index"] is None:
+        state["index"] = module_index(model, unet_config, names)
+    cache = state.setdefault("by_module", {})
+    key = (id(lora), kind)
+    if key not in cache:
+        by_module: dict[str, list[tuple[Patch, tuple[int, int] | None]]] = {}
+        for flat, patch in lora.patches.get(kind, {}).items():
+            for target, rows in state["index"].get(flat, []):
+                by_module.setdefault(target, []).append((patch, rows))
+        cache[key] = by_module
+    found = cache[key].get(module_name)
+    if not found:
+        return None
+    size = torch.Size(shape)
+    return sum((patch.delta(size, rows) for patch, rows in found), torch.zeros(size))

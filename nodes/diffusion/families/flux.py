@@ -126,6 +126,12 @@ class Flux(DiffusionFamily):
     def lora_names(self, detected: Detected, module: torch.nn.Module) -> dict[str, Any] | None:
         return bfl.lora_names(self.mapping(detected))
 
+    def original_names(self, detected: Detected, module: torch.nn.Module) -> dict[str, str]:
+        return bfl.original_names(self.mapping(detected))
+
+    def original_state(self, detected: Detected, module: torch.nn.Module) -> dict[str, torch.Tensor]:
+        return bfl.to_original(module.state_dict(), self.mapping(detected))
+
 
 def pad_to_patch(x: torch.Tensor, patch: int = PATCH) -> torch.Tensor:
     """Pad the last two dims up to a multiple of the patch size, wrapping around (ComfyUI's pad_to_patch_size)."""

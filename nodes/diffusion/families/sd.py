@@ -186,6 +186,16 @@ class _UNetFamily(DiffusionFamily):
 
         return discrete("v_prediction" if detected.variant == "v" else "epsilon")
 
+    def original_names(self, detected: Detected, module: torch.nn.Module) -> dict[str, str]:
+        from ..merge import unet_original_names
+
+        return unet_original_names(module)
+
+    def original_state(self, detected: Detected, module: torch.nn.Module) -> dict[str, torch.Tensor]:
+        from ..ldm_format import unet_diffusers_to_ldm
+
+        return unet_diffusers_to_ldm(module.state_dict(), module.config, prefix="")
+
     def adapter(self, detected: Detected) -> ModelAdapter:
         from ..unet import UNetAdapter
 
