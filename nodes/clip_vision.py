@@ -64,9 +64,9 @@ def StyleModelLoader(ctx: Context, style_model_name: Annotated[str, Combo(option
 
 @node(display_name="Apply Style Model", category="conditioning/style_model")
 def StyleModelApply(
-    conditioning: Conditioning, style_model: STYLE_MODEL, clip_vision_output: CLIP_VISION_OUTPUT,
+    conditioning: Conditioning, style_model: STYLE_MODEL, clip_vision_output: CLIP_VISION_OUTPUT, *,
     strength: Annotated[float, Float(min=0.0, max=10.0, step=0.001)] = 1.0,
-    strength_type: Annotated[str, Combo(options=("multiply", "attn_bias"))] = "multiply",
+    strength_type: Annotated[str, Combo(options=("multiply", "attn_bias"))],
 ) -> Conditioning:
     """Appends the style model's tokens for an image to the text conditioning: "multiply" scales the tokens,
     "attn_bias" biases the attention towards them instead (log of the strength)."""

@@ -197,7 +197,7 @@ def _patch_model(node_name: str, model: Any, model_patch: Any, vae: Any, image: 
     return model.with_options(options)
 
 
-@node(category="model/patch/qwen", experimental=True)
+@node(category="advanced/loaders/qwen", experimental=True)
 def QwenImageDiffsynthControlnet(model: Model, model_patch: MODEL_PATCH, vae: Vae, image: Image,
                                  strength: PATCH_STRENGTH = 1.0,
                                  mask: Annotated[Any, Socket(type="MASK", optional=True)] = None) -> Model:
@@ -206,7 +206,7 @@ def QwenImageDiffsynthControlnet(model: Model, model_patch: MODEL_PATCH, vae: Va
     return _patch_model("QwenImageDiffsynthControlnet", model, model_patch, vae, image, strength, mask=mask)
 
 
-@node(category="model/patch/z-image", experimental=True)
+@node(category="advanced/loaders/zimage", experimental=True)
 def ZImageFunControlnet(model: Model, model_patch: MODEL_PATCH, vae: Vae, strength: PATCH_STRENGTH = 1.0,
                         image: Annotated[Any, Socket(type="IMAGE", optional=True)] = None,
                         inpaint_image: Annotated[Any, Socket(type="IMAGE", optional=True)] = None,
