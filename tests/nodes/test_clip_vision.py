@@ -95,7 +95,8 @@ def test_redux_appends_its_tokens_scaled_or_biased(tmp_path: Path, manager: Mode
     text = torch.randn(1, 5, 32)
     tokens = torch.nn.functional.silu(vision.last_hidden_state @ state["redux_up.weight"].T + state["redux_up.bias"])
     tokens = tokens @ state["redux_down.weight"].T + state["redux_down.bias"]
-    ((out, options),) = nodes.StyleModelApply([[text, {"pooled_output": 1}]], style, vision, strength=0.5, strength_type="multiply")
+    ((out, options),) = nodes.StyleModelApply([[text, {"pooled_output": 1}]], style, vision, strength=0.5,
+                                              strength_type="multiply")
     assert out.shape == (1, 14, 32) and torch.equal(out[:, :5], text)
     assert torch.allclose(out[:, 5:], tokens * 0.5, atol=1e-5) and options == {"pooled_output": 1}
     ((out, options),) = nodes.StyleModelApply([[text, {}]], style, vision, strength=0.5, strength_type="attn_bias")

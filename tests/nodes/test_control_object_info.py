@@ -44,8 +44,8 @@ REFERENCE: dict[str, tuple[str, str, list[Any], list[Any], list[tuple[str, str]]
                                                                          i("control_net_name", list)], [],
                              [("CONTROL_NET", "CONTROL_NET")], {}),
     "ControlNetApply": ("conditioning/controlnet", "Apply ControlNet (DEPRECATED)", [
-        i("conditioning", COND), i("control_net", "CONTROL_NET"), i("image", "IMAGE"), i("strength", "FLOAT", **STRENGTH)],
-        [], [(COND, COND)], {"deprecated": True}),
+        i("conditioning", COND), i("control_net", "CONTROL_NET"), i("image", "IMAGE"),
+        i("strength", "FLOAT", **STRENGTH)], [], [(COND, COND)], {"deprecated": True}),
     "ControlNetApplyAdvanced": ("conditioning/controlnet", "Apply ControlNet", [*APPLY, i("image", "IMAGE"), *RANGE],
                                 [i("vae", "VAE")], [(COND, "positive"), (COND, "negative")], {}),
     "ControlNetApplySD3": ("conditioning/controlnet", "Apply Controlnet with VAE", [
@@ -63,8 +63,9 @@ REFERENCE: dict[str, tuple[str, str, list[Any], list[Any], list[tuple[str, str]]
         i("strength", "FLOAT", **PATCH_STRENGTH)], [i("mask", "MASK")], [("MODEL", "MODEL")], {"experimental": True}),
     "ZImageFunControlnet": ("advanced/loaders/zimage", "ZImageFunControlnet", [
         i("model", "MODEL"), i("model_patch", "MODEL_PATCH"), i("vae", "VAE"),
-        i("strength", "FLOAT", **PATCH_STRENGTH)], [i("image", "IMAGE"), i("inpaint_image", "IMAGE"), i("mask", "MASK")],
-        [("MODEL", "MODEL")], {"experimental": True}),
+        i("strength", "FLOAT", **PATCH_STRENGTH)],
+        [i("image", "IMAGE"), i("inpaint_image", "IMAGE"), i("mask", "MASK")], [("MODEL", "MODEL")],
+        {"experimental": True}),
     "CLIPVisionLoader": ("loaders", "Load CLIP Vision", [i("clip_name", list)], [], [("CLIP_VISION", "CLIP_VISION")],
                          {}),
     "CLIPVisionEncode": ("conditioning", "CLIP Vision Encode", [i("clip_vision", "CLIP_VISION"), i("image", "IMAGE"),
@@ -102,8 +103,8 @@ REFERENCE: dict[str, tuple[str, str, list[Any], list[Any], list[tuple[str, str]]
     "CLIPMergeSimple": (MERGING, "CLIPMergeSimple", [i("clip1", "CLIP"), i("clip2", "CLIP"),
                                                      i("ratio", "FLOAT", **RATIO)], [], [("CLIP", "CLIP")], {}),
     "CLIPMergeSubtract": (MERGING, "CLIPMergeSubtract", [i("clip1", "CLIP"), i("clip2", "CLIP"),
-                                                         i("multiplier", "FLOAT", **MULTIPLIER)], [], [("CLIP", "CLIP")],
-                          {}),
+                                                         i("multiplier", "FLOAT", **MULTIPLIER)], [],
+                          [("CLIP", "CLIP")], {}),
     "CLIPMergeAdd": (MERGING, "CLIPMergeAdd", [i("clip1", "CLIP"), i("clip2", "CLIP")], [], [("CLIP", "CLIP")], {}),
     "ModelSave": (MERGING, "ModelSave", [i("model", "MODEL"), i("filename_prefix", "STRING",
                                                                  default="diffusion_models/ComfyUI")], [], [],

@@ -197,32 +197,3 @@ def test_mask_preview_saves_and_passes_on(tmp_path: Path) -> None:
     assert out.ui is not None and len(out.ui["images"]) == 2 and out.ui["images"][0]["type"] == "temp"
     saved = PILImage.open(ctx.folders.temp / out.ui["images"][0]["filename"])
     assert saved.size == (4, 4) and saved.mode == "RGB"
-
-
-def test_canny_of_a_drawn_rectangle_is_its_outline() -> None:
-    """Canny (ComfyUI's node, kornia's algorithm): a white rectangle on black gives a closed one-pixel outline
-    that follows the hand-drawn outline of the rectangle to within a pixel, nothing inside or outside."""
-    import torch
-    import torch.nn.functional as F  # noqa: N812
-
-    from inkgraph.nodes.image_morphology import Canny
-
-    image = torch.zeros(1, 64, 64, 3)
-    image[:, 16:48, 20:44] = 1.0
-    edges = Canny(image, 0.4, 0.8)
-    assert edges.shape == image.shape and set(edges.unique().tolist()) <= {0.0, 1.0}
-    found = edges[0, :, :, 0]
-    assert torch.equal(edges[..., 0], edges[..., 1]) and torch.equal(edges[..., 0], edges[..., 2])
-    outline = torch.zeros(64, 64)  # the rectangle's boundary pixels, drawn by hand
-    outline[16, 20:44] = outline[47, 20:44] = 1.0
-    outline[16:48, 20] = outline[16:48, 43] = 1.0
-
-    def grow(mask: torch.Tensor) -> torch.Tensor:
-        return (F.max_pool2d(mask[None, None], 3, stride=1, padding=1)[0, 0] > 0).float()
-
-    assert bool((found <= grow(outline)).all())  # every edge within a pixel of the outline
-    assert bool((outline <= grow(found)).all())  # every outline pixel within a pixel of an edge
-    assert found[20:44, 24:40].sum() == 0 and found.sum() < 2 * outline.sum()
-    assert Canny(torch.full((1, 32, 32, 3), 0.5), 0.4, 0.8).sum() == 0
-    faint = Canny(image * 0.05, 0.4, 0.8)  # a step of 0.05: its gradient stays under the thresholds
-    assert faint.sum() == 0 and Canny(image * 0.05, 0.01, 0.02).sum() > 0
