@@ -460,3 +460,25 @@ def test_a_latent_controlnet_without_a_vae_says_so(manager: ModelManager, files:
         one_call(main, FluxAdapter(FLUX_LATENT), FLOW, FLUX_LATENT, BasicGuider(_FluxModel(), pos),
                  torch.randn(1, 16, 8, 8), 0.5)
 
+
+
+def test_a_diff_controlnet_gets_the_models_weights_added(tmp_path: Path, manager: ModelManager, sd1_unet: Any) -> None:
+    from inkgraph.nodes.diffusion.families.base import Family
+    from inkgraph.nodes.diffusion.handles import ModelHandle
+    from inkgraph.nodes.diffusion.ldm_format import unet_diffusers_to_ldm
+
+    net = tc.sd1_controlnet(9)
+    base = unet_diffusers_to_ldm(sd1_unet.state_dict(), sd1_unet.config, prefix="")
+    state = tc.controlnet_ldm_state(net)
+    diff = {k: (v - base[k.removeprefix("control_model.")] if k.removeprefix("control_model.") in base else v)
+            for k, v in state.items()}
+    shared = [k for k in state if k.removeprefix("control_model.") in base]
+    assert len(shared) > 20
+    path = tc.save({**diff, "difference": torch.tensor([])}, tmp_path / "diff_control_sd15_canny.safetensors")
+    manager.add("tiny-sd1-unet", sd1_unet)
+    loaded = load(manager, path, ModelHandle(manager, "tiny-sd1-unet", Family("sd1")))
+    with loaded.use() as got:
+        assert all(torch.allclose(got.state_dict()[k], v, atol=1e-6) for k, v in net.state_dict().items())
+    alone = load(manager, path)  # without a model: loaded as it is (ComfyUI warns, as here)
+    with alone.use() as got:
+        assert not torch.allclose(got.state_dict()["conv_in.weight"], net.state_dict()["conv_in.weight"])

@@ -109,3 +109,46 @@ class _FlatVae(torch.nn.Module):
     def encode(self, x: torch.Tensor) -> SimpleNamespace:
         pooled = torch.nn.functional.avg_pool2d(x, 8)
         return SimpleNamespace(latent_dist=SimpleNamespace(mode=lambda: torch.cat([pooled, pooled[:, :1]], dim=1)))
+
+
+def test_an_sd21_unclip_unet_is_read_from_its_shapes_and_takes_the_image_as_class_embedding() -> None:
+    """An SD2.1 unCLIP UNet (label embedding from the noise-augmented image embedding, context 1024) is told
+    from SDXL by its context; it gets ComfyUI's unclip_adm vector as diffusers' class labels (zeros without an
+    image)."""
+    from diffusers import UNet2DConditionModel
+
+    from inkgraph.nodes.diffusion import unclip
+    from inkgraph.nodes.diffusion.families import detect
+    from inkgraph.nodes.diffusion.state_dict import TensorIndex, TensorInfo
+
+    config = dict(sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(32, 64),
+                  down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+                  up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=1024,
+                  attention_head_dim=(1, 1), use_linear_projection=True, class_embed_type="projection",
+                  projection_class_embeddings_input_dim=64, norm_num_groups=32)
+    with torch.device("meta"):
+        shapes = UNet2DConditionModel(**config)
+    ldm = unet_diffusers_to_ldm(shapes.state_dict(), shapes.config)
+    index = TensorIndex({k: TensorInfo(tuple(v.shape), "F32") for k, v in ldm.items()}, {})
+    detected = detect(index, "sd21-unclip-h.safetensors")
+    assert detected.family.name == "sd2" and detected.extra.get("unclip")
+    assert detected.config["class_embed_type"] == "projection" and "addition_embed_type" not in detected.config
+    assert detected.config["projection_class_embeddings_input_dim"] == 64
+    model = tc.randomize(UNet2DConditionModel(**config), 5, scale=0.05)
+    stats = (torch.full((1, 32), 0.1), torch.full((1, 32), 2.0))
+    adapter = UNetAdapter(SD_LATENT, stats)
+    text = torch.randn(1, 3, 1024)
+    assert torch.equal(adapter.encode(model, text, {}, ctx())["class_labels"], torch.zeros(1, 64))
+    image = torch.randn(1, 32, generator=torch.Generator().manual_seed(6))
+    entry = {"clip_vision_output": SimpleNamespace(image_embeds=image), "strength": 0.5, "noise_augmentation": 0.1}
+    conds = adapter.encode(model, text, {"unclip_conditioning": [entry]}, ctx(None, None))
+    level = round(999 * 0.1)
+    cumprod = unclip._alphas_cumprod()[level]
+    noise = torch.randn(1, 32, generator=torch.Generator().manual_seed(-10 + 0))
+    scaled = (image - 0.1) / 2.0
+    augmented = (scaled * float(cumprod.sqrt()) + noise * float((1 - cumprod).sqrt())) * 2.0 + 0.1
+    expected = torch.cat([augmented, unclip.timestep_embedding(torch.tensor([level]), 32)], dim=1) * 0.5
+    assert torch.allclose(conds["class_labels"], expected, atol=1e-5)
+    with torch.no_grad():
+        out = adapter.apply(model, torch.randn(1, 4, 8, 8), torch.tensor([10.0]), conds)
+    assert out.shape == (1, 4, 8, 8)
