@@ -14,7 +14,6 @@ import json
 from typing import Annotated, Any
 
 from inkgraph.engine import Clip, Context, Float, Hidden, Model, NodeOutput, String, Vae, input_spec, node, spec_of
-from inkgraph.engine.core.spec import NodeSpec
 
 from .image_io import check_prefix
 
@@ -78,7 +77,7 @@ def CLIPMergeAdd(clip1: Clip, clip2: Clip) -> Clip:
     return _merged(clip1, clip2, "CLIPMergeAdd", mode="add", skip=CLIP_SKIP)
 
 
-def _block_merger(class_type: str, names: list[str]) -> NodeSpec:
+def _block_merger(class_type: str, names: list[str]) -> Any:
     """A per-family block merger: one ratio per block of the original layout (ComfyUI's input names, dots and
     all); the first ratio also applies to whatever no block name covers."""
 
@@ -90,8 +89,10 @@ def _block_merger(class_type: str, names: list[str]) -> NodeSpec:
     spec = spec_of(merge)
     template = input_spec("ratio", Annotated[float, RATIO], 1.0)  # then renamed: the names are not identifiers
     extra = tuple(template.model_copy(update={"name": name}) for name in names)
-    return spec.model_copy(update={"inputs": (*spec.inputs, *extra), "description":
-                                   f"Blends two models block by block ({class_type.removeprefix('ModelMerge')})."})
+    merge.__node_spec__ = spec.model_copy(update={  # type: ignore[attr-defined]
+        "inputs": (*spec.inputs, *extra),
+        "description": f"Blends two models block by block ({class_type.removeprefix('ModelMerge')})."})
+    return merge
 
 
 def _unet(blocks: int, dot: str) -> list[str]:

@@ -120,7 +120,8 @@ class UNetAdapter:
         from ..image_utils import common_upscale
 
         shape = ctx.latent_shape
-        extra = int(module.config.in_channels) - int(shape[1])
+        in_channels = getattr(module.config, "in_channels", None)
+        extra = int(in_channels) - int(shape[1]) if in_channels is not None else 0
         if extra <= 0:
             return None
         image = options.get("concat_latent_image")

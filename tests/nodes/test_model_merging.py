@@ -12,6 +12,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from inkgraph.engine import spec_of
 from inkgraph.engine.core.devices import DevicePolicy, ModelManager
 from inkgraph.engine.core.settings import Settings
 from inkgraph.engine.runtime import Runtime
@@ -51,9 +52,9 @@ def test_simple_merge_blends_every_parameter_and_copies_nothing(models: Any) -> 
 def test_block_ratios_match_the_original_layout_names(models: Any) -> None:
     _, one, two = models
     w1, w2 = weights(one), weights(two)
-    ratios = {name.name: 1.0 for name in mm.MODEL_SPECIFIC[0].inputs[2:]}
+    ratios = {name.name: 1.0 for name in spec_of(mm.MODEL_SPECIFIC[0]).inputs[2:]}
     ratios["input_blocks.1."] = 0.0
-    merged = mm.MODEL_SPECIFIC[0].impl.execute(None, None, {"model1": one, "model2": two, **ratios}).result[0]
+    merged = mm.MODEL_SPECIFIC[0](one, two, **ratios)
     got = weights(merged)
     with one.use() as module:
         names = unet_original_names(module)
@@ -142,7 +143,7 @@ def test_merged_models_are_saved_in_the_original_layouts_and_load_back(runtime: 
         "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "a.safetensors"}},
         "2": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "b.safetensors"}},
         "3": {"class_type": "ModelMergeSD1", "inputs": {"model1": ["1", 0], "model2": ["2", 0],
-                                                        **{n.name: 0.5 for n in mm.MODEL_SPECIFIC[0].inputs[2:]}}},
+                                                        **{n.name: 0.5 for n in spec_of(mm.MODEL_SPECIFIC[0]).inputs[2:]}}},
         "4": {"class_type": "ModelSave", "inputs": {"model": ["3", 0], "filename_prefix": "diffusion_models/merged"}},
         "5": {"class_type": "CLIPMergeSimple", "inputs": {"clip1": ["1", 1], "clip2": ["2", 1], "ratio": 0.5}},
         "6": {"class_type": "CLIPSave", "inputs": {"clip": ["5", 0], "filename_prefix": "clip/merged"}},
