@@ -142,8 +142,8 @@ def test_merged_models_are_saved_in_the_original_layouts_and_load_back(runtime: 
     prompt = {
         "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "a.safetensors"}},
         "2": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "b.safetensors"}},
-        "3": {"class_type": "ModelMergeSD1", "inputs": {"model1": ["1", 0], "model2": ["2", 0],
-                                                        **{n.name: 0.5 for n in spec_of(mm.MODEL_SPECIFIC[0]).inputs[2:]}}},
+        "3": {"class_type": "ModelMergeSD1", "inputs": {"model1": ["1", 0], "model2": ["2", 0], **{
+            n.name: 0.5 for n in spec_of(mm.MODEL_SPECIFIC[0]).inputs[2:]}}},
         "4": {"class_type": "ModelSave", "inputs": {"model": ["3", 0], "filename_prefix": "diffusion_models/merged"}},
         "5": {"class_type": "CLIPMergeSimple", "inputs": {"clip1": ["1", 1], "clip2": ["2", 1], "ratio": 0.5}},
         "6": {"class_type": "CLIPSave", "inputs": {"clip": ["5", 0], "filename_prefix": "clip/merged"}},
