@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from inkgraph.engine import Boolean, Combo, Conditioning, Float, Image, Mask, Model, Output, Socket, Vae, node
+from inkgraph.engine import Boolean, Combo, Conditioning, Context, Float, Image, Mask, Model, Output, Socket, Vae, node
 
 # Flux Kontext's training sizes (ComfyUI's PREFERED_KONTEXT_RESOLUTIONS), width × height
 KONTEXT_SIZES = ((672, 1568), (688, 1504), (720, 1456), (752, 1392), (800, 1328), (832, 1248), (880, 1184),
@@ -93,19 +93,19 @@ def InpaintModelConditioning(
 
 @node(category="conditioning/instructpix2pix")
 def InstructPixToPixConditioning(
-    positive: Conditioning, negative: Conditioning, vae: Vae, pixels: Image,
+    ctx: Context, positive: Conditioning, negative: Conditioning, vae: Vae, pixels: Image,
 ) -> tuple[Annotated[list[Any], Socket(type="CONDITIONING"), Output("positive")],
            Annotated[list[Any], Socket(type="CONDITIONING"), Output("negative")],
            Annotated[dict[str, Any], Socket(type="LATENT"), Output("latent")]]:
-    """Conditions an image-editing model (InstructPix2Pix, Flux Canny/Depth dev, HiDream E1) on an input image:
-    its latent joins both conditionings; the latent to sample is zeros of the same size."""
+    """Conditions an instruction-editing model (InstructPix2Pix, HiDream E1) on the image: its latent (sides
+    centre-cropped to multiples of 8) joins both conditionings as the concatenated image; the latent to
+    sample is zeros of the same shape."""
     import torch
 
-    from .diffusion.vae_ops import crop_to_multiple, encode
+    from .diffusion.vae_ops import encode
 
-    pixels = crop_to_multiple(pixels)
     with vae.use() as model:
-        concat_latent = encode(model, pixels)
+        concat_latent = encode(model, pixels, ctx.check_interrupted)
     extra = {"concat_latent_image": concat_latent}
     return ([[e, {**o, **extra}] for e, o in positive], [[e, {**o, **extra}] for e, o in negative],
             {"samples": torch.zeros_like(concat_latent)})
@@ -139,4 +139,4 @@ def DifferentialDiffusion(model: Model, strength: Annotated[float, Float(min=0.0
 
 
 NODES = [ReferenceLatent, FluxKontextImageScale, FluxKontextMultiReferenceLatentMethod, InpaintModelConditioning,
-         DifferentialDiffusion, InstructPixToPixConditioning]
+         InstructPixToPixConditioning, DifferentialDiffusion]

@@ -158,9 +158,10 @@ def test_instruct_pix2pix_conditioning_carries_the_image_latent() -> None:
 
     vae = ts.build("sd1")["vae"]
     handle = SimpleNamespace(use=lambda: __import__("contextlib").nullcontext(vae))
-    pixels = picture(20, 18)  # cropped to 16×16 around the centre
-    positive, negative, latent = InstructPixToPixConditioning([[torch.zeros(1), {}]], [[torch.ones(1), {"x": 1}]],
-                                                              handle, pixels)
+    pixels = picture(20, 18)  # the tiny VAE halves each side
+    ctx = SimpleNamespace(check_interrupted=lambda: None)
+    positive, negative, latent = InstructPixToPixConditioning(ctx, [[torch.zeros(1), {}]],
+                                                              [[torch.ones(1), {"x": 1}]], handle, pixels)
     concat = positive[0][1]["concat_latent_image"]
     assert concat is negative[0][1]["concat_latent_image"] and negative[0][1]["x"] == 1
-    assert torch.equal(latent["samples"], torch.zeros_like(concat)) and concat.shape[-2:] == (8, 8)
+    assert torch.equal(latent["samples"], torch.zeros_like(concat)) and concat.shape[-2:] == (10, 9)
