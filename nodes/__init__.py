@@ -23,6 +23,7 @@ def node_list() -> list[Any]:
         checkpoint_save,
         clip_vision,
         conditioning,
+        controlnet,
         custom_sampling,
         dataset,
         edit_models,
@@ -47,6 +48,7 @@ def node_list() -> list[Any]:
         mask_ops,
         math_expression,
         model_advanced,
+        model_merging,
         model_patches,
         primitives,
         qwen_image,
@@ -67,5 +69,5 @@ def node_list() -> list[Any]:
                 image_filters, image_transform, image_resize, image_batch, image_morphology, upscale, mask, mask_ops,
                 strings, logic, math_expression, save_nodes, bounding_boxes, primitives, animated, video, audio,
                 edit_models, qwen_image, flux2, hidream, clip_vision, wan, video_latents, lumina2,
-                training, dataset)
+                training, dataset, controlnet, model_merging)
     return [node for family in families for node in family.NODES]
