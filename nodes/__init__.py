@@ -19,6 +19,7 @@ def node_list() -> list[Any]:
     from . import (
         animated,
         audio,
+        audio_ops,
         bounding_boxes,
         checkpoint_save,
         clip_vision,
@@ -66,9 +67,9 @@ def node_list() -> list[Any]:
     )
 
     families = (loaders, checkpoint_save, conditioning, hooks, gligen, sampling, custom_sampling, sigmas,
-                model_advanced, model_patches, guidance_extras, latent, latent_io, latent_ops, vae, image_io, image_ops,
-                image_filters, image_transform, image_resize, image_batch, image_morphology, upscale, mask, mask_ops,
-                strings, logic, math_expression, save_nodes, bounding_boxes, primitives, animated, video, audio,
-                edit_models, qwen_image, flux2, hidream, clip_vision, wan, video_latents, lumina2,
-                training, dataset, controlnet, model_merging)
+                model_advanced, model_patches, guidance_extras, latent, latent_io, latent_ops, vae, image_io,
+                image_ops, image_filters, image_transform, image_resize, image_batch, image_morphology, upscale,
+                mask, mask_ops, strings, logic, math_expression, save_nodes, bounding_boxes, primitives, animated,
+                video, audio, audio_ops, edit_models, qwen_image, flux2, hidream, clip_vision, wan, video_latents,
+                lumina2, training, dataset, controlnet, model_merging)
     return [node for family in families for node in family.NODES]
