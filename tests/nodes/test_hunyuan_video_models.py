@@ -1,0 +1,81 @@
+"""HunyuanVideo 1.5's model layer against plain references: the tiny transformer written in ComfyUI's
+repackaged layout, Tencent's and ComfyUI's module names loads back to the same weights; the adapter's output
+equals calling the diffusers module directly; the 3-D VAE written in Tencent's layout loads back to the same
+weights, decodes as diffusers decodes (one latent frame: the causal and the unmasked attention agree) and
+tiled decoding that covers the whole latent equals whole decoding.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from inkgraph.nodes.diffusion.families import detect_file, load_diffusion_model
+from tests.fixtures import tiny_dit as td
+from tests.fixtures import tiny_hunyuan as th
+
+
+@pytest.mark.parametrize("layout", ["repackaged", "tencent", "comfy"])
+def test_every_layout_loads_back_to_the_same_weights(layout: str, tmp_path: Path) -> None:
+    model = th.transformer(1)
+    path = tmp_path / "hy.safetensors"
+    td.save(th.transformer_state(model, layout), path, prefix="model.diffusion_model.")
+    detected, _ = detect_file(path)
+    loaded, _ = load_diffusion_model(path, torch.float32)
+    assert detected.family.name == "hunyuan_video15" and detected.variant == ""
+    assert detected.config["in_channels"] == 65 and detected.config["byt5_hidden_dim"] == th.BYT5_HIDDEN
+    expected, found = model.state_dict(), loaded.state_dict()
+    assert expected.keys() == found.keys() and all(torch.equal(expected[k], found[k]) for k in expected)
+
+
+def test_the_adapter_equals_calling_the_diffusers_module(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = th.transformer(2).eval()
+    path = tmp_path / "hy.safetensors"
+    td.save(th.transformer_state(model), path)
+    detected, _ = detect_file(path)
+    loaded, _ = load_diffusion_model(path, torch.float32)
+    adapter = detected.family.adapter(detected)
+    x = torch.randn(1, 32, 2, 4, 4)
+    context = torch.randn(1, 6, th.TEXT_WIDTH)
+    ctx = SimpleNamespace(device=torch.device("cpu"), dtype=torch.float32, latent_shape=tuple(x.shape),
+                          denoise_mask=None)
+    timestep = torch.tensor([500.0])
+    with torch.no_grad():
+        conds = adapter.encode(loaded, context, {}, ctx)
+        found = adapter.apply(loaded, x, timestep, conds)
+        reference = model(hidden_states=torch.cat([x, torch.zeros(1, 33, 2, 4, 4)], dim=1), timestep=timestep,
+                          encoder_hidden_states=context, encoder_attention_mask=torch.ones(1, 6, dtype=torch.bool),
+                          encoder_hidden_states_2=torch.zeros(1, 0, th.BYT5_WIDTH),
+                          encoder_attention_mask_2=torch.ones(1, 0, dtype=torch.bool),
+                          image_embeds=torch.zeros(1, 0, th.IMAGE_WIDTH), return_dict=False)[0]
+    assert found.shape == x.shape
+    torch.testing.assert_close(found, reference, rtol=1e-4, atol=1e-5)
+
+
+def test_the_vae_loads_from_tencents_layout_and_decodes_as_diffusers(tmp_path: Path) -> None:
+    from inkgraph.nodes.diffusion import vae_files, video_vae
+
+    model = th.vae(3).eval()
+    path = tmp_path / "hunyuanvideo15_vae_fp16.safetensors"
+    td.save(th.vae_state(model), path)
+    loaded = vae_files.load(path, torch.float32)
+    assert video_vae.is_video(loaded) and video_vae.spatial(loaded) == 16 and video_vae.temporal(loaded) == 4
+    expected, found = model.state_dict(), loaded.state_dict()
+    assert expected.keys() == found.keys() and all(torch.equal(expected[k], found[k]) for k in expected)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        latent = torch.randn(1, 32, 1, 2, 2)
+        whole = video_vae.decode(loaded, latent)
+        reference = model.decode(latent, return_dict=False)[0]
+        assert whole.shape == (1, 32, 32, 3)
+        torch.testing.assert_close(whole, ((reference[0, :, 0].permute(1, 2, 0) + 1) / 2).clamp(0, 1)[None],
+                                   rtol=1e-4, atol=1e-5)
+        frames = torch.rand(6, 32, 32, 3)  # 6 frames: the first and one group of 4 are encoded
+        encoded = video_vae.encode(loaded, frames)
+        assert encoded.shape == (1, 32, 2, 2, 2)
+        torch.testing.assert_close(encoded, video_vae.encode(loaded, frames[:5]))
+        assert torch.equal(video_vae.decode_tiled(loaded, encoded, 64, 8, 64, 2), video_vae.decode(loaded, encoded))
