@@ -9,6 +9,12 @@ support — unCLIP, IP-Adapter, style models — may replace it). The architectu
 OpenAI's ViT-L, GELU for the OpenCLIP ones). Images are prepared as ComfyUI's ``clip_preprocess``: resized
 (bicubic, antialiased) so the short side fits and centre-cropped, or squashed to the square without
 ``crop``, quantised to 8 bits, normalised with CLIP's mean and std.
+
+SigLIP towers (ComfyUI's ``sigclip_vision_patch14_384.safetensors``, which HunyuanVideo 1.5's I2V reads) are
+told apart as ComfyUI tells them: no class token (a square number of positions) and no pre-norm; they are
+built as transformers' SiglipVisionModel (GELU-tanh, 1e-6 norms, 72-wide heads), normalised with mean and std
+0.5, and their last hidden state is every token after the final norm, as ComfyUI's (its image embedding
+too: SigLIP has no projection there).
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ MARKER = "vision_model.embeddings.patch_embedding.weight"
 MEAN = (0.48145466, 0.4578275, 0.40821073)
 STD = (0.26862954, 0.26130258, 0.27577711)
 HEADS = 16
+SIGLIP_HEAD = 72  # SigLIP so400m's 1,152 = 16 heads of 72
+SIGLIP_MEAN = SIGLIP_STD = (0.5, 0.5, 0.5)
 
 
 @dataclass
@@ -62,6 +70,12 @@ def read_config(index: TensorIndex, name: str = "") -> dict[str, Any]:
     width, _, patch, _ = index[prefix + MARKER].shape
     positions = index[prefix + "vision_model.embeddings.position_embedding.weight"].shape[0]
     layers = block_count(keys, "vision_model.encoder.layers.")
+    if math.isqrt(positions) ** 2 == positions and prefix + "vision_model.pre_layrnorm.weight" not in index:
+        return {"prefix": prefix, "siglip": True, "hidden_size": width, "patch_size": patch,
+                "image_size": math.isqrt(positions) * patch, "num_hidden_layers": layers,
+                "intermediate_size": index[prefix + "vision_model.encoder.layers.0.mlp.fc1.weight"].shape[0],
+                "num_attention_heads": max(1, width // SIGLIP_HEAD), "hidden_act": "gelu_pytorch_tanh",
+                "layer_norm_eps": 1e-6, "vision_use_head": prefix + "vision_model.head.probe" in index}
     projection = index.shape(prefix + "visual_projection.weight")
     return {"prefix": prefix, "hidden_size": width, "patch_size": patch,
             "image_size": math.isqrt(positions - 1) * patch, "num_hidden_layers": layers,
@@ -82,6 +96,8 @@ def load(path: Path, dtype: torch.dtype) -> Any:
     prefix = config.pop("prefix")
     owned = (lambda key: key.startswith(prefix)) if prefix else None
     state, _ = read_state_dict(path, keys=owned, strip=prefix)
+    if config.pop("siglip", False):
+        return _load_siglip(config, state, dtype, path.name)
     if "visual_projection.weight" not in state:
         state["visual_projection.weight"] = torch.eye(config["hidden_size"])
     model = assemble(CLIPVisionModelWithProjection, CLIPVisionConfig(**config), state, dtype, "CLIP vision model",
@@ -89,7 +105,35 @@ def load(path: Path, dtype: torch.dtype) -> Any:
     return model.eval().requires_grad_(False)
 
 
-def preprocess(image: torch.Tensor, size: int, crop: bool = True) -> torch.Tensor:
+def _load_siglip(config: dict[str, Any], state: dict[str, torch.Tensor], dtype: torch.dtype, name: str) -> Any:
+    from transformers import SiglipVisionConfig, SiglipVisionModel
+
+    from .weights import assemble
+
+    prefixed = {("vision_model." + k if not k.startswith("vision_model.") else k): v for k, v in state.items()}
+    model = assemble(SiglipVisionModel, SiglipVisionConfig(**config), _siglip_names(prefixed), dtype,
+                     "SigLIP vision model", name)
+    return model.eval().requires_grad_(False)
+
+
+def _siglip_names(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The file's ``vision_model.…`` keys as this transformers version's SiglipVisionModel names them."""
+    from transformers import SiglipVisionConfig, SiglipVisionModel
+
+    with torch.device("meta"):
+        names = set(SiglipVisionModel(SiglipVisionConfig(hidden_size=8, intermediate_size=8, num_hidden_layers=1,
+                                                         num_attention_heads=1)).state_dict())
+    if any(k.startswith("vision_model.") for k in names):
+        return state
+    return {k.removeprefix("vision_model."): v for k, v in state.items()}
+
+
+def is_siglip(model: Any) -> bool:
+    return type(model).__name__ == "SiglipVisionModel"
+
+
+def preprocess(image: torch.Tensor, size: int, crop: bool = True, mean: tuple[float, ...] = MEAN,
+               std: tuple[float, ...] = STD) -> torch.Tensor:
     """IMAGE [B, H, W, C] → CLIP's pixel values [B, 3, size, size] (ComfyUI's clip_preprocess)."""
     pixels = image[..., :3].movedim(-1, 1).float()
     if pixels.shape[2] != size or pixels.shape[3] != size:
@@ -102,17 +146,24 @@ def preprocess(image: torch.Tensor, size: int, crop: bool = True) -> torch.Tenso
         top, left = (pixels.shape[2] - size) // 2, (pixels.shape[3] - size) // 2
         pixels = pixels[:, :, top:top + size, left:left + size]
     pixels = torch.clip(255.0 * pixels, 0, 255).round() / 255.0
-    mean = torch.tensor(MEAN, dtype=pixels.dtype).view(1, 3, 1, 1)
-    std = torch.tensor(STD, dtype=pixels.dtype).view(1, 3, 1, 1)
-    return (pixels - mean) / std
+    return (pixels - torch.tensor(mean, dtype=pixels.dtype).view(1, 3, 1, 1)) / torch.tensor(
+        std, dtype=pixels.dtype).view(1, 3, 1, 1)
 
 
 def encode(model: Any, image: torch.Tensor, crop: bool = True) -> ClipVisionOutput:
     """ComfyUI's ``encode_image``: the last layer's states, the projected image embedding and the states of
     the layer before the last (what Wan reads), all float32 on the CPU."""
     parameter = next(model.parameters())
-    pixels = preprocess(image.cpu(), int(model.config.image_size), crop).to(parameter.device, parameter.dtype)
+    siglip = is_siglip(model)
+    normal = (SIGLIP_MEAN, SIGLIP_STD) if siglip else (MEAN, STD)
+    pixels = preprocess(image.cpu(), int(model.config.image_size), crop, *normal).to(parameter.device,
+                                                                                       parameter.dtype)
     out = model(pixel_values=pixels, output_hidden_states=True)
+    if siglip:
+        last = out.last_hidden_state.float().cpu()
+        return ClipVisionOutput(last_hidden_state=last, image_embeds=last,
+                                penultimate_hidden_states=out.hidden_states[-2].float().cpu(),
+                                image_sizes=[(int(image.shape[1]), int(image.shape[2]))] * int(image.shape[0]))
     return ClipVisionOutput(last_hidden_state=out.last_hidden_state.float().cpu(),
                             image_embeds=out.image_embeds.float().cpu(),
                             penultimate_hidden_states=out.hidden_states[-2].float().cpu(),
