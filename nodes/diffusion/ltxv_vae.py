@@ -149,7 +149,7 @@ def _read_decoder(shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
     return {"decoder_block_out_channels": widths[::-1], "decoder_layers_per_block": layers[::-1],
             "decoder_spatio_temporal_scaling": scaling[::-1], "decoder_inject_noise": noise[::-1],
             "upsample_factor": factors[::-1], "upsample_residual": [f > 1 for f in factors[::-1]],
-            "timestep_conditioning": "decoder.time_embedder.emb.timestep_embedder.linear_1.weight" in shapes}
+            "timestep_conditioning": "decoder.timestep_scale_multiplier" in shapes}
 
 
 def load(path: Path, dtype: torch.dtype, prefix: str, index: TensorIndex) -> Any:
