@@ -143,6 +143,8 @@ def test_the_text_encoder_equals_transformers_on_the_template_with_glyphs(runtim
     torch.testing.assert_close(options["conditioning_byt5small"], reference, rtol=2e-2, atol=2e-2)  # fp16 file
     [[_, plain]] = CLIPTextEncode(ctx, text="no quotes here", clip=clip)
     assert plain == {}
+    empty = token_ids("")  # the templates' empty negative prompt is read as one space, as ComfyUI reads it
+    assert empty == token_ids(" ") and len(empty) == template_end(empty) + 6  # " " and the 5 closing tokens
 
 
 def test_siglip_equals_transformers_on_comfyuis_preprocessing(runtime: Runtime, models: dict[str, Any]) -> None:

@@ -4,7 +4,10 @@ ComfyUI's HunyuanVideo15Tokenizer over its HunyuanImage text encoder.
 Qwen2.5-VL reads the prompt in HunyuanVideo 1.5's video-description chat template; the states are those of
 the third layer from the end (ComfyUI's ``hidden`` layer −3, transformers' ``hidden_states[-3]``, without the
 final norm — diffusers' pipeline reads the same), and the template's opening is dropped as for Qwen-Image
-(from the second ``<|im_start|>`` past its ``user\\n``). The text is read verbatim (no ``(word:1.2)`` weights).
+(from the second ``<|im_start|>`` past its ``user\\n``). The text is read verbatim (no ``(word:1.2)`` weights);
+an empty prompt is read as one space (ComfyUI's ``prevent_empty_text``, as diffusers' pipeline does too).
+The template is ComfyUI's: Tencent's system message with its five points on lines of their own (Tencent's
+and diffusers' copies keep the source indentation between them instead).
 
 When the prompt quotes text ("…", ‘…’ or “…”), the quoted pieces are joined as ``Text "piece". `` (ComfyUI's
 order: every "…" first, then ‘…’, then “…”) and ByT5's states of that string go into the conditioning as
@@ -44,7 +47,7 @@ def glyph_text(text: str) -> str | None:
 def token_ids(text: str, template: str | None = None) -> list[int]:
     """The prompt's Qwen2.5-VL token ids in the template (a text already in a chat template is kept)."""
     if not text.startswith("<|im_start|>"):
-        text = (template or TEMPLATE).format(text)
+        text = (template or TEMPLATE).format(text or " ")
     return list(qwen_tokenizer()(text, add_special_tokens=False)["input_ids"])
 
 
