@@ -79,3 +79,21 @@ def test_the_vae_loads_from_tencents_layout_and_decodes_as_diffusers(tmp_path: P
         assert encoded.shape == (1, 32, 2, 2, 2)
         torch.testing.assert_close(encoded, video_vae.encode(loaded, frames[:5]))
         assert torch.equal(video_vae.decode_tiled(loaded, encoded, 64, 8, 64, 2), video_vae.decode(loaded, encoded))
+
+
+def test_scaled_fp8_keeps_linear_weights_in_fp8_and_the_time_embedders_in_the_compute_dtype(tmp_path: Path) -> None:
+    from inkgraph.nodes.diffusion.weights import FP8Linear, dequantized
+
+    model = th.transformer(4)
+    state = th.transformer_state(model)  # ComfyUI's repackaged names, q/k/v fused as in the fp8 files
+    linear = {k[: -len(".weight")] for k, v in state.items() if k.endswith(".weight") and v.ndim == 2
+              and k.startswith(("double_blocks.", "time_in.", "txt_in.t_embedder."))}
+    path = tmp_path / "hunyuanvideo1.5_480p_i2v_fp8_scaled.safetensors"
+    td.save(td.scaled_fp8(state, linear), path, prefix="model.diffusion_model.")
+    loaded, _ = load_diffusion_model(path, torch.float32)
+    query = loaded.transformer_blocks[0].attn.to_q
+    assert isinstance(query, FP8Linear) and query.weight.dtype == torch.float8_e4m3fn
+    assert torch.allclose(dequantized(query), model.transformer_blocks[0].attn.to_q.weight, rtol=0.07, atol=1e-3)
+    for name, module in loaded.named_modules():
+        if name.startswith(("time_embed.", "context_embedder.time_text_embed.")) and hasattr(module, "weight"):
+            assert module.weight.dtype == torch.float32, name
