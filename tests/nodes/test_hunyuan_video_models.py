@@ -2,7 +2,8 @@
 repackaged layout, Tencent's and ComfyUI's module names loads back to the same weights; the adapter's output
 equals calling the diffusers module directly; the 3-D VAE written in Tencent's layout loads back to the same
 weights, decodes as diffusers decodes (one latent frame: the causal and the unmasked attention agree) and
-tiled decoding that covers the whole latent equals whole decoding.
+tiled decoding that covers the whole latent equals whole decoding; a scaled-fp8 file keeps its linear weights
+in fp8; a LoRA in Tencent's names on the fused q/k/v patches diffusers' to_q, to_k and to_v by rows.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from inkgraph.engine.core.settings import Settings
+from inkgraph.engine.runtime import Runtime
 from inkgraph.nodes.diffusion.families import detect_file, load_diffusion_model
 from tests.fixtures import tiny_dit as td
 from tests.fixtures import tiny_hunyuan as th
@@ -97,3 +100,43 @@ def test_scaled_fp8_keeps_linear_weights_in_fp8_and_the_time_embedders_in_the_co
     for name, module in loaded.named_modules():
         if name.startswith(("time_embed.", "context_embedder.time_text_embed.")) and hasattr(module, "weight"):
             assert module.weight.dtype == torch.float32, name
+
+
+class _Ctx:
+    """What the loader nodes read of a node context, over a runtime on ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        runtime = Runtime.create(Settings(base_dir=root, cache="none"))
+        self.models, self.folders, self.extra_data, self.node_id = runtime.models, runtime.folders, {}, "t"
+
+    def progress(self, *args: object, **kwargs: object) -> None:
+        return None
+
+    def check_interrupted(self) -> None:
+        return None
+
+
+def test_a_lora_on_the_fused_qkv_patches_q_k_and_v_by_rows(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    from inkgraph.nodes.loaders import LoraLoaderModelOnly, UNETLoader
+
+    model = th.transformer(5)
+    td.save(th.transformer_state(model), tmp_path / "models" / "diffusion_models" / "hy.safetensors")
+    width = th.WIDTH
+    generator = torch.Generator().manual_seed(0)
+    down, up = torch.randn(2, width, generator=generator) * 0.1, torch.randn(3 * width, 2, generator=generator) * 0.1
+    (tmp_path / "models" / "loras").mkdir(parents=True)
+    stem = "diffusion_model.double_blocks.0.img_attn_qkv"  # Tencent's names, as diffusion-pipe/musubi LoRAs
+    save_file({stem + ".lora_down.weight": down, stem + ".lora_up.weight": up, stem + ".alpha": torch.tensor(2.0)},
+              str(tmp_path / "models" / "loras" / "hy_lora.safetensors"))
+    ctx = _Ctx(tmp_path)
+    base = UNETLoader(ctx, "hy.safetensors", weight_dtype="default")  # type: ignore[arg-type]
+    with base.use() as module:
+        before = {n: getattr(module.transformer_blocks[0].attn, n).weight.clone() for n in ("to_q", "to_k", "to_v")}
+    patched = LoraLoaderModelOnly(ctx, base, "hy_lora.safetensors", strength_model=1.0)  # type: ignore[arg-type]
+    delta = (up @ down).chunk(3, dim=0)
+    with patched.use() as module:
+        for name, rows in zip(("to_q", "to_k", "to_v"), delta, strict=True):
+            after = getattr(module.transformer_blocks[0].attn, name).weight
+            assert torch.allclose(after - before[name], rows, atol=1e-5), name
