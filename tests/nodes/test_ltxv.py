@@ -2,9 +2,10 @@
 back through the real loaders to the same weights (the file's ``config`` metadata read for causal time
 positions); the adapter's call equals diffusers' module given diffusers' own positions (rope interpolation
 scale 8/fps, 32, 32) and per-token timesteps; the ``ltxv`` text encoder equals transformers' T5 with the
-attention mask and zeroed padding; the VAE encodes and decodes as diffusers' module with ComfyUI's statistics
-and decode timestep, and tiled as whole; ComfyUI's official LTX-Video templates (text and image to video)
-run end to end with the tiny models and save a playable video.
+attention mask and zeroed padding; a LoRA in Lightricks' names patches diffusers' renamed modules; the VAE
+encodes and decodes as diffusers' module with ComfyUI's statistics and decode timestep, and tiled as whole;
+ComfyUI's official LTX-Video templates (text and image to video) run end to end with the tiny models and
+save a playable video.
 """
 
 from __future__ import annotations
@@ -190,3 +191,32 @@ def test_official_templates_run_and_save_a_playable_video(runtime: Runtime, name
     frames, fps = RUNS[name]
     assert (len(video["frames"]), video["width"], video["height"]) == (frames, SIDE, SIDE)
     assert video["rate"] == Fraction(fps)
+
+
+def test_a_lora_in_lightricks_names_patches_the_renamed_modules(runtime: Runtime) -> None:
+    from safetensors.torch import save_file
+
+    from inkgraph.nodes.loaders import CheckpointLoaderSimple, LoraLoaderModelOnly
+
+    ctx = SimpleNamespace(models=runtime.models, folders=runtime.folders, extra_data={}, node_id="t",
+                          progress=lambda *a, **k: None, check_interrupted=lambda: None)
+    generator = torch.Generator().manual_seed(0)
+    lora: dict[str, torch.Tensor] = {}
+    for stem, (rows, cols) in (("patchify_proj", (32 * tl.HEAD, 128)),
+                               ("transformer_blocks.0.attn1.to_q", (32 * tl.HEAD, 32 * tl.HEAD))):
+        lora[f"diffusion_model.{stem}.lora_down.weight"] = torch.randn(2, cols, generator=generator) * 0.1
+        lora[f"diffusion_model.{stem}.lora_up.weight"] = torch.randn(rows, 2, generator=generator) * 0.1
+    folder = runtime.folders.model_path("checkpoints", "ltx-video-2b-v0.9.safetensors").parent.parent / "loras"
+    folder.mkdir(exist_ok=True)
+    save_file(lora, str(folder / "ltxv_lora.safetensors"))
+    model, _, _ = CheckpointLoaderSimple(ctx, "ltx-video-2b-v0.9.safetensors")  # type: ignore[arg-type]
+    with model.use() as module:
+        before = {"proj_in": module.proj_in.weight.clone(), "q": module.transformer_blocks[0].attn1.to_q.weight.clone()}
+    patched = LoraLoaderModelOnly(ctx, model, "ltxv_lora.safetensors", strength_model=0.5)  # type: ignore[arg-type]
+    with patched.use() as module:
+        for name, after, stem in (("proj_in", module.proj_in.weight, "patchify_proj"),
+                                  ("q", module.transformer_blocks[0].attn1.to_q.weight,
+                                   "transformer_blocks.0.attn1.to_q")):
+            key = f"diffusion_model.{stem}"
+            delta = 0.5 * lora[key + ".lora_up.weight"] @ lora[key + ".lora_down.weight"]
+            assert torch.allclose(after - before[name], delta, atol=1e-5), name
