@@ -209,14 +209,17 @@ def test_a_lora_in_lightricks_names_patches_the_renamed_modules(runtime: Runtime
     folder = runtime.folders.model_path("checkpoints", "ltx-video-2b-v0.9.safetensors").parent.parent / "loras"
     folder.mkdir(exist_ok=True)
     save_file(lora, str(folder / "ltxv_lora.safetensors"))
-    model, _, _ = CheckpointLoaderSimple(ctx, "ltx-video-2b-v0.9.safetensors")  # type: ignore[arg-type]
-    with model.use() as module:
-        before = {"proj_in": module.proj_in.weight.clone(), "q": module.transformer_blocks[0].attn1.to_q.weight.clone()}
-    patched = LoraLoaderModelOnly(ctx, model, "ltxv_lora.safetensors", strength_model=0.5)  # type: ignore[arg-type]
-    with patched.use() as module:
-        for name, after, stem in (("proj_in", module.proj_in.weight, "patchify_proj"),
-                                  ("q", module.transformer_blocks[0].attn1.to_q.weight,
-                                   "transformer_blocks.0.attn1.to_q")):
-            key = f"diffusion_model.{stem}"
-            delta = 0.5 * lora[key + ".lora_up.weight"] @ lora[key + ".lora_down.weight"]
-            assert torch.allclose(after - before[name], delta, atol=1e-5), name
+    with torch.inference_mode():  # as the executor runs nodes (the template runs loaded these weights so)
+        model, _, _ = CheckpointLoaderSimple(ctx, "ltx-video-2b-v0.9.safetensors")  # type: ignore[arg-type]
+        with model.use() as module:
+            before = {"proj_in": module.proj_in.weight.clone(),
+                      "q": module.transformer_blocks[0].attn1.to_q.weight.clone()}
+        patched = LoraLoaderModelOnly(ctx, model, "ltxv_lora.safetensors",  # type: ignore[arg-type]
+                                      strength_model=0.5)
+        with patched.use() as module:
+            for name, after, stem in (("proj_in", module.proj_in.weight, "patchify_proj"),
+                                      ("q", module.transformer_blocks[0].attn1.to_q.weight,
+                                       "transformer_blocks.0.attn1.to_q")):
+                key = f"diffusion_model.{stem}"
+                delta = 0.5 * lora[key + ".lora_up.weight"] @ lora[key + ".lora_down.weight"]
+                assert torch.allclose(after - before[name], delta, atol=1e-5), name
