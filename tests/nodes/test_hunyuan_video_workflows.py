@@ -65,8 +65,13 @@ def runtime(base: Path) -> Runtime:
     return Runtime.create(Settings(base_dir=base, cache="none"))
 
 
-def template(name: str, runtime: Runtime) -> dict[str, Any]:
-    prompt, _ = ui_to_api(json.loads((TEMPLATES / f"{name}.json").read_text()), runtime.registry.get)
+def template(name: str, runtime: Runtime, enable: frozenset[int] = frozenset()) -> dict[str, Any]:
+    """The template in API format (``enable``: ids of bypassed nodes switched on, as a user would)."""
+    workflow = json.loads((TEMPLATES / f"{name}.json").read_text())
+    for node in workflow["nodes"]:
+        if node["id"] in enable:
+            node["mode"] = 0
+    prompt, _ = ui_to_api(workflow, runtime.registry.get)
     for index, node in enumerate(prompt.values()):
         if node["class_type"] == "LoadImage":
             path = runtime.folders.input / node["inputs"]["image"]
@@ -114,6 +119,17 @@ def test_official_templates_run_and_save_a_playable_video(runtime: Runtime, name
     frames, fps = RUNS[name]
     assert (len(video["frames"]), video["width"], video["height"]) == (frames, SIDE, SIDE)
     assert video["rate"] == Fraction(fps)
+
+
+def test_the_t2v_template_runs_with_its_easycache_switched_on(runtime: Runtime) -> None:
+    prompt = small(template("video_hunyuan_video_1.5_720p_t2v", runtime, frozenset({105})))  # the 720p stage's
+    assert "EasyCache" in {n["class_type"] for n in prompt.values()}
+    for node in prompt.values():
+        if isinstance(node["inputs"].get("steps"), int):
+            node["inputs"]["steps"] = 6  # EasyCache starts skipping after 15 % of the steps
+    _, outcome = runtime.run(prompt)
+    assert outcome.status_str == "success", outcome.error
+    assert [item for output in outcome.outputs.values() for item in output.get("images", [])]
 
 
 def test_the_text_encoder_equals_transformers_on_the_template_with_glyphs(runtime: Runtime,
