@@ -45,6 +45,7 @@ def node_list() -> list[Any]:
         latent_ops,
         loaders,
         logic,
+        ltxv,
         lumina2,
         mask,
         mask_ops,
@@ -71,5 +72,5 @@ def node_list() -> list[Any]:
                 image_ops, image_filters, image_transform, image_resize, image_batch, image_morphology, upscale,
                 mask, mask_ops, strings, logic, math_expression, save_nodes, bounding_boxes, primitives, animated,
                 video, audio, audio_ops, edit_models, qwen_image, flux2, hidream, clip_vision, wan, video_latents,
-                lumina2, training, dataset, controlnet, model_merging)
+                lumina2, training, dataset, controlnet, model_merging, ltxv)
     return [node for family in families for node in family.NODES]
