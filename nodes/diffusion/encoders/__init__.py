@@ -9,9 +9,11 @@ from .base import Encoded, EncoderDetected, EncodeRequest, EncoderKind, PromptRe
 from .chroma import Chroma
 from .clip import ClipG, ClipH, ClipL
 from .flux import Flux
+from .flux2 import Flux2
 from .gemma2 import Gemma2_2B
 from .lumina2 import Lumina2
-from .qwen3 import Qwen3_4B
+from .mistral3 import Mistral3_24B
+from .qwen3 import Qwen3_4B, Qwen3_8B
 from .qwen_image import QwenImage
 from .qwen_vl import Qwen25VL, Qwen25VL3B
 from .sd import SDXL, StableDiffusion
@@ -20,10 +22,10 @@ from .t5 import T5XXL
 from .umt5 import UMT5XXL
 from .wan import Wan
 
-KINDS: list[EncoderKind] = [ClipG(), ClipH(), ClipL(), UMT5XXL(), T5XXL(), Qwen3_4B(), Gemma2_2B(), Qwen25VL(),
-                            Qwen25VL3B()]
+KINDS: list[EncoderKind] = [ClipG(), ClipH(), ClipL(), UMT5XXL(), T5XXL(), Qwen3_4B(), Qwen3_8B(), Gemma2_2B(),
+                            Qwen25VL(), Qwen25VL3B(), Mistral3_24B()]
 RECIPES: dict[str, PromptRecipe] = {recipe.name: recipe for recipe in (
-    StableDiffusion(), SDXL(), SD3(), Flux(), Chroma(), QwenImage(), Wan(), Lumina2())}
+    StableDiffusion(), SDXL(), SD3(), Flux(), Chroma(), QwenImage(), Wan(), Lumina2(), Flux2())}
 
 __all__ = ["KINDS", "RECIPES", "EncodeRequest", "Encoded", "EncoderDetected", "EncoderKind", "PromptRecipe",
            "recipe"]
