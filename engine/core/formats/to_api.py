@@ -161,7 +161,8 @@ class Converter:
     def _origin(self, scope: _Scope, node_id: str, slot: int, kind: Any, depth: int) -> Source:
         if node_id == str(SUBGRAPH_INPUT_NODE) and scope.parent is not None and scope.instance is not None:
             instance_id = str(scope.instance.id)
-            outer = scope.parent.incoming.get((instance_id, slot))
+            outer_slot = self._instance_slot(scope.instance, slot)
+            outer = scope.parent.incoming.get((instance_id, outer_slot)) if outer_slot is not None else None
             if outer is not None:
                 return self._from_link(scope.parent, outer, depth)
             return self._promoted_value(scope.instance, slot)
@@ -188,6 +189,20 @@ class Converter:
             pick = slot if slot in linked else linked[0]
             return self._from_link(scope, scope.incoming.get((node_id, pick)), depth)
         return _Output(f"{scope.prefix}{node_id}", slot)
+
+    def _instance_slot(self, instance: UINode, slot: int) -> int | None:
+        """The instance's input slot for the definition's input ``slot``. The frontend saves an instance's
+        inputs by name and may list fewer than its definition declares (the flux2 klein templates show only
+        ``text`` of six), and the outer links' target slots count the instance's list: match by name, by
+        position only when the definition's input has no name."""
+        declared = self.subgraphs[instance.type].inputs
+        name = declared[slot].get("name") if slot < len(declared) else None
+        if not name:
+            return slot if slot < len(instance.inputs) else None
+        for index, inp in enumerate(instance.inputs):
+            if inp.name == name:
+                return index
+        return None
 
     @staticmethod
     def _promoted_value(instance: UINode, slot: int) -> Source:
