@@ -68,7 +68,8 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
         else:
             td.save(klein, models / "diffusion_models" / name, dtype=torch.bfloat16)
     td.save(tf.vae_state(tf.vae(5)), models / "vae" / "flux2-vae.safetensors")
-    td.save(tf.vae_state(tf.vae(6, decoder=(32, 32, 32, 32))), models / "vae" / "full_encoder_small_decoder.safetensors")
+    small_decoder = tf.vae(6, decoder=(32, 32, 32, 32))
+    td.save(tf.vae_state(small_decoder), models / "vae" / "full_encoder_small_decoder.safetensors")
     (models / "loras").mkdir(parents=True)
     for name in LORAS:
         save_file(turbo_lora(), str(models / "loras" / name))

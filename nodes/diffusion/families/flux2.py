@@ -29,6 +29,7 @@ import torch
 from ..state_dict import TensorIndex, block_count
 from . import bfl
 from .base import Detected, DiffusionFamily, LatentFormat
+from .flux2_refs import ACTIVE, REF_ZERO_METHOD, kv_cache_active, run_with_refs
 
 MARKER = "double_stream_modulation_img.lin.weight"
 THETA = 2000
@@ -222,11 +223,13 @@ class Flux2Adapter:
     """Feeds a diffusers Flux2Transformer2DModel (see ``conds.ModelAdapter``).
 
     Per entry: the text states left-padded to 512 tokens; the guidance (default 3.5) when the model embeds it;
-    the reference latents as tokens with their ids (ComfyUI's "index_timestep_zero" method, for KV-cache
-    models, is read as "index"). The prompt's attention mask is not given to the model, as in ComfyUI.
+    the reference latents as tokens with their ids; with ComfyUI's "index_timestep_zero" method (chosen, or
+    the default under FluxKVCache) they are modulated at t = 0 (``flux2_refs``). The prompt's attention mask
+    is not given to the model, as in ComfyUI.
     """
 
     spatial_keys: frozenset[str] = frozenset()
+    supported_patches: frozenset[str] = frozenset({"flux_kv_cache"})
     default_guidance = 3.5
 
     def encode(self, module: Any, embedding: torch.Tensor, options: dict[str, Any], ctx: Any
@@ -239,12 +242,15 @@ class Flux2Adapter:
         refs = options.get("reference_latents")
         if refs:
             h, w = ctx.latent_shape[-2], ctx.latent_shape[-1]
-            method = str(options.get("reference_latents_method", "index"))
-            method = method if method in METHODS else "index"
+            chosen = options.get("reference_latents_method")
+            method = str(chosen) if chosen in METHODS else "index"
             tokens = [pack(FLUX2_LATENT.process_in(ref.float())[:1]) for ref in refs]
             ids = reference_ids(list(refs), h, w, method)
             out["ref_tokens"] = torch.cat(tokens, dim=1).to(device, dtype)
             out["ref_ids"] = torch.cat(ids, dim=0)[None].to(device)
+            # 1: modulated at t = 0 (chosen), -1: the MODEL's default (FluxKVCache makes it t = 0), 0: not
+            zero = 1.0 if chosen == REF_ZERO_METHOD else -1.0 if chosen is None else 0.0
+            out["ref_zero"] = torch.tensor([[zero]])
         return out
 
     def apply(self, module: Any, x_in: torch.Tensor, timestep: torch.Tensor,
@@ -252,14 +258,23 @@ class Flux2Adapter:
         b, channels, h, w = x_in.shape
         tokens = pack(x_in)
         ids = image_ids(h, w).to(x_in.device)
-        if "ref_tokens" in conds:
-            tokens = torch.cat([tokens, conds["ref_tokens"].to(tokens.dtype)], dim=1)
-            ids = torch.cat([ids, conds["ref_ids"][0]], dim=0)
         context = conds["context"]
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"encoder_hidden_states": context, "timestep": timestep.to(tokens.dtype),
+                                  "txt_ids": text_ids(context.shape[1]).to(x_in.device)}
         if "guidance" in conds:
             kwargs["guidance"] = conds["guidance"].reshape(-1)
-        output = module(hidden_states=tokens, encoder_hidden_states=context, timestep=timestep.to(tokens.dtype),
-                        img_ids=ids, txt_ids=text_ids(context.shape[1]).to(x_in.device), return_dict=False,
-                        **kwargs)[0]
+        kv_state = ACTIVE.get()
+        if "ref_tokens" in conds:
+            zero = float(conds["ref_zero"].reshape(-1)[0]) if "ref_zero" in conds else 0.0
+            if zero > 0 or (zero < 0 and kv_state is not None):
+                output = run_with_refs(module, tokens, ids, conds["ref_tokens"], conds["ref_ids"][0], kwargs,
+                                       kv_state)
+                return output.transpose(1, 2).reshape(b, -1, h, w)[:, :channels]
+            tokens = torch.cat([tokens, conds["ref_tokens"].to(tokens.dtype)], dim=1)
+            ids = torch.cat([ids, conds["ref_ids"][0]], dim=0)
+        output = module(hidden_states=tokens, img_ids=ids, return_dict=False, **kwargs)[0]
         return output[:, : h * w].transpose(1, 2).reshape(b, -1, h, w)[:, :channels]
+
+    def patched(self, module: Any, transformer_options: dict[str, Any]) -> Any:
+        """The call's FluxKVCache state (the only patch Flux.2 runs), for :meth:`apply`."""
+        return kv_cache_active(transformer_options)
