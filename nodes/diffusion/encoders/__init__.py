@@ -11,6 +11,8 @@ from .clip import ClipG, ClipH, ClipL
 from .flux import Flux
 from .flux2 import Flux2
 from .gemma2 import Gemma2_2B
+from .hidream import HiDream
+from .llama3 import Llama3_8B
 from .lumina2 import Lumina2
 from .mistral3 import Mistral3_24B
 from .qwen3 import Qwen3_4B, Qwen3_8B
@@ -23,9 +25,9 @@ from .umt5 import UMT5XXL
 from .wan import Wan
 
 KINDS: list[EncoderKind] = [ClipG(), ClipH(), ClipL(), UMT5XXL(), T5XXL(), Qwen3_4B(), Qwen3_8B(), Gemma2_2B(),
-                            Qwen25VL(), Qwen25VL3B(), Mistral3_24B()]
+                            Qwen25VL(), Qwen25VL3B(), Mistral3_24B(), Llama3_8B()]
 RECIPES: dict[str, PromptRecipe] = {recipe.name: recipe for recipe in (
-    StableDiffusion(), SDXL(), SD3(), Flux(), Chroma(), QwenImage(), Wan(), Lumina2(), Flux2())}
+    StableDiffusion(), SDXL(), SD3(), Flux(), Chroma(), QwenImage(), Wan(), Lumina2(), Flux2(), HiDream())}
 
 __all__ = ["KINDS", "RECIPES", "EncodeRequest", "Encoded", "EncoderDetected", "EncoderKind", "PromptRecipe",
            "recipe"]

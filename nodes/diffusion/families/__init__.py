@@ -17,6 +17,7 @@ from .base import Detected, DiffusionFamily, Family, LatentFormat
 from .chroma import Chroma
 from .flux import Flux
 from .flux2 import Flux2
+from .hidream import HiDream
 from .lumina2 import Lumina2
 from .qwen_image import QwenImage
 from .sd import FAMILIES as SD_FAMILIES
@@ -26,7 +27,7 @@ from .z_image import ZImage
 
 log = logging.getLogger(__name__)
 
-FAMILIES: list[DiffusionFamily] = [Flux2(), Chroma(), Flux(), SD3(), QwenImage(), Wan22(), Wan21(), ZImage(), Lumina2(),
+FAMILIES: list[DiffusionFamily] = [Flux2(), HiDream(), Chroma(), Flux(), SD3(), QwenImage(), Wan22(), Wan21(), ZImage(), Lumina2(),
                                    *SD_FAMILIES]
 
 __all__ = ["FAMILIES", "Detected", "DiffusionFamily", "Family", "LatentFormat", "by_name", "detect", "detect_file",
