@@ -265,3 +265,34 @@ def test_official_templates_run_with_tiny_models(runtime: Runtime, name: str) ->
     _, outcome = runtime.run(template(name, runtime))
     assert outcome.status_str == "success", outcome.error
     assert [item for output in outcome.outputs.values() for item in output.get("images", [])]
+
+
+def test_a_hidream_lora_in_comfyuis_and_kohyas_names_reaches_the_model(runtime: Runtime, base: Path) -> None:
+    from safetensors.torch import save_file
+
+    from inkgraph.nodes.loaders import LoraLoaderModelOnly, UNETLoader
+
+    generator = torch.Generator().manual_seed(11)
+    comfy = "diffusion_model.double_stream_blocks.0.block.attn1.to_q."
+    kohya = "lora_unet_single_stream_blocks_0_block_attn1_to_v."
+    lora = {comfy + "lora_A.weight": torch.randn(2, 64, generator=generator),
+            comfy + "lora_B.weight": torch.randn(64, 2, generator=generator),
+            kohya + "lora_down.weight": torch.randn(2, 64, generator=generator),
+            kohya + "lora_up.weight": torch.randn(64, 2, generator=generator), kohya + "alpha": torch.tensor(2.0)}
+    (base / "models" / "loras").mkdir(exist_ok=True)
+    save_file(lora, str(base / "models" / "loras" / "hidream_lora.safetensors"))
+
+    class Ctx:
+        models, folders, extra_data, node_id = runtime.models, runtime.folders, {}, "t"
+
+    model = UNETLoader(Ctx(), "hidream_e1_full_bf16.safetensors", weight_dtype="default")  # type: ignore[arg-type]
+    patched = LoraLoaderModelOnly(Ctx(), model, "hidream_lora.safetensors", 0.5)  # type: ignore[arg-type]
+    names = ("double_stream_blocks.0.block.attn1.to_q", "single_stream_blocks.0.block.attn1.to_v")
+    with torch.inference_mode(), model.use() as module:
+        before = [module.get_submodule(n).weight.float().clone() for n in names]
+    with torch.inference_mode(), patched.use() as module:
+        after = [module.get_submodule(n).weight.float().clone() for n in names]
+    q = lora[comfy + "lora_B.weight"] @ lora[comfy + "lora_A.weight"]
+    v = lora[kohya + "lora_up.weight"] @ lora[kohya + "lora_down.weight"]
+    assert torch.allclose(after[0] - before[0], 0.5 * q, atol=3e-2)  # bf16 weights
+    assert torch.allclose(after[1] - before[1], 0.5 * v, atol=3e-2)

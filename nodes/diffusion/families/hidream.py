@@ -104,6 +104,12 @@ class HiDream(DiffusionFamily):
     def adapter(self, detected: Detected) -> Any:
         return HiDreamAdapter()
 
+    def lora_names(self, detected: Detected, module: torch.nn.Module) -> dict[str, Any] | None:
+        """The file's module names are diffusers' (ComfyUI's and peft's LoRA keys match them as they are);
+        kohya's flatten them with underscores (``lora_unet_double_stream_blocks_0_block_attn1_to_q``)."""
+        return {name.replace(".", "_"): [(name, None)] for name, child in module.named_modules()
+                if name and isinstance(getattr(child, "weight", None), torch.Tensor)}
+
 
 def patchify(x: torch.Tensor, patch: int) -> torch.Tensor:
     """[B, C, H, W] → [B, (H/p)(W/p), p·p·C], patch rows, then columns, then channels (ComfyUI's and
