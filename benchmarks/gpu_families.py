@@ -13,7 +13,7 @@ model's alone. Steps are timed with the device synchronised at each one; it/s le
 
 Usage::
 
-    python benchmarks/gpu_families.py                          # CUDA: all three families, bf16 and fp8
+    python benchmarks/gpu_families.py                          # CUDA: all five families, bf16 and fp8
     python benchmarks/gpu_families.py --families z_image_turbo --weights fp8 --out /tmp/families
     python benchmarks/gpu_families.py --families qwen_image     # Qwen-Image 20B + Qwen2.5-VL 7B in fp8
     python benchmarks/gpu_families.py --device cpu --tiny      # smoke mode: tiny models in the same layouts (CI)
