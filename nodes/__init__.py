@@ -24,6 +24,7 @@ def node_list() -> list[Any]:
         clip_vision,
         conditioning,
         custom_sampling,
+        dataset,
         edit_models,
         flux2,
         gligen,
@@ -37,6 +38,7 @@ def node_list() -> list[Any]:
         image_resize,
         image_transform,
         latent,
+        latent_io,
         latent_ops,
         loaders,
         logic,
@@ -52,6 +54,7 @@ def node_list() -> list[Any]:
         save_nodes,
         sigmas,
         strings,
+        training,
         upscale,
         vae,
         video,
@@ -60,8 +63,9 @@ def node_list() -> list[Any]:
     )
 
     families = (loaders, checkpoint_save, conditioning, hooks, gligen, sampling, custom_sampling, sigmas,
-                model_advanced, model_patches, latent, latent_ops, vae, image_io, image_ops, image_filters, image_transform, image_resize, image_batch,
-                image_morphology, upscale, mask, mask_ops, strings, logic, math_expression, save_nodes,
-                bounding_boxes, primitives, animated, video, audio, edit_models, qwen_image, flux2, hidream,
-                clip_vision, wan, video_latents, lumina2)
+                model_advanced, model_patches, latent, latent_io, latent_ops, vae, image_io, image_ops,
+                image_filters, image_transform, image_resize, image_batch, image_morphology, upscale, mask, mask_ops,
+                strings, logic, math_expression, save_nodes, bounding_boxes, primitives, animated, video, audio,
+                edit_models, qwen_image, flux2, hidream, clip_vision, wan, video_latents, lumina2,
+                training, dataset)
     return [node for family in families for node in family.NODES]

@@ -411,10 +411,14 @@ class Denoiser:
             return self.guider.predict(self.runner, self.conds, x, sigma, self.state)
         return self.guider.predict(self.runner, self.conds, x, sigma, self.state, model_options)
 
-    def __call__(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, sigma: torch.Tensor, model_options: dict[str, Any] | None = None
+                 ) -> torch.Tensor:
+        """D(x, σ); ``model_options`` replaces the run's for this call (a ComfyUI sampler function passes its
+        own ``extra_args["model_options"]``, e.g. with a post-CFG hook that keeps the unconditional
+        prediction)."""
         if sigma.ndim == 0:
             sigma = sigma.expand(x.shape[0])
-        options = self.runner.model_options
+        options = self.runner.model_options if model_options is None else model_options
         inpaint = self.inpaint
         mask = None
         if inpaint is not None:

@@ -40,6 +40,9 @@ class ModelHandle:
     sampling_override: Any = field(default=None, compare=False)
     # ComfyUI's model_options: CFG hooks, attention and block patches, wrappers (see patches.options).
     model_options: ModelOptions = field(default_factory=ModelOptions, compare=False)
+    # What a ComfyUI pack's ModelPatcher facade carries that Inkgraph does not run (attachments, its list of
+    # weight patches …): kept so the next pack node sees it (engine/compat/comfy/model_patcher.py).
+    comfy_state: Any = field(default=None, compare=False)
 
     def cache_nbytes(self) -> int:
         return 64  # the weights belong to the model manager, not to the result cache

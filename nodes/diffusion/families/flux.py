@@ -31,6 +31,8 @@ FLUX_LATENT = LatentFormat(16, 0.3611, 0.1159, rgb_factors=(
     (0.0817, 0.0765, 0.0749), (-0.1264, -0.0522, -0.1103), (-0.0280, -0.0881, -0.0499), (-0.1262, -0.0982, -0.0778)),
     rgb_bias=(-0.0329, -0.0718, -0.0851), taesd_decoder="taef1_decoder")
 MARKER = "double_blocks.0.img_attn.qkv.weight"
+TRAIN_TARGETS = (r"(single_)?transformer_blocks\.\d+\.(attn\.(to_q|to_k|to_v|to_out\.0|add_q_proj|add_k_proj|"
+                 r"add_v_proj|to_add_out)|ff(_context)?\.net\.(0\.proj|2)|proj_mlp|proj_out)")
 PATCH = 2
 
 
@@ -125,6 +127,11 @@ class Flux(DiffusionFamily):
 
     def lora_names(self, detected: Detected, module: torch.nn.Module) -> dict[str, Any] | None:
         return bfl.lora_names(self.mapping(detected))
+
+    def train_targets(self, detected: Detected, module: torch.nn.Module) -> str:
+        """Attention, MLPs and the single blocks' fused projections of every block (what kohya's and
+        ai-toolkit's Flux LoRAs train); not the embedders, modulations or final layer."""
+        return TRAIN_TARGETS
 
 
 def pad_to_patch(x: torch.Tensor, patch: int = PATCH) -> torch.Tensor:

@@ -38,6 +38,11 @@ SDXL_LATENT = LatentFormat(4, 0.13025, rgb_factors=(
     rgb_bias=(0.1084, -0.0175, -0.0011), taesd_decoder="taesdxl_decoder")
 
 
+# kohya's LoRA modules of an SD UNet: every linear layer (and 1×1 projection) of its transformer blocks
+UNET_TRAIN_TARGETS = (r".*attentions\.\d+\.(proj_in|proj_out|transformer_blocks\.\d+\.(attn1|attn2)\."
+                      r"(to_q|to_k|to_v|to_out\.0)|transformer_blocks\.\d+\.ff\.net\.(0\.proj|2))")
+
+
 def _load_shipped(name: str) -> dict[str, Any]:
     from ..checkpoint import shipped_configs
 
@@ -184,6 +189,9 @@ class _UNetFamily(DiffusionFamily):
         from ..unet import UNetAdapter
 
         return UNetAdapter()
+
+    def train_targets(self, detected: Detected, module: torch.nn.Module) -> str:
+        return UNET_TRAIN_TARGETS
 
 
 class SD1(_UNetFamily):
