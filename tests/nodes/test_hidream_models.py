@@ -296,3 +296,30 @@ def test_a_hidream_lora_in_comfyuis_and_kohyas_names_reaches_the_model(runtime: 
     v = lora[kohya + "lora_up.weight"] @ lora[kohya + "lora_down.weight"]
     assert torch.allclose(after[0] - before[0], 0.5 * q, atol=3e-2)  # bf16 weights
     assert torch.allclose(after[1] - before[1], 0.5 * v, atol=3e-2)
+
+
+def test_long_clip_files_tokenize_in_chunks_as_long_as_their_position_table(tmp_path: Path) -> None:
+    """clip_l_hidream / clip_g_hidream have 248 positions: ComfyUI chunks their prompts at 248, so the pooled
+    output of a 100-token prompt is the one chunk's (a 77-token chunking would pool the first 75 tokens)."""
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    from inkgraph.nodes.diffusion.text import clip_tokenizer
+    from tests.fixtures.tiny_dit import randomize
+
+    config = CLIPTextConfig(hidden_size=32, intermediate_size=64, num_attention_heads=1, num_hidden_layers=2,
+                            vocab_size=49408, max_position_embeddings=248, projection_dim=32, hidden_act="quick_gelu",
+                            bos_token_id=49406, eos_token_id=49407, pad_token_id=1)
+    model = randomize(CLIPTextModel(config), 12)
+    tt.save_encoder(tt.comfy_clip_state(model), tmp_path / "clip_l_hidream.safetensors")
+    _, encoder = _load(tmp_path / "clip_l_hidream.safetensors")
+    assert encoder.config.max_position_embeddings == 248
+    text = " ".join(["a red fox jumps over the lazy dog"] * 12)  # ≈ 96 tokens
+    ((_, extra),) = recipe("hidream").encode({"clip_l": encoder}, text, None, EncodeRequest())
+    words = clip_tokenizer()(text, add_special_tokens=False)["input_ids"]
+    assert 75 < len(words) < 246
+    ids = torch.tensor([[49406, *words, 49407] + [49407] * (246 - len(words))])
+    with torch.no_grad():  # the file's weights (fp16), its projection the identity here
+        expected = encoder(input_ids=ids).pooler_output
+        first_77 = encoder(input_ids=torch.tensor([[49406, *words[:75], 49407]])).pooler_output
+    assert torch.allclose(extra["pooled_output"][:, :32], expected, atol=1e-5)
+    assert not torch.allclose(expected, first_77, atol=1e-3)

@@ -1,7 +1,9 @@
 """CLIPLoader type ``hidream``: any of CLIP-L, bigG, T5-XXL and Llama 3.1 8B (QuadrupleCLIPLoader all four), as
 ComfyUI's HiDreamTEModel (``comfy/text_encoders/hidream.py``).
 
-- CLIP-L and bigG give only their projected pooled outputs, side by side (768 + 1280; zeros for a missing one).
+- CLIP-L and bigG give only their projected pooled outputs (of the prompt's first chunk), side by side (768 +
+  1280; zeros for a missing one). HiDream's files are Long-CLIP (248 positions): as ComfyUI's
+  ``model_options_long_clip``, a chunk is as long as the file's position table.
 - T5-XXL: the first 128 tokens of the prompt with ``</s>``, padded with ``<pad>`` to 128, run with the attention
   mask (1 through ``</s>``); the states of all 128 tokens are the context (zeros [1, 128, 4096] without T5).
 - Llama 3.1: ``<|begin_of_text|>`` and the prompt, padded with ``<|eot_id|>`` to 128 tokens at least (masked
@@ -107,6 +109,7 @@ class HiDream(PromptRecipe):
                 continue
             projection = getattr(encoder, "inkgraph_text_projection", None)
             reading = UNPROJECTED if slot == "clip_l" else POOLED
+            rules = replace(rules, max_length=int(encoder.config.max_position_embeddings))  # Long-CLIP: 248
             _, found = clip_encode(encoder, text.get(slot, ""), rules, reading, None, context)
             assert found is not None
             if slot == "clip_l" and projection is not None:  # the L file's own projection (ComfyUI's text_projection)
