@@ -23,11 +23,13 @@ def node_list() -> list[Any]:
         checkpoint_save,
         clip_vision,
         conditioning,
+        controlnet,
         custom_sampling,
         dataset,
         edit_models,
         flux2,
         gligen,
+        guidance_extras,
         hidream,
         hooks,
         image_batch,
@@ -47,6 +49,7 @@ def node_list() -> list[Any]:
         mask_ops,
         math_expression,
         model_advanced,
+        model_merging,
         model_patches,
         primitives,
         qwen_image,
@@ -63,9 +66,9 @@ def node_list() -> list[Any]:
     )
 
     families = (loaders, checkpoint_save, conditioning, hooks, gligen, sampling, custom_sampling, sigmas,
-                model_advanced, model_patches, latent, latent_io, latent_ops, vae, image_io, image_ops,
+                model_advanced, model_patches, guidance_extras, latent, latent_io, latent_ops, vae, image_io, image_ops,
                 image_filters, image_transform, image_resize, image_batch, image_morphology, upscale, mask, mask_ops,
                 strings, logic, math_expression, save_nodes, bounding_boxes, primitives, animated, video, audio,
                 edit_models, qwen_image, flux2, hidream, clip_vision, wan, video_latents, lumina2,
-                training, dataset)
+                training, dataset, controlnet, model_merging)
     return [node for family in families for node in family.NODES]

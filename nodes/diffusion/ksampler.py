@@ -26,6 +26,7 @@ import torch.nn.functional as F  # noqa: N812
 
 from inkgraph.engine import Context
 
+from .control.run import placed
 from .families.base import LatentFormat
 from .guidance import CFGGuider, Guider, Inpaint, denoiser_for
 from .model_api import adapter_of, latent_format_of, model_sampling_of, preview_kind
@@ -189,7 +190,7 @@ def run_sampler(ctx: Context, guider: Guider, sampler: Sampler, sigmas: torch.Te
 
     def sample_run(noise: torch.Tensor, latent_image: torch.Tensor, sampler: Sampler, sigmas: torch.Tensor,
                    denoise_mask: torch.Tensor | None, callback: Any, disable_pbar: bool, seed: int) -> torch.Tensor:
-        with _use(model, latent_image.shape) as module:
+        with _use(model, latent_image.shape) as module, placed(guider.conds.values()) as controls:
             device = next(module.parameters()).device
             # ComfyUI's samplers give every hook and network call the run's schedule (packs read it)
             run.model_options.setdefault("transformer_options", {})["sample_sigmas"] = sigmas.to(device)
@@ -202,7 +203,7 @@ def run_sampler(ctx: Context, guider: Guider, sampler: Sampler, sigmas: torch.Te
                                   latent_image.to(device), kept_noise.to(device),
                                   bool(getattr(adapter_of(model), "inpaint_clean", False)))
             denoiser = denoiser_for(module, model_sampling, guider, tuple(latent_image.shape), adapter_of(model),
-                                    inpaint, latent_image, seed, run.model_options)
+                                    inpaint, latent_image, seed, run.model_options, controls)
             x = model_sampling.noise_scaling(sigmas[0], noise, latent_image, max_denoise).to(device)
             walk = sigmas.to(device)
             denoiser.sigmas = walk

@@ -210,7 +210,9 @@ def sync(model: torch.nn.Module, kind: str, loras: tuple[tuple[LoraFile, float],
     applied in the same order, on weights or biases.
     """
     from .gguf_ops import GGUFLayer
+    from .merge import restore as restore_merges
 
+    restore_merges(model)  # a merge's parameters back to the originals first (a no-op when never merged)
     state = _state.setdefault(model, {"applied": (), "backup": {}, "bias_backup": {}, "index": None})
     wanted = tuple((lora.name, id(lora), strength) for lora, strength in loras if strength != 0.0)
     if state["applied"] == wanted:
@@ -349,3 +351,49 @@ def module_targets(model: torch.nn.Module, unet_config: Any = None, names: dict[
         state["index"] = module_index(model, unet_config, names)
     index: dict[str, Targets] = state["index"]
     return index
+
+
+def original_weight(model: torch.nn.Module, param_name: str) -> torch.Tensor | None:
+    """The original value of a weight a LoRA currently patches (None when none does)."""
+    module_name, _, leaf = param_name.rpartition(".")
+    saved = _state.get(model, {}).get("backup", {}).get(module_name) if leaf == "weight" else None
+    if saved is None:
+        return None
+    weight, scale, _ = saved
+    return weight.float() * scale.float() if scale is not None else weight
+
+
+def lora_delta(model: torch.nn.Module, kind: str, lora: LoraFile, param_name: str, current: torch.Tensor,
+               unet_config: Any = None, names: dict[str, Targets] | None = None) -> torch.Tensor | None:
+    """The change one LoRA (strength 1) makes to ``model``'s weight ``param_name`` whose value is now
+    ``current`` (None when it has none), for merges that apply LoRAs and other patches in order, parameter by
+    parameter. A model used as a LoRA and a pack's weight patch act on ``current``; a bias is left alone."""
+    module_name, _, leaf = param_name.rpartition(".")
+    if leaf != "weight":
+        return None
+    state = _state.setdefault(model, {"applied": (), "backup": {}, "bias_backup": {}, "index": None})
+    if state["index"] is None:
+        state["index"] = module_index(model, unet_config, names)
+    cache = state.setdefault("by_module", {})
+    key = (id(lora), kind)
+    if key not in cache:
+        by_module: dict[str, list[tuple[Any, tuple[int, int] | None]]] = {}
+        for flat, patch in lora.patches.get(kind, {}).items():
+            for target, rows in state["index"].get(flat, []):
+                by_module.setdefault(target, []).append((patch, rows))
+        cache[key] = by_module
+    found = cache[key].get(module_name)
+    if not found:
+        return None
+    total = torch.zeros_like(current, dtype=torch.float32)
+    for patch, rows in found:
+        if isinstance(patch, WeightPatch):
+            if patch.param == "weight":
+                total += patch.apply(current.float().clone(), 1.0, rows) - current.float()
+        elif isinstance(patch, DiffPatch):
+            difference = patch.difference(current.float()) if rows is None else None
+            if difference is not None:
+                total += difference
+        else:  # a LoRA, LoHa or LoKr: its product
+            total += patch.delta(current.shape, rows).to(total.device)
+    return total

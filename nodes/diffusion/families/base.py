@@ -117,6 +117,15 @@ class DiffusionFamily(ABC):
         trained LoRA is written under :meth:`lora_names` (or the LDM names of an SD UNet)."""
         return ATTENTION_TARGETS
 
+    def original_names(self, detected: Detected, module: torch.nn.Module) -> dict[str, str]:
+        """Each parameter's name in the family's original layout (``input_blocks.4.1…``, ``double_blocks.7…``),
+        which block-wise merge ratios match; parameters left out keep their own names."""
+        return {}
+
+    def original_state(self, detected: Detected, module: torch.nn.Module) -> dict[str, torch.Tensor]:
+        """The model's weights in the original layout, as ModelSave writes them (without a prefix)."""
+        raise ValueError(f"{self.name} models cannot be written in their original layout yet")
+
     def refine(self, detected: Detected, read: Callable[[str], torch.Tensor | None]) -> None:
         """Settle what key names and shapes cannot tell by reading a tensor or two (``read`` returns None
         for a key the file does not have). Most families need nothing."""
