@@ -52,6 +52,7 @@ def node_list() -> list[Any]:
         save_nodes,
         sigmas,
         strings,
+        textgen,
         upscale,
         vae,
         video,
@@ -63,5 +64,5 @@ def node_list() -> list[Any]:
                 model_advanced, model_patches, latent, latent_ops, vae, image_io, image_ops, image_filters, image_transform, image_resize, image_batch,
                 image_morphology, upscale, mask, mask_ops, strings, logic, math_expression, save_nodes,
                 bounding_boxes, primitives, animated, video, audio, edit_models, qwen_image, flux2, hidream,
-                clip_vision, wan, video_latents, lumina2)
+                clip_vision, wan, video_latents, lumina2, textgen)
     return [node for family in families for node in family.NODES]
