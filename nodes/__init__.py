@@ -23,6 +23,7 @@ def node_list() -> list[Any]:
         checkpoint_save,
         clip_vision,
         conditioning,
+        dit_patches,
         custom_sampling,
         edit_models,
         flux2,
@@ -61,7 +62,7 @@ def node_list() -> list[Any]:
     )
 
     families = (loaders, checkpoint_save, conditioning, hooks, gligen, sampling, custom_sampling, sigmas,
-                model_advanced, model_patches, latent, latent_ops, vae, image_io, image_ops, image_filters, image_transform, image_resize, image_batch,
+                model_advanced, model_patches, dit_patches, latent, latent_ops, vae, image_io, image_ops, image_filters, image_transform, image_resize, image_batch,
                 image_morphology, upscale, mask, mask_ops, strings, logic, math_expression, save_nodes,
                 bounding_boxes, primitives, animated, video, audio, edit_models, qwen_image, flux2, hidream,
                 clip_vision, wan, video_latents, lumina2, textgen)

@@ -117,7 +117,7 @@ def TextGenerate(
     use_default_template: Annotated[bool, Boolean(optional=True, extra={"advanced": True}, tooltip=(
         "Use the built in system prompt/template if the model has one."))] = True,
     mtp: Annotated[str, Combo(options=("auto", "off", "2", "3", "4", "5"), optional=True, tooltip=MTP_TIP)] = "auto",
-    system_prompt: Annotated[str, String(force_input=True, optional=True, tooltip=(
+    system_prompt: Annotated[str, String(multiline=False, force_input=True, optional=True, tooltip=(
         "Replaces the system prompt in the model's chat template. Ignored when the default template is not "
         "used."))] = None,  # type: ignore[assignment]
 ) -> tuple[Annotated[str, Socket(type="STRING"), Output("generated_text")],

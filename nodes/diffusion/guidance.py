@@ -113,7 +113,8 @@ class ModelRunner:
         timestep = self.model_sampling.timestep(t).float()
         options["original_shape"] = list(x_in.shape)
         output = run_wrapped(WrappersMP.DIFFUSION_MODEL, options, self._network,
-                             x_in.to(self.device, self.dtype), timestep.to(self.device), conds, options)
+                             x_in.to(self.device, self.dtype), timestep.to(self.device), conds, options,
+                             class_obj=self.module)  # ComfyUI's executor holds the diffusion model
         return self.model_sampling.calculate_denoised(t, output.float().to(x.device), x)  # type: ignore[no-any-return]
 
     def _network(self, x_in: torch.Tensor, timestep: torch.Tensor, conds: dict[str, torch.Tensor],

@@ -62,7 +62,7 @@ REFERENCE_OPTIONAL = {
         "Speculative decoding with the checkpoint's multi-token-prediction head. No effect without MTP weights. "
         "auto adapts the draft depth; 2-5 pins it. Sampled output stays correctly distributed but differs from "
         "non-MTP output for the same seed.")}],
-    "system_prompt": ["STRING", {"forceInput": True, "tooltip": (
+    "system_prompt": ["STRING", {"forceInput": True, "multiline": False, "tooltip": (
         "Replaces the system prompt in the model's chat template. Ignored when the default template is not "
         "used.")}],
 }

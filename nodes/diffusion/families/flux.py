@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from ..patches.dit_blocks import SUPPORTED as DIT_PATCHES
 from ..state_dict import TensorIndex, block_count
 from . import bfl
 from .base import Detected, DiffusionFamily, LatentFormat
@@ -199,6 +200,15 @@ class FluxAdapter:
     """
 
     spatial_keys: frozenset[str] = frozenset({"concat"})
+
+    supported_patches: frozenset[str] = DIT_PATCHES
+
+    def patched(self, module: Any, transformer_options: dict[str, Any]) -> Any:
+        """One call of ``module`` with the call's DiT block replacements (see ``patches.dit_blocks``)."""
+        from ..patches.dit_blocks import flux_layouts, installed
+
+        return installed(module, transformer_options, flux_layouts(module))
+
     default_guidance = 3.5
 
     def __init__(self, latent_format: LatentFormat) -> None:

@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from ..patches.dit_blocks import SUPPORTED as DIT_PATCHES
 from ..state_dict import TensorIndex, block_count
 from .base import Detected, DiffusionFamily, LatentFormat
 from .flux import rope_axes
@@ -233,6 +234,14 @@ class QwenImageAdapter:
     """
 
     spatial_keys: frozenset[str] = frozenset()
+
+    supported_patches: frozenset[str] = DIT_PATCHES
+
+    def patched(self, module: Any, transformer_options: dict[str, Any]) -> Any:
+        """One call of ``module`` with the call's DiT block replacements (see ``patches.dit_blocks``)."""
+        from ..patches.dit_blocks import DOUBLE_QWEN, installed
+
+        return installed(module, transformer_options, (DOUBLE_QWEN,))
 
     def __init__(self, latent_format: LatentFormat, default_method: str = "index") -> None:
         self.latent_format = latent_format

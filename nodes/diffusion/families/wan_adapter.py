@@ -22,6 +22,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F  # noqa: N812
 
+from ..patches.dit_blocks import SUPPORTED as DIT_PATCHES
 from .base import LatentFormat
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,15 @@ class WanAdapter:
     """See the module docstring (``conds.ModelAdapter``)."""
 
     spatial_keys: frozenset[str] = frozenset()
+
+    supported_patches: frozenset[str] = DIT_PATCHES | {"rope_options"}
+
+    def patched(self, module: Any, transformer_options: dict[str, Any]) -> Any:
+        """One call of ``module`` with the call's DiT block replacements (see ``patches.dit_blocks``) and
+        ScaleROPE's positions (``rope_options``)."""
+        from ..patches.dit_blocks import DOUBLE_WAN, installed, scaled_rope
+
+        return installed(module, transformer_options, (DOUBLE_WAN,), scaled_rope)
 
     def __init__(self, latent_format: LatentFormat, image_to_video: bool, wan22: bool,
                  config: dict[str, Any] | None = None) -> None:
