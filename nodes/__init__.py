@@ -22,9 +22,10 @@ def node_list() -> list[Any]:
         bounding_boxes,
         checkpoint_save,
         clip_vision,
+        compositing,
         conditioning,
-        dit_patches,
         custom_sampling,
+        dit_patches,
         edit_models,
         flux2,
         gligen,
@@ -47,6 +48,7 @@ def node_list() -> list[Any]:
         math_expression,
         model_advanced,
         model_patches,
+        number_convert,
         primitives,
         qwen_image,
         sampling,
@@ -63,7 +65,7 @@ def node_list() -> list[Any]:
 
     families = (loaders, checkpoint_save, conditioning, hooks, gligen, sampling, custom_sampling, sigmas,
                 model_advanced, model_patches, dit_patches, latent, latent_ops, vae, image_io, image_ops, image_filters, image_transform, image_resize, image_batch,
-                image_morphology, upscale, mask, mask_ops, strings, logic, math_expression, save_nodes,
+                image_morphology, upscale, mask, mask_ops, compositing, number_convert, strings, logic, math_expression, save_nodes,
                 bounding_boxes, primitives, animated, video, audio, edit_models, qwen_image, flux2, hidream,
                 clip_vision, wan, video_latents, lumina2, textgen)
     return [node for family in families for node in family.NODES]
