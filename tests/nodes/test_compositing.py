@@ -136,3 +136,23 @@ def test_number_convert_refuses_what_comfyui_refuses(value: Any) -> None:
         convert(value)
     with pytest.raises(TypeError, match="unsupported input type"):
         convert([1])
+
+
+def test_the_official_datatype_conversion_template_runs(tmp_path: Any) -> None:
+    import json
+    from pathlib import Path
+
+    from inkgraph.engine.core.formats import ui_to_api
+    from inkgraph.engine.core.settings import Settings
+    from inkgraph.engine.runtime import Runtime
+
+    template = Path(__file__).resolve().parents[1] / "fixtures" / "workflows" / "templates"
+    runtime = Runtime.create(Settings(base_dir=tmp_path, cache="none"))
+    prompt, _ = ui_to_api(json.loads((template / "basic_datatype_conversion.json").read_text()), runtime.registry.get)
+    (convert_id,) = [k for k, n in prompt.items() if n["class_type"] == "ComfyNumberConvert"]
+    source = prompt[prompt[convert_id]["inputs"]["value"][0]]["inputs"]["value"]  # the template's text: "1"
+    result, outcome = runtime.run(prompt)
+    assert result.ok and outcome is not None and outcome.status_str == "success", result.error_body()
+    shown = {prompt[k]["inputs"]["source"][1]: v["text"] for k, v in outcome.outputs.items()
+             if prompt[k]["inputs"].get("source", [None])[0] == convert_id}
+    assert shown == {0: [repr(float(source))], 1: [str(int(source))]}
