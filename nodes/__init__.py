@@ -63,11 +63,12 @@ def node_list() -> list[Any]:
         video_latents,
         wan,
         wan_fun,
+        wan_tracks,
     )
 
     families = (loaders, checkpoint_save, conditioning, hooks, gligen, sampling, custom_sampling, sigmas,
                 model_advanced, model_patches, dit_patches, latent, latent_ops, vae, image_io, image_ops, image_filters, image_transform, image_resize, image_batch,
                 image_morphology, upscale, mask, mask_ops, compositing, number_convert, strings, logic, math_expression, save_nodes,
                 bounding_boxes, camera_angle, primitives, animated, video, audio, edit_models, qwen_image, flux2, hidream,
-                clip_vision, wan, wan_fun, video_latents, lumina2, textgen)
+                clip_vision, wan, wan_fun, wan_tracks, video_latents, lumina2, textgen)
     return [node for family in families for node in family.NODES]
