@@ -166,7 +166,8 @@ def ScaleROPE(
     scale_t: Scale = 1.0, shift_t: Shift = 0.0,
 ) -> Model:
     """Stretches and shifts the rotary positions along each axis (``transformer_options["rope_options"]``,
-    read by the Wan adapter): positions 0 … n−1 become shift + (0 … (n−1)·scale)."""
+    read by the Wan and Flux adapters; other families refuse it): positions 0 … n−1 become
+    shift + (0 … (n−1)·scale)."""
     options = {"scale_x": scale_x, "shift_x": shift_x, "scale_y": scale_y, "shift_y": shift_y,
                "scale_t": scale_t, "shift_t": shift_t}
     return _patched(model, "ScaleROPE", lambda o: o.with_transformer_option("rope_options", options))

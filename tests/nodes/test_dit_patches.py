@@ -289,3 +289,30 @@ def test_scale_rope_at_scale_one_is_wans_own_table_and_shifts_positions() -> Non
     # token (t=0, h=0, w=2) sits at x = 1.5 + 2·2 = 5.5; its w part is the last w_dim columns
     want = torch.cos(5.5 * inverse).repeat_interleave(2).float()
     assert torch.allclose(scaled_cos[0, 2, 0, -w_dim:], want, atol=1e-6)
+
+
+def test_scale_rope_moves_fluxs_image_positions_by_hand() -> None:
+    from inkgraph.nodes.diffusion.families.flux import FLUX_LATENT, FluxAdapter, pack, unpack
+    from inkgraph.nodes.diffusion.patches.support import check_supported, patch_context
+
+    torch.manual_seed(0)
+    model = td.flux("dev", 1).eval()
+    adapter = FluxAdapter(FLUX_LATENT)
+    rope = {"scale_x": 2.0, "shift_x": 1.5, "scale_y": 0.5, "shift_y": -3.0, "scale_t": 1.0, "shift_t": 4.0}
+    options = {"rope_options": rope}
+    check_supported(adapter, {"transformer_options": options}, "flux")
+    x = torch.randn(1, 16, 6, 8)
+    conds = {"context": torch.randn(1, 5, td.CONTEXT), "pooled": torch.randn(1, td.POOLED),
+             "guidance": torch.tensor([3.5])}
+    t = torch.tensor([0.5])
+    # 3×4 patches: row i at −3 + 0.5·i, column j at 1.5 + 2·j, index 0 + 4
+    ids = torch.tensor([[4.0, -3.0 + 0.5 * i, 1.5 + 2.0 * j] for i in range(3) for j in range(4)])
+    with torch.no_grad():
+        with patch_context(adapter, model, options, "flux"):
+            ours = adapter.apply(model, x, t, conds)
+        out = model(hidden_states=pack(x), encoder_hidden_states=conds["context"], timestep=t,
+                    pooled_projections=conds["pooled"], guidance=conds["guidance"], img_ids=ids,
+                    txt_ids=torch.zeros(5, 3), return_dict=False)[0]
+        plain = adapter.apply(model, x, t, conds)
+    assert torch.allclose(ours, unpack(out, 16, 6, 8), atol=1e-5)
+    assert not torch.allclose(ours, plain, atol=1e-4) and "inkgraph_rope_options" not in model.__dict__

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from ..patches.dit_blocks import ROPE_ATTR
 from ..patches.dit_blocks import SUPPORTED as DIT_PATCHES
 from ..state_dict import TensorIndex, block_count
 from . import bfl
@@ -148,15 +149,21 @@ def unpack(x: torch.Tensor, channels: int, h: int, w: int) -> torch.Tensor:
 
 
 def image_ids(h: int, w: int, index: float = 0.0, h_offset: int = 0, w_offset: int = 0,
-              device: torch.device | None = None) -> torch.Tensor:
+              device: torch.device | None = None, rope: dict[str, float] | None = None) -> torch.Tensor:
     """Position ids [(h/2)(w/2), 3] of a latent h×w (rounded up to patches): (index, row, column), rows and
-    columns starting at the offsets (in latent cells, rounded to patches), as ComfyUI's process_img."""
+    columns starting at the offsets (in latent cells, rounded to patches), as ComfyUI's process_img.
+    ``rope``: ScaleROPE's options — row i at shift_y + i·scale_y, column j at shift_x + j·scale_x, the index
+    moved by shift_t."""
     rows, cols = (h + PATCH // 2) // PATCH, (w + PATCH // 2) // PATCH
     h_offset, w_offset = (h_offset + PATCH // 2) // PATCH, (w_offset + PATCH // 2) // PATCH
+    rope = rope or {}
+    scale_y, scale_x = float(rope.get("scale_y", 1.0)), float(rope.get("scale_x", 1.0))
     ids = torch.zeros(rows, cols, 3, device=device)
-    ids[..., 0] = index
-    ids[..., 1] = torch.arange(rows, device=device, dtype=torch.float32)[:, None] + h_offset
-    ids[..., 2] = torch.arange(cols, device=device, dtype=torch.float32)[None, :] + w_offset
+    ids[..., 0] = index + float(rope.get("shift_t", 0.0))
+    ids[..., 1] = (torch.arange(rows, device=device, dtype=torch.float32)[:, None] * scale_y + h_offset
+                   + float(rope.get("shift_y", 0.0)))
+    ids[..., 2] = (torch.arange(cols, device=device, dtype=torch.float32)[None, :] * scale_x + w_offset
+                   + float(rope.get("shift_x", 0.0)))
     return ids.reshape(rows * cols, 3)
 
 
@@ -201,13 +208,14 @@ class FluxAdapter:
 
     spatial_keys: frozenset[str] = frozenset({"concat"})
 
-    supported_patches: frozenset[str] = DIT_PATCHES
+    supported_patches: frozenset[str] = DIT_PATCHES | {"rope_options"}
 
     def patched(self, module: Any, transformer_options: dict[str, Any]) -> Any:
-        """One call of ``module`` with the call's DiT block replacements (see ``patches.dit_blocks``)."""
-        from ..patches.dit_blocks import flux_layouts, installed
+        """One call of ``module`` with the call's DiT block replacements (see ``patches.dit_blocks``) and
+        ScaleROPE's positions for the generated image (``rope_options``, read by :meth:`apply`)."""
+        from ..patches.dit_blocks import flux_layouts, installed, rope_options_set
 
-        return installed(module, transformer_options, flux_layouts(module))
+        return installed(module, transformer_options, flux_layouts(module), context=rope_options_set)
 
     default_guidance = 3.5
 
@@ -282,7 +290,7 @@ class FluxAdapter:
         x = pad_to_patch(x)
         hp, wp = x.shape[-2:]
         tokens = pack(x)
-        ids = image_ids(hp, wp, device=x.device)
+        ids = image_ids(hp, wp, device=x.device, rope=module.__dict__.get(ROPE_ATTR))  # references: unscaled
         count = tokens.shape[1]
         if "ref_tokens" in conds:
             tokens = torch.cat([tokens, conds["ref_tokens"].to(tokens.dtype)], dim=1)

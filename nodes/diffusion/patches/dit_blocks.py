@@ -67,15 +67,34 @@ def replacements(transformer_options: Mapping[str, Any]) -> Mapping[Any, Any]:
     return (transformer_options.get("patches_replace") or {}).get(DIT) or {}
 
 
+ROPE_ATTR = "inkgraph_rope_options"  # where an adapter that builds its own position ids finds rope_options
+
+
+@contextmanager
+def rope_options_set(module: Any, options: Mapping[str, float]) -> Iterator[None]:
+    """ScaleROPE's options on ``module`` (``ROPE_ATTR``) for one call, for adapters that compute the position
+    ids themselves (Flux's)."""
+    module.__dict__[ROPE_ATTR] = dict(options)
+    try:
+        yield
+    finally:
+        module.__dict__.pop(ROPE_ATTR, None)
+
+
 @contextmanager
 def installed(module: Any, transformer_options: Mapping[str, Any], layouts: tuple[BlockLayout, ...],
-              rope: Any = None) -> Iterator[None]:
+              rope: Any = None, context: Any = None) -> Iterator[None]:
     """One call of ``module`` with its replaced blocks running their replacements (blocks restored after);
-    ``rope(rope_module, options)``: the rotary embedding's forward for ScaleROPE's ``rope_options``."""
+    for ScaleROPE's ``rope_options``, ``rope(rope_module, options)`` gives the rotary embedding's forward
+    (Wan) or ``context(module, options)`` is entered around the call (Flux)."""
     replace = replacements(transformer_options)
     changed: list[tuple[Any, Any]] = []
+    options = transformer_options.get("rope_options")
+    if options and context is not None:
+        with context(module, options), installed(module, transformer_options, layouts, rope):
+            yield
+        return
     try:
-        options = transformer_options.get("rope_options")
         if options and rope is not None:
             changed.append((module.rope, module.rope.__dict__.get("forward")))
             module.rope.forward = rope(module.rope, options)
