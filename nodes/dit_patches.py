@@ -77,19 +77,26 @@ class AttentionOutputScale:
     """DIFFUSION_MODEL wrapper: the output projections of the named attentions (``…attn1.to_out.0``,
     ``…attn2.to_out.0``) scaled for one network call — what ComfyUI's weight patch ``(None,)`` at strength
     ``s`` does to a linear layer (weight and bias × s). Modules under ``.time_stack.`` (SVD's temporal
-    layers) take the temporal factors."""
+    layers; ``temporal_transformer_blocks`` in diffusers) take the temporal factors.
+
+    ComfyUI matches the names of its own state dict: diffusers modules whose ComfyUI layout names these layers
+    otherwise are left alone (Wan's are ``self_attn``/``cross_attn`` there, ``attn1``/``attn2`` here)."""
 
     node_name = "UNetTemporalAttentionMultiply"
+    other_names = ("Wan",)  # diffusers classes (by name prefix) whose attn1/attn2 ComfyUI does not call so
 
     def __init__(self, factors: dict[tuple[str, bool], float]) -> None:
         self.factors = factors  # (attn1 | attn2, temporal) → factor
 
     def scales(self, module: Any) -> list[tuple[Any, float]]:
-        found = []
+        found: list[tuple[Any, float]] = []
+        if type(module).__name__.startswith(self.other_names):
+            return found
         for name, sub in module.named_modules():
             for attention in ("attn1", "attn2"):
                 if name.endswith(f"{attention}.to_out.0"):
-                    factor = self.factors[(attention, ".time_stack." in f".{name}")]
+                    temporal = ".time_stack." in f".{name}" or "temporal_transformer_blocks." in name
+                    factor = self.factors[(attention, temporal)]
                     if factor != 1.0:
                         found.append((sub, factor))
         return found
@@ -116,7 +123,7 @@ def UNetTemporalAttentionMultiply(
     cross_temporal: Factor = 1.0,
 ) -> Model:
     """Scales the self- and cross-attention outputs of UNet transformer blocks, spatial and temporal apart.
-    Models without such layers (DiTs such as Wan) are unchanged, as in ComfyUI."""
+    Models without such layers in ComfyUI's naming (DiTs such as Wan, Flux) are unchanged, as in ComfyUI."""
     from .diffusion.patches.options import WrappersMP
 
     factors = {("attn1", False): self_structural, ("attn1", True): self_temporal,

@@ -316,3 +316,19 @@ def test_scale_rope_moves_fluxs_image_positions_by_hand() -> None:
         plain = adapter.apply(model, x, t, conds)
     assert torch.allclose(ours, unpack(out, 16, 6, 8), atol=1e-5)
     assert not torch.allclose(ours, plain, atol=1e-4) and "inkgraph_rope_options" not in model.__dict__
+
+
+def test_temporal_attention_multiply_leaves_wan_alone_as_comfyui() -> None:
+    # ComfyUI's Wan names these layers self_attn/cross_attn: its weight patches match nothing there
+    from inkgraph.nodes.dit_patches import AttentionOutputScale
+
+    factors = {(a, t): 1.3 for a in ("attn1", "attn2") for t in (False, True)}
+    assert AttentionOutputScale(factors).scales(tv.wan("t2v", 1)) == []
+    from diffusers import UNet2DConditionModel
+
+    unet = UNet2DConditionModel(block_out_channels=(8, 8), down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+                                up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), layers_per_block=1,
+                                cross_attention_dim=8, attention_head_dim=2, norm_num_groups=4, sample_size=8)
+    found = AttentionOutputScale(factors).scales(unet)
+    # attn1 and attn2 of 4 transformer blocks: 1 down, the middle one, 2 up (an up block has one layer more)
+    assert len(found) == 2 * 4 and all(f == 1.3 for _, f in found)
