@@ -1,5 +1,6 @@
 """Model patches for transformer (DiT) models and attention, with ComfyUI's names and inputs:
-SkipLayerGuidanceDiT and SkipLayerGuidanceDiTSimple (``comfy_extras/nodes_slg.py``), UNetTemporalAttentionMultiply
+SkipLayerGuidanceDiT and SkipLayerGuidanceDiTSimple (``comfy_extras/nodes_slg.py``), SkipLayerGuidanceSD3
+(``nodes_sd3.py``), UNetTemporalAttentionMultiply
 (``nodes_attention_multiply.py``), ModelAttentionBackend (``nodes_model_advanced.py``) and ScaleROPE
 (``nodes_rope.py``).
 
@@ -71,6 +72,20 @@ def SkipLayerGuidanceDiTSimple(
     sigma_start, sigma_end = _sigma_range(model, start_percent, end_percent)
     hook = SkipLayerUncond(double, single, sigma_start, sigma_end)
     return _patched(model, "SkipLayerGuidanceDiTSimple", lambda o: o.with_option(CALC_COND_BATCH_FUNCTION, hook))
+
+
+@node(category="advanced/guidance", experimental=True,
+      description="Generic version of SkipLayerGuidance node that can be used on every DiT model.")
+def SkipLayerGuidanceSD3(
+    model: Model,
+    layers: Layers = "7, 8, 9",
+    scale: Annotated[float, Float(min=0.0, max=10.0, step=0.1)] = 3.0,
+    start_percent: Percent = 0.01,
+    end_percent: Percent = 0.15,
+) -> Model:
+    """SkipLayerGuidanceDiT over the named (double) blocks only, as ComfyUI's SD3 node calls it."""
+    return SkipLayerGuidanceDiT(model=model, double_layers=layers, single_layers="", scale=scale,
+                                start_percent=start_percent, end_percent=end_percent, rescaling_scale=0.0)
 
 
 class AttentionOutputScale:
@@ -180,5 +195,5 @@ def ScaleROPE(
     return _patched(model, "ScaleROPE", lambda o: o.with_transformer_option("rope_options", options))
 
 
-NODES = [SkipLayerGuidanceDiT, SkipLayerGuidanceDiTSimple, UNetTemporalAttentionMultiply, ModelAttentionBackend,
-         ScaleROPE]
+NODES = [SkipLayerGuidanceDiT, SkipLayerGuidanceDiTSimple, SkipLayerGuidanceSD3, UNetTemporalAttentionMultiply,
+         ModelAttentionBackend, ScaleROPE]

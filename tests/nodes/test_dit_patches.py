@@ -40,6 +40,10 @@ REFERENCE: dict[str, tuple[str, bool, list[tuple[str, Any]], str]] = {
         ("model", ["MODEL"]), ("double_layers", LAYERS), ("single_layers", LAYERS),
         ("start_percent", fl(0.0, 0, 1, 0.001, **ADV)), ("end_percent", fl(1.0, 0, 1, 0.001, **ADV))],
         "Simple version of the SkipLayerGuidanceDiT node that only modifies the uncond pass."),
+    "SkipLayerGuidanceSD3": ("advanced/guidance", True, [
+        ("model", ["MODEL"]), ("layers", LAYERS), ("scale", fl(3.0, 0, 10, 0.1)),
+        ("start_percent", fl(0.01, 0, 1, 0.001, **ADV)), ("end_percent", fl(0.15, 0, 1, 0.001, **ADV))],
+        "Generic version of SkipLayerGuidance node that can be used on every DiT model."),
     "UNetTemporalAttentionMultiply": ("_for_testing/attention_experiments", True, [("model", ["MODEL"])] + [
         (name, fl(1.0, 0, 10, 0.01)) for name in
         ("self_structural", "self_temporal", "cross_structural", "cross_temporal")], ""),
@@ -332,3 +336,13 @@ def test_temporal_attention_multiply_leaves_wan_alone_as_comfyui() -> None:
     found = AttentionOutputScale(factors).scales(unet)
     # attn1 and attn2 of 4 transformer blocks: 1 down, the middle one, 2 up (an up block has one layer more)
     assert len(found) == 2 * 4 and all(f == 1.3 for _, f in found)
+
+
+def test_the_sd3_node_is_the_dit_node_over_double_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from inkgraph.nodes import dit_patches
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(dit_patches, "SkipLayerGuidanceDiT", lambda **kw: calls.append(kw) or "patched")
+    out = dit_patches.SkipLayerGuidanceSD3(model="m", layers="3, 4", scale=2.0, start_percent=0.1, end_percent=0.2)
+    assert out == "patched" and calls == [{"model": "m", "double_layers": "3, 4", "single_layers": "", "scale": 2.0,
+                                           "start_percent": 0.1, "end_percent": 0.2, "rescaling_scale": 0.0}]
