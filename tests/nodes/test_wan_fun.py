@@ -22,7 +22,6 @@ from inkgraph.nodes.diffusion.families.wan_adapter import WanAdapter
 from inkgraph.nodes.diffusion.vae_ops import encode
 from inkgraph.nodes.image_utils import common_upscale
 from tests.fixtures import tiny_video as tv
-from tests.fixtures.tiny_dit import randomize
 
 
 def _int(default: int, lo: int, hi: int, step: int | None = None) -> list[Any]:
@@ -103,22 +102,9 @@ def test_the_node_builds_comfyuis_conditioning(version: str, channels: int, scal
 
 # -- the reference embedder --------------------------------------------------------------------------------------
 
-def _fun22(seed: int = 0) -> tuple[Any, dict[str, torch.Tensor]]:
-    """A tiny Wan 2.2 Fun control transformer (16 + 4 + 32 input channels) and its ``ref_conv`` weights."""
-    from diffusers import WanTransformer3DModel
-
-    model = WanTransformer3DModel(patch_size=(1, 2, 2), num_attention_heads=1, attention_head_dim=tv.WIDTH,
-                                  in_channels=52, out_channels=16, text_dim=tv.TEXT_WIDTH, freq_dim=32,
-                                  ffn_dim=2 * tv.WIDTH, num_layers=2, cross_attn_norm=True,
-                                  qk_norm="rms_norm_across_heads", eps=1e-6, rope_max_seq_len=64)
-    model = randomize(model, seed, 0.05)
-    conv = randomize(torch.nn.Conv2d(16, tv.WIDTH, kernel_size=2, stride=2), seed + 1, 0.05)
-    return model, {f"ref_conv.{k}": v for k, v in conv.state_dict().items()}
-
-
 @pytest.fixture(scope="module")
 def fun22(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, torch.Tensor], Any]:
-    model, ref = _fun22(3)
+    model, ref = tv.wan("fun22", 3), tv.ref_conv_state(16, 4)
     path = tmp_path_factory.mktemp("fun22") / "wan2.2_fun_control.safetensors"
     tv.save_wan(model, path, prefix="model.diffusion_model.", dtype=None, extra=ref)
     detected, _ = detect_file(path)
