@@ -1,6 +1,6 @@
 """Model patches for transformer (DiT) models and attention, with ComfyUI's names and inputs:
 SkipLayerGuidanceDiT and SkipLayerGuidanceDiTSimple (``comfy_extras/nodes_slg.py``), SkipLayerGuidanceSD3
-(``nodes_sd3.py``), UNetTemporalAttentionMultiply
+(``nodes_sd3.py``), UNetTemporalAttentionMultiply, UNetSelfAttentionMultiply and UNetCrossAttentionMultiply
 (``nodes_attention_multiply.py``), ModelAttentionBackend (``nodes_model_advanced.py``) and ScaleROPE
 (``nodes_rope.py``).
 
@@ -88,32 +88,31 @@ def SkipLayerGuidanceSD3(
                                 start_percent=start_percent, end_percent=end_percent, rescaling_scale=0.0)
 
 
-class AttentionOutputScale:
-    """DIFFUSION_MODEL wrapper: the output projections of the named attentions (``…attn1.to_out.0``,
-    ``…attn2.to_out.0``) scaled for one network call — what ComfyUI's weight patch ``(None,)`` at strength
-    ``s`` does to a linear layer (weight and bias × s). Modules under ``.time_stack.`` (SVD's temporal
-    layers; ``temporal_transformer_blocks`` in diffusers) take the temporal factors.
+class AttentionScale:
+    """DIFFUSION_MODEL wrapper: projections of the named attentions (``…attn1.to_q``, ``…attn2.to_out.0``)
+    scaled for one network call — what ComfyUI's weight patch ``(None,)`` with strength_model ``s`` does to a
+    linear layer (weight and bias × s, so its output × s). Factors are keyed (attention, projection,
+    temporal): temporal True/False for modules under ``.time_stack.`` (SVD's temporal layers;
+    ``temporal_transformer_blocks`` in diffusers) or not, None for both.
 
     ComfyUI matches the names of its own state dict: diffusers modules whose ComfyUI layout names these layers
     otherwise are left alone (Wan's are ``self_attn``/``cross_attn`` there, ``attn1``/``attn2`` here)."""
 
-    node_name = "UNetTemporalAttentionMultiply"
     other_names = ("Wan",)  # diffusers classes (by name prefix) whose attn1/attn2 ComfyUI does not call so
 
-    def __init__(self, factors: dict[tuple[str, bool], float]) -> None:
-        self.factors = factors  # (attn1 | attn2, temporal) → factor
+    def __init__(self, factors: dict[tuple[str, str, bool | None], float], node_name: str) -> None:
+        self.factors = {key: value for key, value in factors.items() if value != 1.0}
+        self.node_name = node_name
 
     def scales(self, module: Any) -> list[tuple[Any, float]]:
         found: list[tuple[Any, float]] = []
         if type(module).__name__.startswith(self.other_names):
             return found
         for name, sub in module.named_modules():
-            for attention in ("attn1", "attn2"):
-                if name.endswith(f"{attention}.to_out.0"):
-                    temporal = ".time_stack." in f".{name}" or "temporal_transformer_blocks." in name
-                    factor = self.factors[(attention, temporal)]
-                    if factor != 1.0:
-                        found.append((sub, factor))
+            temporal = ".time_stack." in f".{name}" or "temporal_transformer_blocks." in name
+            for (attention, projection, when), factor in self.factors.items():
+                if name.endswith(f"{attention}.{projection}") and when in (None, temporal):
+                    found.append((sub, factor))
         return found
 
     def __call__(self, executor: Any, *args: Any, **kwargs: Any) -> Any:
@@ -126,10 +125,22 @@ class AttentionOutputScale:
                 hook.remove()
 
 
+def _scaled(model: Any, node_name: str, factors: dict[tuple[str, str, bool | None], float]) -> Any:
+    from .diffusion.patches.options import WrappersMP
+
+    wrapper = AttentionScale(factors, node_name)
+    if not wrapper.factors:
+        return model
+    return _patched(model, node_name, lambda o: o.with_wrapper(WrappersMP.DIFFUSION_MODEL, node_name, wrapper))
+
+
 Factor = Annotated[float, Float(min=0.0, max=10.0, step=0.01)]
+ATTENTION_EXPERIMENTS = "_for_testing/attention_experiments"
 
 
-@node(category="_for_testing/attention_experiments", experimental=True, description="")
+@node(category=ATTENTION_EXPERIMENTS, experimental=True, description=(
+    "Scales the output weights of UNet temporal and structural attention layers independently, allowing "
+    "fine-grained control over video model attention behavior."))
 def UNetTemporalAttentionMultiply(
     model: Model,
     self_structural: Factor = 1.0,
@@ -139,15 +150,33 @@ def UNetTemporalAttentionMultiply(
 ) -> Model:
     """Scales the self- and cross-attention outputs of UNet transformer blocks, spatial and temporal apart.
     Models without such layers in ComfyUI's naming (DiTs such as Wan, Flux) are unchanged, as in ComfyUI."""
-    from .diffusion.patches.options import WrappersMP
+    out = "to_out.0"
+    return _scaled(model, "UNetTemporalAttentionMultiply", {
+        ("attn1", out, False): self_structural, ("attn1", out, True): self_temporal,
+        ("attn2", out, False): cross_structural, ("attn2", out, True): cross_temporal})
 
-    factors = {("attn1", False): self_structural, ("attn1", True): self_temporal,
-               ("attn2", False): cross_structural, ("attn2", True): cross_temporal}
-    if all(value == 1.0 for value in factors.values()):
-        return model
-    wrapper = AttentionOutputScale(factors)
-    return _patched(model, "UNetTemporalAttentionMultiply",
-                    lambda o: o.with_wrapper(WrappersMP.DIFFUSION_MODEL, "UNetTemporalAttentionMultiply", wrapper))
+
+def _qkv_out(attention: str, q: float, k: float, v: float, out: float) -> dict[tuple[str, str, bool | None], float]:
+    return {(attention, "to_q", None): q, (attention, "to_k", None): k, (attention, "to_v", None): v,
+            (attention, "to_out.0", None): out}
+
+
+@node(category=ATTENTION_EXPERIMENTS, experimental=True, description=(
+    "Scales the query, key, value, and output weights of UNet self-attention layers by specified multipliers "
+    "to experiment with attention behavior."))
+def UNetSelfAttentionMultiply(model: Model, q: Factor = 1.0, k: Factor = 1.0, v: Factor = 1.0,
+                              out: Factor = 1.0) -> Model:
+    """Scales the query, key, value and output projections of the UNet's self-attention (attn1)."""
+    return _scaled(model, "UNetSelfAttentionMultiply", _qkv_out("attn1", q, k, v, out))
+
+
+@node(category=ATTENTION_EXPERIMENTS, experimental=True, description=(
+    "Scales the query, key, value, and output weights of UNet cross-attention layers by specified multipliers "
+    "to experiment with text-to-image attention."))
+def UNetCrossAttentionMultiply(model: Model, q: Factor = 1.0, k: Factor = 1.0, v: Factor = 1.0,
+                               out: Factor = 1.0) -> Model:
+    """Scales the query, key, value and output projections of the UNet's cross-attention (attn2)."""
+    return _scaled(model, "UNetCrossAttentionMultiply", _qkv_out("attn2", q, k, v, out))
 
 
 ATTENTION_BACKENDS = ("pytorch attention",)  # ComfyUI adds "comfy kitchen attention" where its INT8 kernels exist
@@ -196,4 +225,4 @@ def ScaleROPE(
 
 
 NODES = [SkipLayerGuidanceDiT, SkipLayerGuidanceDiTSimple, SkipLayerGuidanceSD3, UNetTemporalAttentionMultiply,
-         ModelAttentionBackend, ScaleROPE]
+         UNetSelfAttentionMultiply, UNetCrossAttentionMultiply, ModelAttentionBackend, ScaleROPE]

@@ -46,7 +46,17 @@ REFERENCE: dict[str, tuple[str, bool, list[tuple[str, Any]], str]] = {
         "Generic version of SkipLayerGuidance node that can be used on every DiT model."),
     "UNetTemporalAttentionMultiply": ("_for_testing/attention_experiments", True, [("model", ["MODEL"])] + [
         (name, fl(1.0, 0, 10, 0.01)) for name in
-        ("self_structural", "self_temporal", "cross_structural", "cross_temporal")], ""),
+        ("self_structural", "self_temporal", "cross_structural", "cross_temporal")],
+        "Scales the output weights of UNet temporal and structural attention layers independently, allowing "
+        "fine-grained control over video model attention behavior."),
+    "UNetSelfAttentionMultiply": ("_for_testing/attention_experiments", True, [("model", ["MODEL"])] + [
+        (name, fl(1.0, 0, 10, 0.01)) for name in "qkv"] + [("out", fl(1.0, 0, 10, 0.01))],
+        "Scales the query, key, value, and output weights of UNet self-attention layers by specified multipliers "
+        "to experiment with attention behavior."),
+    "UNetCrossAttentionMultiply": ("_for_testing/attention_experiments", True, [("model", ["MODEL"])] + [
+        (name, fl(1.0, 0, 10, 0.01)) for name in "qkv"] + [("out", fl(1.0, 0, 10, 0.01))],
+        "Scales the query, key, value, and output weights of UNet cross-attention layers by specified multipliers "
+        "to experiment with text-to-image attention."),
     "ModelAttentionBackend": ("model/patch", True, [("model", ["MODEL", {"tooltip": "The model to patch."}]), (
         "attention", [["pytorch attention"], {"default": "pytorch attention", "display_name": "backend", "tooltip": (
             "The dense attention backend. Comfy Kitchen attention uses quantized INT8 attention and is available "
@@ -254,7 +264,7 @@ def test_layer_lists_are_read_as_comfyui_reads_them() -> None:
 
 def test_attention_outputs_scale_like_a_weight_patch() -> None:
     from inkgraph.nodes.diffusion.patches.options import WrapperExecutor
-    from inkgraph.nodes.dit_patches import AttentionOutputScale
+    from inkgraph.nodes.dit_patches import AttentionScale
 
     class Net(torch.nn.Module):
         def __init__(self) -> None:
@@ -269,8 +279,8 @@ def test_attention_outputs_scale_like_a_weight_patch() -> None:
 
     net = Net()
     x = torch.randn(2, 3)
-    wrapper = AttentionOutputScale({("attn1", False): 0.5, ("attn1", True): 1.0, ("attn2", False): 2.0,
-                                    ("attn2", True): 1.0})
+    wrapper = AttentionScale({("attn1", "to_out.0", False): 0.5, ("attn1", "to_out.0", True): 1.0,
+                              ("attn2", "to_out.0", False): 2.0, ("attn2", "to_out.0", True): 1.0}, "test")
     out = WrapperExecutor(net, net, [wrapper]).execute(x)
     with torch.no_grad():
         for lin, s in ((net.attn1.to_out[0], 0.5), (net.attn2.to_out[0], 2.0)):
@@ -322,20 +332,49 @@ def test_scale_rope_moves_fluxs_image_positions_by_hand() -> None:
     assert not torch.allclose(ours, plain, atol=1e-4) and "inkgraph_rope_options" not in model.__dict__
 
 
-def test_temporal_attention_multiply_leaves_wan_alone_as_comfyui() -> None:
-    # ComfyUI's Wan names these layers self_attn/cross_attn: its weight patches match nothing there
-    from inkgraph.nodes.dit_patches import AttentionOutputScale
-
-    factors = {(a, t): 1.3 for a in ("attn1", "attn2") for t in (False, True)}
-    assert AttentionOutputScale(factors).scales(tv.wan("t2v", 1)) == []
+def _unet() -> Any:
     from diffusers import UNet2DConditionModel
 
-    unet = UNet2DConditionModel(block_out_channels=(8, 8), down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+    return UNet2DConditionModel(block_out_channels=(8, 8), down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
                                 up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), layers_per_block=1,
-                                cross_attention_dim=8, attention_head_dim=2, norm_num_groups=4, sample_size=8)
-    found = AttentionOutputScale(factors).scales(unet)
+                                cross_attention_dim=8, attention_head_dim=2, norm_num_groups=4, sample_size=8).eval()
+
+
+def test_temporal_attention_multiply_leaves_wan_alone_as_comfyui() -> None:
+    # ComfyUI's Wan names these layers self_attn/cross_attn: its weight patches match nothing there
+    from inkgraph.nodes.dit_patches import AttentionScale
+
+    factors = {(a, "to_out.0", t): 1.3 for a in ("attn1", "attn2") for t in (False, True)}
+    assert AttentionScale(factors, "test").scales(tv.wan("t2v", 1)) == []
+    found = AttentionScale(factors, "test").scales(_unet())
     # attn1 and attn2 of 4 transformer blocks: 1 down, the middle one, 2 up (an up block has one layer more)
     assert len(found) == 2 * 4 and all(f == 1.3 for _, f in found)
+
+
+def test_self_and_cross_attention_multiply_equal_scaled_weights() -> None:
+    import copy
+
+    from inkgraph.nodes.diffusion.patches.options import WrapperExecutor
+    from inkgraph.nodes.dit_patches import AttentionScale, _qkv_out
+
+    torch.manual_seed(0)
+    unet = _unet()
+    for p in unet.parameters():
+        p.data.normal_(0, 0.2)
+    x, t, text = torch.randn(1, 4, 8, 8), torch.tensor([10.0]), torch.randn(1, 3, 8)
+    factors = {**_qkv_out("attn1", 1.5, 0.5, 2.0, 0.8), **_qkv_out("attn2", 0.7, 1.0, 1.2, 1.1)}
+    with torch.no_grad():
+        ours = WrapperExecutor(unet, unet, [AttentionScale(factors, "test")]).execute(x, t, text).sample
+        want_model = copy.deepcopy(unet)
+        for name, module in want_model.named_modules():
+            for (attention, projection, _), factor in factors.items():
+                if name.endswith(f"{attention}.{projection}"):
+                    module.weight.mul_(factor)
+                    if module.bias is not None:
+                        module.bias.mul_(factor)
+        want = want_model(x, t, text).sample
+        plain = unet(x, t, text).sample
+    assert torch.allclose(ours, want, atol=1e-5) and not torch.allclose(ours, plain, atol=1e-3)
 
 
 def test_the_sd3_node_is_the_dit_node_over_double_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
