@@ -25,7 +25,9 @@ def node_list() -> list[Any]:
         clip_vision,
         compositing,
         conditioning,
+        controlnet,
         custom_sampling,
+        dataset,
         dit_patches,
         edit_models,
         flux2,
@@ -40,6 +42,7 @@ def node_list() -> list[Any]:
         image_resize,
         image_transform,
         latent,
+        latent_io,
         latent_ops,
         loaders,
         logic,
@@ -48,6 +51,7 @@ def node_list() -> list[Any]:
         mask_ops,
         math_expression,
         model_advanced,
+        model_merging,
         model_patches,
         number_convert,
         primitives,
@@ -57,6 +61,7 @@ def node_list() -> list[Any]:
         sigmas,
         strings,
         textgen,
+        training,
         upscale,
         vae,
         video,
@@ -67,8 +72,10 @@ def node_list() -> list[Any]:
     )
 
     families = (loaders, checkpoint_save, conditioning, hooks, gligen, sampling, custom_sampling, sigmas,
-                model_advanced, model_patches, dit_patches, latent, latent_ops, vae, image_io, image_ops, image_filters, image_transform, image_resize, image_batch,
-                image_morphology, upscale, mask, mask_ops, compositing, number_convert, strings, logic, math_expression, save_nodes,
-                bounding_boxes, camera_angle, primitives, animated, video, audio, edit_models, qwen_image, flux2, hidream,
-                clip_vision, wan, wan_fun, wan_tracks, video_latents, lumina2, textgen)
+                model_advanced, model_patches, dit_patches, latent, latent_io, latent_ops, vae, image_io, image_ops,
+                image_filters, image_transform, image_resize, image_batch, image_morphology, upscale, mask, mask_ops,
+                compositing, number_convert, strings, logic, math_expression, save_nodes, bounding_boxes,
+                camera_angle, primitives, animated, video, audio, edit_models, qwen_image, flux2, hidream,
+                clip_vision, wan, wan_fun, wan_tracks, video_latents, lumina2, textgen, training, dataset,
+                controlnet, model_merging)
     return [node for family in families for node in family.NODES]

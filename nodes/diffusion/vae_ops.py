@@ -80,7 +80,7 @@ def encode(vae: Any, pixels: torch.Tensor, check: Callable[[], None] | None = No
     return torch.cat(latents)
 
 
-def decode_tiled(vae: Any, latents: torch.Tensor, tile: int, overlap: int,
+def decode_tiled(vae: Any, latents: torch.Tensor, tile: int | tuple[int, int], overlap: int,
                  check: Callable[[], None] | None = None) -> torch.Tensor:
     device, dtype = _device_dtype(vae)
 
@@ -93,7 +93,7 @@ def decode_tiled(vae: Any, latents: torch.Tensor, tile: int, overlap: int,
     return ((out + 1.0) / 2.0).clamp(0, 1).movedim(1, -1)
 
 
-def encode_tiled(vae: Any, pixels: torch.Tensor, tile: int, overlap: int,
+def encode_tiled(vae: Any, pixels: torch.Tensor, tile: int | tuple[int, int], overlap: int,
                  check: Callable[[], None] | None = None) -> torch.Tensor:
     device, dtype = _device_dtype(vae)
     pixels = crop_to_multiple(pixels, factor(vae))

@@ -11,7 +11,9 @@ Sampling as ComfyUI: guidance-distilled models (dev) use ModelSamplingFlux with 
 (diffusers multiplies by 1000); schnell uses discrete flow with shift 1 and multiplier 1. The adapter
 (:class:`FluxAdapter`) packs latents into 2×2 patches with their position ids, appends reference latents
 (Kontext, ReferenceLatent) at ComfyUI's offsets, concatenates Fill's masked image and mask, and passes the
-guidance (FluxGuidance, default 3.5) when the model embeds it.
+guidance (FluxGuidance, default 3.5) when the model embeds it; ControlNets (``conds["control"]``) get the packed
+latent, its ids, the context, pooled output and guidance, and their residuals are added after the double and
+single blocks.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ FLUX_LATENT = LatentFormat(16, 0.3611, 0.1159, rgb_factors=(
     (0.0817, 0.0765, 0.0749), (-0.1264, -0.0522, -0.1103), (-0.0280, -0.0881, -0.0499), (-0.1262, -0.0982, -0.0778)),
     rgb_bias=(-0.0329, -0.0718, -0.0851), taesd_decoder="taef1_decoder")
 MARKER = "double_blocks.0.img_attn.qkv.weight"
+TRAIN_TARGETS = (r"(single_)?transformer_blocks\.\d+\.(attn\.(to_q|to_k|to_v|to_out\.0|add_q_proj|add_k_proj|"
+                 r"add_v_proj|to_add_out)|ff(_context)?\.net\.(0\.proj|2)|proj_mlp|proj_out)")
 PATCH = 2
 
 
@@ -125,6 +129,17 @@ class Flux(DiffusionFamily):
 
     def lora_names(self, detected: Detected, module: torch.nn.Module) -> dict[str, Any] | None:
         return bfl.lora_names(self.mapping(detected))
+
+    def train_targets(self, detected: Detected, module: torch.nn.Module) -> str:
+        """Attention, MLPs and the single blocks' fused projections of every block (what kohya's and
+        ai-toolkit's Flux LoRAs train); not the embedders, modulations or final layer."""
+        return TRAIN_TARGETS
+
+    def original_names(self, detected: Detected, module: torch.nn.Module) -> dict[str, str]:
+        return bfl.original_names(self.mapping(detected))
+
+    def original_state(self, detected: Detected, module: torch.nn.Module) -> dict[str, torch.Tensor]:
+        return bfl.to_original(module.state_dict(), self.mapping(detected))
 
 
 def pad_to_patch(x: torch.Tensor, patch: int = PATCH) -> torch.Tensor:
@@ -225,6 +240,9 @@ class FluxAdapter:
     def encode(self, module: Any, embedding: torch.Tensor, options: dict[str, Any], ctx: Any
                ) -> dict[str, torch.Tensor]:
         device, dtype = ctx.device, ctx.dtype
+        if options.get("attention_mask") is not None:
+            raise ValueError("an attention mask on the conditioning (StyleModelApply's attn_bias) is not supported "
+                             "for Flux models yet; use strength_type 'multiply'")
         out = {"context": embedding.to(device, dtype)}
         config = module.config
         if "pooled_projection_dim" in config:
@@ -302,10 +320,36 @@ class FluxAdapter:
             kwargs["pooled_projections"] = conds["pooled"]
         if "guidance" in conds:
             kwargs["guidance"] = conds["guidance"].reshape(-1)
-        output = module(hidden_states=tokens, encoder_hidden_states=context, timestep=timestep.to(tokens.dtype),
-                        img_ids=ids, txt_ids=txt_ids, return_dict=False, **kwargs)[0]
+        residuals: dict[str, Any] = {}
+        control = conds.get("control")
+        if control is not None:
+            from ..control.base import ControlInputs
+
+            latent_ids = image_ids(*pad_to_patch(x_in).shape[-2:], device=x.device)
+            values = {"tokens": pack(pad_to_patch(x_in)), "img_ids": latent_ids, "txt_ids": txt_ids,
+                      "context": context, **kwargs}
+            values["pooled"] = values.pop("pooled_projections", None)
+            blocks = {"double": len(module.transformer_blocks), "single": len(module.single_transformer_blocks)}
+            residuals = control(ControlInputs("flux", x_in, timestep, module, values, blocks))
+        with controlled(module, residuals):
+            output = module(hidden_states=tokens, encoder_hidden_states=context, timestep=timestep.to(tokens.dtype),
+                            img_ids=ids, txt_ids=txt_ids, return_dict=False, **kwargs)[0]
         output = unpack(output[:, :count], output.shape[-1] // (PATCH * PATCH), hp, wp)
         return output[:, :out_channels, :h, :w]
+
+
+def controlled(module: Any, residuals: dict[str, Any]) -> Any:
+    """One call of a Flux transformer with ControlNet residuals added after its double and single blocks."""
+    from contextlib import ExitStack
+
+    from ..control.inject import block_residuals
+
+    stack = ExitStack()
+    if residuals.get("double"):
+        stack.enter_context(block_residuals(module.transformer_blocks, residuals["double"]))
+    if residuals.get("single"):
+        stack.enter_context(block_residuals(module.single_transformer_blocks, residuals["single"]))
+    return stack
 
 
 def _to_batch(tensor: torch.Tensor, batch: int) -> torch.Tensor:
