@@ -54,6 +54,7 @@ def node_list() -> list[Any]:
         model_merging,
         model_patches,
         number_convert,
+        painter,
         primitives,
         qwen_image,
         sampling,
@@ -74,7 +75,7 @@ def node_list() -> list[Any]:
     families = (loaders, checkpoint_save, conditioning, hooks, gligen, sampling, custom_sampling, sigmas,
                 model_advanced, model_patches, dit_patches, latent, latent_io, latent_ops, vae, image_io, image_ops,
                 image_filters, image_transform, image_resize, image_batch, image_morphology, upscale, mask, mask_ops,
-                compositing, number_convert, strings, logic, math_expression, save_nodes, bounding_boxes,
+                compositing, number_convert, painter, strings, logic, math_expression, save_nodes, bounding_boxes,
                 camera_angle, primitives, animated, video, audio, edit_models, qwen_image, flux2, hidream,
                 clip_vision, wan, wan_fun, wan_tracks, video_latents, lumina2, textgen, training, dataset,
                 controlnet, model_merging)
