@@ -70,7 +70,7 @@ class Painter:
             "socketless": True, "widgetType": "PAINTER", "image_upload": True})] = "",
         width: Side = 512,
         height: Side = 512,
-        bg_color: Annotated[str, Socket(type="COLOR", extra={"default": "#000000"})] = "#000000",
+        bg_color: Annotated[str, Socket(type="COLOR", extra={"default": "#000000", "socketless": True})] = "#000000",
     ) -> NodeOutput:
         import numpy as np
         import torch

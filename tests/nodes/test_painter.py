@@ -30,7 +30,7 @@ def test_object_info_matches_comfyui() -> None:
             "mask": ["STRING", {"default": "", "multiline": False, "socketless": True, "widgetType": "PAINTER",
                                 "image_upload": True}],
             "width": ["INT", {"default": 512, **side}], "height": ["INT", {"default": 512, **side}],
-            "bg_color": ["COLOR", {"default": "#000000"}]},
+            "bg_color": ["COLOR", {"default": "#000000", "socketless": True}]},
         "optional": {"image": ["IMAGE", {"tooltip": "Optional base image to paint over"}]}}
     assert info["input_order"] == {"required": ["mask", "width", "height", "bg_color"], "optional": ["image"]}
     assert info["output"] == ["IMAGE", "MASK"] and info["output_name"] == ["IMAGE", "MASK"]
