@@ -385,3 +385,47 @@ def test_the_sd3_node_is_the_dit_node_over_double_blocks(monkeypatch: pytest.Mon
     out = dit_patches.SkipLayerGuidanceSD3(model="m", layers="3, 4", scale=2.0, start_percent=0.1, end_percent=0.2)
     assert out == "patched" and calls == [{"model": "m", "double_layers": "3, 4", "single_layers": "", "scale": 2.0,
                                            "start_percent": 0.1, "end_percent": 0.2, "rescaling_scale": 0.0}]
+
+
+def test_flux_disable_guidance_drops_the_guidance_embedding_per_entry() -> None:
+    from inkgraph.nodes.conditioning import FluxDisableGuidance
+    from inkgraph.nodes.diffusion.families.flux import FLUX_LATENT, FluxAdapter, pack, unpack
+
+    assert FluxDisableGuidance(conditioning=[[torch.zeros(1), {"guidance": 3.5, "x": 1}]]) == [
+        [torch.zeros(1), {"guidance": None, "x": 1}]]
+    spec = next(spec_of(fn) for fn in nodes.node_list() if spec_of(fn).class_type == "FluxDisableGuidance")
+    info = node_info(spec, None)
+    assert (info["category"], info["input"], info["output"]) == (
+        "advanced/conditioning/flux", {"required": {"conditioning": ["CONDITIONING"]}}, ["CONDITIONING"])
+    assert info["description"] == "This node completely disables the guidance embed on Flux and Flux like models"
+
+    class Ctx:
+        device, dtype, latent_shape, denoise_mask = torch.device("cpu"), torch.float32, (1, 16, 6, 8), None
+
+    torch.manual_seed(0)
+    model = td.flux("dev", 1).eval()
+    adapter = FluxAdapter(FLUX_LATENT)
+    text, pooled = torch.randn(1, 5, td.CONTEXT), torch.randn(1, td.POOLED)
+    with torch.no_grad():
+        off = adapter.encode(model, text, {"pooled_output": pooled, "guidance": None}, Ctx())
+        on = adapter.encode(model, text, {"pooled_output": pooled, "guidance": 4.0}, Ctx())
+        both = {k: torch.cat([off[k], on[k]]) for k in off}
+        x, t = torch.randn(2, 16, 6, 8), torch.tensor([0.6, 0.6])
+        ours = adapter.apply(model, x, t, both)
+        # ComfyUI: vec = time_in(t) + vector_in(y), no guidance_in term for the entry without guidance
+        embed = model.time_text_embed
+        wanted = []
+        for i, conds in enumerate((off, on)):
+            hook = None
+            if i == 0:
+                hook = embed.guidance_embedder.register_forward_hook(lambda m, a, out: torch.zeros_like(out))
+            out = model(hidden_states=pack(x[i:i + 1]), encoder_hidden_states=text, timestep=t[:1],
+                        pooled_projections=pooled, guidance=conds["guidance"], img_ids=torch.tensor(
+                            [[0.0, r, c] for r in range(3) for c in range(4)]), txt_ids=torch.zeros(5, 3),
+                        return_dict=False)[0]
+            if hook is not None:
+                hook.remove()
+            wanted.append(unpack(out, 16, 6, 8))
+    assert torch.allclose(ours, torch.cat(wanted), atol=1e-5)
+    assert not torch.allclose(ours[0], adapter.apply(model, x[:1], t[:1], {**off, "guidance_on": torch.ones(1)})[0],
+                              atol=1e-4)

@@ -18,6 +18,8 @@ single blocks.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import torch
@@ -251,8 +253,10 @@ class FluxAdapter:
                 pooled = torch.zeros(1, config.pooled_projection_dim)
             out["pooled"] = pooled.to(device, dtype)
         if config.get("guidance_embeds"):
-            out["guidance"] = torch.tensor([float(options.get("guidance", self.default_guidance))], device=device,
+            guidance = options.get("guidance", self.default_guidance)  # None: FluxDisableGuidance
+            out["guidance"] = torch.tensor([0.0 if guidance is None else float(guidance)], device=device,
                                            dtype=torch.float32)
+            out["guidance_on"] = torch.tensor([0.0 if guidance is None else 1.0], device=device, dtype=torch.float32)
         latent_format = self.latent_format
         refs = options.get("reference_latents")
         if refs:
@@ -331,11 +335,27 @@ class FluxAdapter:
             values["pooled"] = values.pop("pooled_projections", None)
             blocks = {"double": len(module.transformer_blocks), "single": len(module.single_transformer_blocks)}
             residuals = control(ControlInputs("flux", x_in, timestep, module, values, blocks))
-        with controlled(module, residuals):
+        with controlled(module, residuals), _guidance_switched(module, conds.get("guidance_on")):
             output = module(hidden_states=tokens, encoder_hidden_states=context, timestep=timestep.to(tokens.dtype),
                             img_ids=ids, txt_ids=txt_ids, return_dict=False, **kwargs)[0]
         output = unpack(output[:, :count], output.shape[-1] // (PATCH * PATCH), hp, wp)
         return output[:, :out_channels, :h, :w]
+
+
+@contextmanager
+def _guidance_switched(module: Any, on: torch.Tensor | None) -> Iterator[None]:
+    """Entries whose guidance is off (FluxDisableGuidance: ComfyUI adds no guidance embedding to their
+    vector) get diffusers' guidance embedding multiplied by 0 for one call."""
+    embedder = getattr(getattr(module, "time_text_embed", None), "guidance_embedder", None)
+    if on is None or embedder is None or bool((on != 0).all()):
+        yield
+        return
+    factor = on.reshape(-1, 1)
+    hook = embedder.register_forward_hook(lambda m, i, out: out * factor.to(out.device, out.dtype))
+    try:
+        yield
+    finally:
+        hook.remove()
 
 
 def controlled(module: Any, residuals: dict[str, Any]) -> Any:
