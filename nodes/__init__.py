@@ -39,6 +39,7 @@ def node_list() -> list[Any]:
         image_io,
         image_morphology,
         image_ops,
+        image_output_load,
         image_resize,
         image_transform,
         inspect_nodes,
@@ -77,8 +78,8 @@ def node_list() -> list[Any]:
     families = (loaders, checkpoint_save, conditioning, hooks, gligen, sampling, custom_sampling, sigmas,
                 model_advanced, model_patches, dit_patches, latent, latent_io, latent_ops, vae, image_io, image_ops,
                 image_filters, image_transform, image_resize, image_batch, image_morphology, upscale, mask, mask_ops,
-                inspect_nodes, compositing, number_convert, painter, strings, logic, logic_gates, math_expression, save_nodes,
-                bounding_boxes, camera_angle, primitives, animated, video, audio, edit_models, qwen_image, flux2,
-                hidream, clip_vision, wan, wan_fun, wan_tracks, video_latents, lumina2, textgen, training, dataset,
-                controlnet, model_merging)
+                image_output_load, inspect_nodes, compositing, number_convert, painter, strings, logic, logic_gates,
+                math_expression, save_nodes, bounding_boxes, camera_angle, primitives, animated, video, audio,
+                edit_models, qwen_image, flux2, hidream, clip_vision, wan, wan_fun, wan_tracks, video_latents, lumina2,
+                textgen, training, dataset, controlnet, model_merging)
     return [node for family in families for node in family.NODES]
