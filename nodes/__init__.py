@@ -19,6 +19,7 @@ def node_list() -> list[Any]:
     from . import (
         animated,
         audio,
+        audio_ops,
         bounding_boxes,
         camera_angle,
         checkpoint_save,
@@ -32,6 +33,7 @@ def node_list() -> list[Any]:
         edit_models,
         flux2,
         gligen,
+        guidance_extras,
         hidream,
         hooks,
         image_batch,
@@ -49,6 +51,7 @@ def node_list() -> list[Any]:
         loaders,
         logic,
         logic_gates,
+        ltxv,
         lumina2,
         mask,
         mask_ops,
@@ -76,10 +79,10 @@ def node_list() -> list[Any]:
     )
 
     families = (loaders, checkpoint_save, conditioning, hooks, gligen, sampling, custom_sampling, sigmas,
-                model_advanced, model_patches, dit_patches, latent, latent_io, latent_ops, vae, image_io, image_ops,
-                image_filters, image_transform, image_resize, image_batch, image_morphology, upscale, mask, mask_ops,
-                image_output_load, inspect_nodes, compositing, number_convert, painter, strings, logic, logic_gates,
-                math_expression, save_nodes, bounding_boxes, camera_angle, primitives, animated, video, audio,
-                edit_models, qwen_image, flux2, hidream, clip_vision, wan, wan_fun, wan_tracks, video_latents, lumina2,
-                textgen, training, dataset, controlnet, model_merging)
+                model_advanced, model_patches, guidance_extras, dit_patches, latent, latent_io, latent_ops, vae,
+                image_io, image_ops, image_filters, image_transform, image_resize, image_batch, image_morphology,
+                upscale, mask, mask_ops, image_output_load, inspect_nodes, compositing, number_convert, painter,
+                strings, logic, logic_gates, math_expression, save_nodes, bounding_boxes, camera_angle, primitives,
+                animated, video, audio, audio_ops, edit_models, qwen_image, flux2, hidream, clip_vision, wan, wan_fun,
+                wan_tracks, video_latents, lumina2, textgen, training, dataset, controlnet, model_merging, ltxv)
     return [node for family in families for node in family.NODES]

@@ -6,10 +6,13 @@ Adding an encoder kind or a recipe is one module here and one line in :data:`KIN
 from __future__ import annotations
 
 from .base import Encoded, EncoderDetected, EncodeRequest, EncoderKind, PromptRecipe
+from .byt5 import ByT5Small
 from .chroma import Chroma
 from .clip import ClipG, ClipH, ClipL
 from .flux import Flux
 from .gemma2 import Gemma2_2B
+from .hunyuan_video import HunyuanVideo15
+from .ltxv import LTXV
 from .lumina2 import Lumina2
 from .qwen3 import Qwen3_4B
 from .qwen_image import QwenImage
@@ -20,10 +23,10 @@ from .t5 import T5XXL
 from .umt5 import UMT5XXL
 from .wan import Wan
 
-KINDS: list[EncoderKind] = [ClipG(), ClipH(), ClipL(), UMT5XXL(), T5XXL(), Qwen3_4B(), Gemma2_2B(), Qwen25VL(),
+KINDS: list[EncoderKind] = [ClipG(), ClipH(), ClipL(), UMT5XXL(), ByT5Small(), T5XXL(), Qwen3_4B(), Gemma2_2B(), Qwen25VL(),
                             Qwen25VL3B()]
 RECIPES: dict[str, PromptRecipe] = {recipe.name: recipe for recipe in (
-    StableDiffusion(), SDXL(), SD3(), Flux(), Chroma(), QwenImage(), Wan(), Lumina2())}
+    StableDiffusion(), SDXL(), SD3(), Flux(), Chroma(), QwenImage(), Wan(), Lumina2(), HunyuanVideo15(), LTXV())}
 
 __all__ = ["KINDS", "RECIPES", "EncodeRequest", "Encoded", "EncoderDetected", "EncoderKind", "PromptRecipe",
            "recipe"]
