@@ -17,7 +17,13 @@ Packs run their own code while importing, and some install Python packages then:
 environment (a venv of its own, with the packs' requirements installed). pip installs started by a pack are
 refused here (``PIP_NO_INDEX``), so the figures are those of the environment as it is.
 
-Run: ``python benchmarks/pack_compat.py /path/to/custom_nodes [--only NAME …] [--timeout 300]``
+Then it tries a handful of each pack's image, mask, string and sampling nodes (``pack_cases_by_pack.py``)
+through Inkgraph's engine, on a tiny SD1 checkpoint and LoRA made in the scratch folder, and compares each
+result with the node's documented behaviour: an explicit value, or the built-in node the pack node is
+documented to match. The second table is (pack, nodes registered / nodes in the pack, nodes tried, same).
+``--no-try`` skips that.
+
+Run: ``python benchmarks/pack_compat.py /path/to/custom_nodes [--only NAME …] [--timeout 300] [--no-try]``
 """
 
 from __future__ import annotations
@@ -38,12 +44,13 @@ ROOT = Path(__file__).resolve().parent.parent
 MISSING = re.compile(r"ComfyUI's ([\w.]+)(?: is not available|, not available)")
 
 
-def load_one(pack: Path) -> dict[str, Any]:
-    """In the subprocess: load ``pack`` alone and describe the result."""
+def load_one(pack: Path, try_nodes: bool = True) -> dict[str, Any]:
+    """In the subprocess: load ``pack`` alone, describe the result, and try its nodes."""
     import logging
     import time
 
     sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "benchmarks"))
     logging.basicConfig(level=logging.CRITICAL)
     from inkgraph.engine.core.paths import Folders
     from inkgraph.engine.runtime.packs import default_registry
@@ -51,14 +58,65 @@ def load_one(pack: Path) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as base:
         (Path(base) / "custom_nodes").mkdir()
         (Path(base) / "custom_nodes" / pack.name).symlink_to(pack.resolve(), target_is_directory=pack.is_dir())
+        if try_nodes:
+            tiny_models(Path(base))
         start = time.perf_counter()
         registry = default_registry(entry_points=False, custom_nodes=[Path(base) / "custom_nodes"],
                                     folders=Folders.at(base).ensure())
         seconds = time.perf_counter() - start
-    status = registry.packs[pack.name if pack.is_dir() else pack.stem]
+        status = registry.packs[pack.name if pack.is_dir() else pack.stem]
+        tried = try_pack(pack.name, registry, Path(base)) if try_nodes and status.loaded else []
     return {"pack": pack.name, "kind": status.kind, "loaded": status.loaded, "registered": status.node_count,
             "skipped": status.skipped_nodes, "error": status.error, "seconds": round(seconds, 2),
-            "stand_ins": stand_ins_used(pack) if status.loaded else {}}
+            "stand_ins": stand_ins_used(pack) if status.loaded else {}, "tried": tried}
+
+
+def tiny_models(base: Path) -> None:
+    """A tiny SD1 checkpoint and a kohya LoRA for it (the test suite's fixtures), for the sampling nodes."""
+    from safetensors.torch import save_file
+
+    from tests.fixtures.tiny_sd import save_single_file
+    from tests.nodes.test_lora import kohya_lora
+
+    models = save_single_file("sd1", base / "models" / "checkpoints" / "tiny_sd1.safetensors", seed=1)
+    (base / "models" / "loras").mkdir(parents=True, exist_ok=True)
+    save_file(kohya_lora(models), str(base / "models" / "loras" / "style.safetensors"))
+
+
+def try_pack(pack: str, registry: Any, base: Path) -> list[dict[str, Any]]:
+    """Run each case of ``pack`` through the engine and compare with its documented result."""
+    import traceback
+
+    from pack_cases import bench_nodes, cases
+
+    from inkgraph.engine.core.settings import Settings
+    from inkgraph.engine.runtime import Runtime
+
+    captured: dict[str, Any] = {}
+    registry.load_pack("benchmark", "benchmarks/pack_cases.py", lambda: bench_nodes(captured))
+    runtime = Runtime.create(Settings(base_dir=base, cache="none"), registry=registry)
+    results = []
+    for case in cases(pack):
+        captured.clear()
+        prompt = dict(case.prompt)
+        for label, (node_id, index) in case.probes.items():
+            prompt[f"probe_{label}"] = {"class_type": "BenchProbe", "inputs": {"value": [node_id, index],
+                                                                               "label": label}}
+        try:
+            result, outcome = runtime.run(prompt)
+            if outcome is None:
+                same, note = False, "invalid prompt: " + json.dumps(result.error_body())[:160]
+            elif outcome.status_str != "success":
+                same, note = False, f"failed: {str(outcome.error)[-200:]}"
+            elif any(label not in captured for label in case.probes):
+                errors = [f"{e.message}: {e.details}" for errs in result.node_errors.values() for e in errs.errors]
+                same, note = False, "did not run: " + "; ".join(errors)[:200]
+            else:
+                same, note = case.expect(captured)
+        except Exception as exc:  # a case must never stop the others
+            same, note = False, f"{type(exc).__name__}: {exc} {traceback.format_exc(limit=-1)[-120:]}"
+        results.append({"node": case.node, "same": bool(same), "note": note})
+    return results
 
 
 COMFY_TOPS = ("comfy", "comfy_extras", "comfy_api", "comfy_execution", "node_helpers", "latent_preview",
@@ -140,21 +198,23 @@ def declared_in_source(pack: Path) -> int:
     return count
 
 
-def run_pack(pack: Path, timeout: float) -> dict[str, Any]:
-    env = {**os.environ, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": os.devnull, "PYTHONPATH": str(ROOT)}
+def run_pack(pack: Path, timeout: float, try_nodes: bool = True) -> dict[str, Any]:
+    env = {**os.environ, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": os.devnull, "PYTHONPATH": str(ROOT),
+           "HF_HUB_OFFLINE": "1"}
+    command = [sys.executable, __file__, "--one", str(pack)] + ([] if try_nodes else ["--no-try"])
     try:
-        done = subprocess.run([sys.executable, __file__, "--one", str(pack)], capture_output=True, text=True,
-                              timeout=timeout, env=env, cwd=tempfile.gettempdir())
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env,
+                              cwd=tempfile.gettempdir())
     except subprocess.TimeoutExpired:
         return {"pack": pack.name, "kind": "?", "loaded": False, "registered": 0, "skipped": [],
-                "error": f"did not load within {timeout:.0f} s", "seconds": timeout, "stand_ins": {}}
+                "error": f"did not load within {timeout:.0f} s", "seconds": timeout, "stand_ins": {}, "tried": []}
     for line in reversed(done.stdout.splitlines()):
         if line.startswith("{"):
             result: dict[str, Any] = json.loads(line)
             return result
     tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
     return {"pack": pack.name, "kind": "?", "loaded": False, "registered": 0, "skipped": [],
-            "error": f"the loader itself failed: {tail}", "seconds": 0.0, "stand_ins": {}}
+            "error": f"the loader itself failed: {tail}", "seconds": 0.0, "stand_ins": {}, "tried": []}
 
 
 def table(results: list[dict[str, Any]], packs: dict[str, Path]) -> str:
@@ -174,6 +234,21 @@ def table(results: list[dict[str, Any]], packs: dict[str, Path]) -> str:
     return "\n".join(lines)
 
 
+def tried_table(results: list[dict[str, Any]], packs: dict[str, Path]) -> str:
+    """(pack, nodes registered / nodes in the pack, nodes tried, same), then each node that differed."""
+    rows = [("pack", "registered / in pack", "tried", "same")]
+    notes = []
+    for r in results:
+        total = str(r["registered"] + len(r["skipped"])) if r["loaded"] else f"~{declared_in_source(packs[r['pack']])}"
+        tried = r.get("tried") or []
+        rows.append((r["pack"], f"{r['registered']} / {total}", str(len(tried)), str(sum(t["same"] for t in tried))))
+        notes += [f"  {r['pack']} / {t['node']}: {t['note']}" for t in tried if not t["same"]]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [" | ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines) + ("\nnot the same:\n" + "\n".join(notes) if notes else "")
+
+
 def needs(results: list[dict[str, Any]]) -> str:
     """Per pack, the ComfyUI names its failures ran into (most frequent first)."""
     out = []
@@ -191,15 +266,18 @@ def main() -> None:
     parser.add_argument("folder", type=Path, help="a custom_nodes folder of packs as fetched")
     parser.add_argument("--only", nargs="+", default=[], help="these packs only (folder names)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds a pack may take to load")
+    parser.add_argument("--no-try", action="store_true", help="only load the packs; do not try their nodes")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(load_one(args.folder)))
+        print(json.dumps(load_one(args.folder, not args.no_try), default=str))
         return
     packs = {p.name: p for p in sorted(args.folder.iterdir()) if not p.name.startswith((".", "_"))
              and (p.is_dir() or p.suffix == ".py") and (not args.only or p.name in args.only)}
-    results = [run_pack(pack, args.timeout) for pack in packs.values()]
+    results = [run_pack(pack, args.timeout, not args.no_try) for pack in packs.values()]
     print(table(results, packs))
+    if not args.no_try:
+        print("\nNodes tried against their documented behaviour:\n" + tried_table(results, packs))
     found = needs(results)
     if found:
         print("\nComfyUI functions the nodes that did not register are waiting for (count):\n" + found)

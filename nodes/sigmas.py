@@ -200,6 +200,29 @@ def ManualSigmas(sigmas: Annotated[str, String(multiline=False)] = "1, 0.5") -> 
     return torch.tensor([float(v) for v in re.findall(r"[-+]?(?:\d*\.*\d+)", sigmas)], dtype=torch.float32)
 
 
+@node(category=SCHEDULERS)
+def AlignYourStepsScheduler(model_type: Literal["SD1", "SDXL", "SVD"],
+                            steps: Annotated[int, Int(min=1, max=10000)] = 10,
+                            denoise: Annotated[float, Float(min=0.0, max=1.0, step=0.01)] = 1.0) -> Sigmas:
+    """NVIDIA's Align Your Steps schedule for the model type (its 10-step table, log-linearly stretched to
+    other step counts)."""
+    from .diffusion.step_tables import ALIGN_YOUR_STEPS, table_schedule
+
+    return table_schedule(ALIGN_YOUR_STEPS[model_type], steps, denoise)
+
+
+@node(category=SCHEDULERS)
+def OptimalStepsScheduler(model_type: Literal["FLUX", "Wan", "Chroma"],
+                          steps: Annotated[int, Int(min=3, max=1000)] = 20,
+                          denoise: Annotated[float, Float(min=0.0, max=1.0, step=0.01)] = 1.0) -> Sigmas:
+    """The OptimalSteps schedule searched for the model type (a table, log-linearly stretched to other step
+    counts)."""
+    from .diffusion.step_tables import OPTIMAL_STEPS, table_schedule
+
+    return table_schedule(OPTIMAL_STEPS[model_type], steps, denoise)
+
+
 NODES = [BasicScheduler, KarrasScheduler, ExponentialScheduler, PolyexponentialScheduler, LaplaceScheduler,
          VPScheduler, BetaSamplingScheduler, SDTurboScheduler, SplitSigmas, SplitSigmasDenoise, FlipSigmas,
-         SetFirstSigma, ExtendIntermediateSigmas, SamplingPercentToSigma, ManualSigmas]
+         SetFirstSigma, ExtendIntermediateSigmas, SamplingPercentToSigma, ManualSigmas, AlignYourStepsScheduler,
+         OptimalStepsScheduler]

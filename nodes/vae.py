@@ -43,7 +43,7 @@ def VAEDecodeTiled(ctx: Context, samples: Latent, vae: Vae,
                    temporal_overlap: Annotated[int, Int(min=4, max=4096, step=4, extra=ADVANCED, tooltip=(
                        "Only used for video VAEs: Amount of frames to overlap."))] = 8) -> Image:
     """Decodes in overlapping tiles so large images fit in memory; video latents also in overlapping chunks of
-    frames (a video VAE's 4 frames per latent frame: temporal_size 64 → 16 latent frames at a time)."""
+    frames (a video VAE's 4 frames per latent frame, LTX-Video's 8: temporal_size 64 → 16 latent frames at a time)."""
     from .diffusion import video_vae
     from .diffusion.vae_ops import decode_tiled, factor
 
@@ -54,8 +54,9 @@ def VAEDecodeTiled(ctx: Context, samples: Latent, vae: Vae,
     with vae.use() as model:
         scale = factor(model)
         if video_vae.is_video(model):
-            frames = max(2, temporal_size // video_vae.TEMPORAL)
-            shared = max(1, min(frames // 2, temporal_overlap // video_vae.TEMPORAL))
+            step = video_vae.temporal(model)
+            frames = max(2, temporal_size // step)
+            shared = max(1, min(frames // 2, temporal_overlap // step))
             return video_vae.decode_tiled(model, samples["samples"], tile_size // scale, overlap // scale, frames,
                                           shared, ctx.check_interrupted)
         return decode_tiled(model, samples["samples"], tile_size // scale, overlap // scale, ctx.check_interrupted)

@@ -139,6 +139,126 @@ PACKAGES: frozenset[str] = frozenset({
 # Top-level names of the ComfyUI modules Inkgraph implements in part: any of them Inkgraph lacks is a
 # stand-in; any other name is an AttributeError, as in ComfyUI.
 NAMES: dict[str, frozenset[str]] = {
+    "comfy.samplers": frozenset({
+        "BaseModel", "CFGGuider", "Callable", "ControlBase", "KSAMPLER", "KSAMPLER_NAMES", "KSampler",
+        "KSamplerX0Inpaint", "ModelPatcher", "NamedTuple", "SAMPLER_NAMES", "SCHEDULER_HANDLERS",
+        "SCHEDULER_NAMES", "Sampler", "SchedulerHandler", "TYPE_CHECKING", "_calc_cond_batch",
+        "_calc_cond_batch_outer", "add_area_dims", "apply_empty_x_to_equal_area", "beta_scheduler",
+        "calc_cond_batch", "calc_cond_uncond_batch", "calculate_sigmas", "calculate_start_end_timesteps",
+        "can_concat_cond", "cast_to_load_options", "cfg_function", "collections", "comfy", "cond_cat",
+        "cond_equal_size", "create_cond_with_same_area_if_none", "ddim_scheduler", "encode_model_conds",
+        "filter_registered_hooks_on_conds", "finalize_default_conds", "get_area_and_mult", "get_mask_aabb",
+        "get_total_hook_groups_in_conds", "k_diffusion_sampling", "kl_optimal_scheduler", "ksampler",
+        "linear_quadratic_schedule", "logging", "math", "model_management", "normal_scheduler", "numpy",
+        "partial", "pre_run_control", "preprocess_conds_hooks", "process_conds", "resolve_areas_and_cond_masks",
+        "resolve_areas_and_cond_masks_multidim", "sample", "sampler_object", "sampling_function", "scipy",
+        "simple_scheduler", "torch", "uni_pc"
+    }),
+    "comfy.sd": frozenset({
+        "AudioOobleckVAE", "AutoencoderKL", "AutoencodingEngine", "CLIP", "CLIPType", "Enum", "ProgressBar",
+        "StageA", "StageC_coder", "StyleModel", "TEModel", "VAE", "clip_vision", "comfy", "detect_te_model",
+        "diffusers_convert", "gligen", "json", "llama_detect", "load_checkpoint",
+        "load_checkpoint_guess_config", "load_clip", "load_diffusion_model", "load_diffusion_model_state_dict",
+        "load_gligen", "load_lora_for_models", "load_state_dict_guess_config", "load_style_model",
+        "load_text_encoder_state_dicts", "load_unet", "load_unet_state_dict", "logging", "math",
+        "model_detection", "model_detection_error_hint", "model_management", "os", "save_checkpoint",
+        "sd1_clip", "sdxl_clip", "t5xxl_detect", "torch", "yaml"
+    }),
+    "comfy.sample": frozenset({
+        "cleanup_additional_models", "comfy", "fix_empty_latent_channels", "logging", "np", "prepare_noise",
+        "prepare_sampling", "sample", "sample_custom", "torch"
+    }),
+    "comfy.model_patcher": frozenset({
+        "AutoPatcherEjector", "Callable", "CallbacksMP", "LowVramPatch", "MemoryCounter", "ModelPatcher",
+        "Optional", "PatcherInjection", "UnetWrapperFunction", "WrappersMP", "collections", "comfy", "copy",
+        "create_hook_patches_clone", "create_model_options_clone", "get_key_weight", "inspect", "logging",
+        "math", "move_weight_functions", "set_model_options_patch_replace",
+        "set_model_options_post_cfg_function", "set_model_options_pre_cfg_function", "string_to_seed", "torch",
+        "uuid", "wipe_lowvram_weight"
+    }),
+    "comfy.latent_formats": frozenset({
+        "ACEAudio", "ChromaRadiance", "Cosmos1CV8x8x8", "Flux", "Hunyuan3Dv2", "Hunyuan3Dv2_1",
+        "Hunyuan3Dv2mini", "HunyuanImage21", "HunyuanImage21Refiner", "HunyuanVideo", "LTXV", "LatentFormat",
+        "Mochi", "SC_B", "SC_Prior", "SD15", "SD3", "SDXL", "SDXL_Playground_2_5", "SD_X4", "StableAudio1",
+        "Wan21", "Wan22", "torch"
+    }),
+    "comfy.model_sampling": frozenset({
+        "CONST", "COSMOS_RFLOW", "EDM", "EPS", "IMG_TO_IMG", "ModelSamplingContinuousEDM",
+        "ModelSamplingContinuousV", "ModelSamplingCosmosRFlow", "ModelSamplingDiscrete",
+        "ModelSamplingDiscreteEDM", "ModelSamplingDiscreteFlow", "ModelSamplingFlux", "StableCascadeSampling",
+        "V_PREDICTION", "X0", "flux_time_shift", "make_beta_schedule", "math",
+        "rescale_zero_terminal_snr_sigmas", "reshape_sigma", "time_snr_shift", "torch"
+    }),
+    "comfy.model_base": frozenset({
+        "ACEStep", "AuraFlow", "BaseModel", "CLIPEmbeddingNoiseAugmentation", "Chroma", "ChromaRadiance",
+        "CosmosPredict2", "CosmosVideo", "Enum", "Flux", "GenmoMochi", "HiDream", "Hunyuan3Dv2",
+        "Hunyuan3Dv2_1", "HunyuanDiT", "HunyuanImage21", "HunyuanImage21Refiner", "HunyuanVideo",
+        "HunyuanVideoI2V", "HunyuanVideoSkyreelsI2V", "IP2P", "ImageConcatWithNoiseAugmentation", "LTXV",
+        "Lotus", "Lumina2", "ModelPatcher", "ModelType", "Omnigen2", "OpenAISignatureMMDITWrapper", "PixArt",
+        "QwenImage", "SD15_instructpix2pix", "SD21UNCLIP", "SD3", "SDXL", "SDXLRefiner", "SDXL_instructpix2pix",
+        "SD_X4Upscaler", "SV3D_p", "SV3D_u", "SVD_img2vid", "StableAudio1", "StableCascade_B",
+        "StableCascade_C", "Stable_Zero123", "StageB", "StageC", "TYPE_CHECKING", "Timestep", "UNetModel",
+        "WAN21", "WAN21_Camera", "WAN21_HuMo", "WAN21_Vace", "WAN22", "WAN22_Animate", "WAN22_S2V", "comfy",
+        "convert_tensor", "logging", "math", "model_sampling", "sdxl_pooled", "torch", "unclip_adm", "utils"
+    }),
+    "comfy.k_diffusion.sampling": frozenset({
+        "BatchedBrownianTree", "BrownianTreeNoiseSampler", "DDPMSampler_step", "DPMSolver",
+        "PIDStepSizeController", "append_zero", "comfy", "default_noise_sampler", "deis", "ei_h_phi_1",
+        "ei_h_phi_2", "generic_step_sampler", "get_ancestral_step", "get_sigmas_exponential",
+        "get_sigmas_karras", "get_sigmas_laplace", "get_sigmas_polyexponential", "get_sigmas_vp",
+        "half_log_snr_to_sigma", "integrate", "linear_multistep_coeff", "math", "nn",
+        "offset_first_sigma_for_snr", "partial", "res_multistep", "sa_solver", "sample_ddpm", "sample_deis",
+        "sample_dpm_2", "sample_dpm_2_ancestral", "sample_dpm_2_ancestral_RF", "sample_dpm_adaptive",
+        "sample_dpm_fast", "sample_dpmpp_2m", "sample_dpmpp_2m_cfg_pp", "sample_dpmpp_2m_sde",
+        "sample_dpmpp_2m_sde_gpu", "sample_dpmpp_2m_sde_heun", "sample_dpmpp_2m_sde_heun_gpu",
+        "sample_dpmpp_2s_ancestral", "sample_dpmpp_2s_ancestral_RF", "sample_dpmpp_2s_ancestral_cfg_pp",
+        "sample_dpmpp_3m_sde", "sample_dpmpp_3m_sde_gpu", "sample_dpmpp_sde", "sample_dpmpp_sde_gpu",
+        "sample_er_sde", "sample_euler", "sample_euler_ancestral", "sample_euler_ancestral_RF",
+        "sample_euler_ancestral_cfg_pp", "sample_euler_cfg_pp", "sample_gradient_estimation",
+        "sample_gradient_estimation_cfg_pp", "sample_heun", "sample_heunpp2", "sample_ipndm", "sample_ipndm_v",
+        "sample_lcm", "sample_lms", "sample_res_multistep", "sample_res_multistep_ancestral",
+        "sample_res_multistep_ancestral_cfg_pp", "sample_res_multistep_cfg_pp", "sample_sa_solver",
+        "sample_sa_solver_pece", "sample_seeds_2", "sample_seeds_3", "sigma_to_half_log_snr", "to_d", "torch",
+        "torchsde", "tqdm", "trange", "utils"
+    }),
+    "comfy.sampler_helpers": frozenset({
+        "BaseModel", "ControlBase", "ModelPatcher", "TYPE_CHECKING", "_prepare_sampling",
+        "cleanup_additional_models", "cleanup_models", "collections", "comfy", "convert_cond",
+        "estimate_memory", "get_additional_models", "get_additional_models_from_model_options",
+        "get_hooks_from_cond", "get_models_from_cond", "math", "prepare_mask", "prepare_model_patcher",
+        "prepare_sampling", "uuid"
+    }),
+    "comfy.patcher_extension": frozenset({
+        "Callable", "CallbacksMP", "PatcherInjection", "WrapperExecutor", "WrappersMP", "add_callback",
+        "add_callback_with_key", "add_wrapper", "add_wrapper_with_key", "copy_nested_dicts",
+        "get_all_callbacks", "get_all_wrappers", "get_callbacks_with_key", "get_wrappers_with_key",
+        "merge_nested_dicts"
+    }),
+    "comfy.ldm.modules.attention": frozenset({
+        "AlphaBlender", "Any", "BROKEN_XFORMERS", "BasicTransformerBlock", "Callable", "CrossAttention", "F",
+        "FLASH_ATTENTION_IS_AVAILABLE", "FLASH_ATTN_ERROR", "FORCE_UPCAST_ATTENTION_DTYPE", "FeedForward",
+        "GEGLU", "Normalize", "Optional", "REGISTERED_ATTENTION_FUNCTIONS", "SAGE_ATTENTION_IS_AVAILABLE",
+        "SDP_BATCH_LIMIT", "SpatialTransformer", "SpatialVideoTransformer", "Union", "args", "attention_basic",
+        "attention_flash", "attention_pytorch", "attention_sage", "attention_split", "attention_sub_quad",
+        "attention_xformers", "comfy", "default", "efficient_dot_product_attention", "einsum", "exists",
+        "flash_attn_fake", "flash_attn_func", "flash_attn_wrapper", "functools", "get_attention_function",
+        "get_attn_precision", "logging", "math", "model_management", "nn", "ops", "optimized_attention",
+        "optimized_attention_for_device", "optimized_attention_masked", "rearrange",
+        "register_attention_function", "repeat", "sageattn", "sys", "timestep_embedding", "torch", "wrap_attn",
+        "x_vers", "xformers"
+    }),
+    "comfy_extras.nodes_custom_sampler": frozenset({
+        "AddNoise", "BasicGuider", "BasicScheduler", "BetaSamplingScheduler", "CFGGuider", "ComfyNodeABC",
+        "DisableNoise", "DualCFGGuider", "ExponentialScheduler", "ExtendIntermediateSigmas", "FlipSigmas",
+        "Guider_Basic", "Guider_DualCFG", "IO", "InputTypeDict", "KSamplerSelect", "KarrasScheduler",
+        "LaplaceScheduler", "NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS", "Noise_EmptyNoise",
+        "Noise_RandomNoise", "PolyexponentialScheduler", "RandomNoise", "SDTurboScheduler", "SamplerCustom",
+        "SamplerCustomAdvanced", "SamplerDPMAdaptative", "SamplerDPMPP_2M_SDE", "SamplerDPMPP_2S_Ancestral",
+        "SamplerDPMPP_3M_SDE", "SamplerDPMPP_SDE", "SamplerER_SDE", "SamplerEulerAncestral",
+        "SamplerEulerAncestralCFGPP", "SamplerLMS", "SamplerSASolver", "SamplingPercentToSigma",
+        "SetFirstSigma", "SplitSigmas", "SplitSigmasDenoise", "VPScheduler", "comfy", "k_diffusion_sampling",
+        "latent_preview", "math", "node_helpers", "sa_solver", "torch"
+    }),
     "comfy.cli_args": frozenset({
         "DEFAULT_VERSION_STRING", "EnumAction", "LatentPreviewMethod", "PerformanceFeature", "args", "attn_group",
         "cache_group", "cm_group", "database_default_path", "fp_group", "fpte_group", "fpunet_group", "fpvae_group",

@@ -40,6 +40,8 @@ COMFY_FUNCTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "LatentFromBatch": ("frombatch", ("samples", "batch_index", "length")),
     "RepeatLatentBatch": ("repeat", ("samples", "amount")),
     "SetLatentNoiseMask": ("set_mask", ("samples", "mask")),
+    "SaveLatent": ("save", ("samples", "filename_prefix", "prompt", "extra_pnginfo")),
+    "LoadLatent": ("load", ("latent",)),
     "SaveImage": ("save_images", ("images", "filename_prefix", "prompt", "extra_pnginfo")),
     "PreviewImage": ("save_images", ("images", "filename_prefix", "prompt", "extra_pnginfo")),
     "LoadImage": ("load_image", ("image",)),
@@ -107,12 +109,14 @@ def facade(spec: NodeSpec) -> type:
         return node_info(spec, folders())["input"]  # type: ignore[no-any-return]
 
     def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        from .values import to_comfy, to_inkgraph
+
         inputs = {**dict(zip(order, args, strict=False)), **kwargs}
-        inputs = {k: v for k, v in inputs.items() if k in names and v is not None}
+        inputs = {k: to_inkgraph(v) for k, v in inputs.items() if k in names and v is not None}
         if "_instance" not in self.__dict__:  # a subclass that did not call our __init__
             self._instance = spec.impl.create_instance()
         out: NodeOutput = spec.impl.execute(self._instance, _context_for(spec), inputs)
-        result = out.result if out.result is not None else ()
+        result = to_comfy(out.result) if out.result is not None else ()
         return {"ui": out.ui, "result": result} if out.ui else result
 
     def __init__(self: Any) -> None:

@@ -38,3 +38,32 @@ def __getattr__(name: str) -> Any:
     if name in classes:
         return classes[name]
     return comfy_attribute("nodes", name)  # ComfyUI's other nodes and helpers: stand-ins
+
+
+def common_ksampler(model: Any, seed: int, steps: int, cfg: float, sampler_name: str, scheduler: str, positive: Any,
+                    negative: Any, latent: dict[str, Any], denoise: float = 1.0, disable_noise: bool = False,
+                    start_step: int | None = None, last_step: int | None = None,
+                    force_full_denoise: bool = False) -> tuple[dict[str, Any]]:
+    """ComfyUI's KSampler body, which packs call directly: the built-in KSampler's sampling (same noise, sigmas,
+    sampler and progress), returning ``(latent,)``."""
+    from inkgraph.nodes.diffusion.ksampler import sample
+
+    from .comfy._sampling import context
+    from .values import to_inkgraph
+
+    out = sample(context("KSampler"), to_inkgraph(model), seed, steps, cfg, sampler_name, scheduler,
+                 to_inkgraph(positive), to_inkgraph(negative), latent, denoise, disable_noise, start_step, last_step,
+                 force_full_denoise)
+    return (out,)
+
+
+def interrupt_processing(value: bool = True) -> None:
+    from .comfy.model_management import interrupt_current_processing
+
+    interrupt_current_processing(value)
+
+
+def before_node_execution() -> None:
+    from .comfy.model_management import throw_exception_if_processing_interrupted
+
+    throw_exception_if_processing_interrupted()

@@ -26,6 +26,12 @@ class Unavailable(NotImplementedError):
     """A node called a part of ComfyUI that Inkgraph does not provide."""
 
 
+class UnavailableAttribute(Unavailable, AttributeError):
+    """An attribute of a facade (``ModelPatcher.x``) that Inkgraph does not provide: an AttributeError too, so
+    a pack's ``hasattr(model, "x")`` / ``getattr(model, "x", None)`` takes the branch it takes for an older
+    ComfyUI, and a node that reads it fails with the message."""
+
+
 def _fail(name: str, what: str = "called") -> NoReturn:
     raise Unavailable(f"ComfyUI's {name} is not available in Inkgraph yet (a node {what} it); the node pack "
                       f"that uses it needs ComfyUI's own implementation")

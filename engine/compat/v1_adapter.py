@@ -20,6 +20,7 @@ from ..core.context import NodeContext, running
 from ..core.paths import Folders
 from ..core.results import normalize_result, settle
 from ..core.spec import HIDDEN_KINDS, CachePolicy, InputSpec, NodeSpec, OutputSpec, SpecError
+from .values import to_comfy, to_inkgraph
 
 log = logging.getLogger(__name__)
 
@@ -161,13 +162,14 @@ class V1Impl:
     def execute(self, instance: Any, ctx: NodeContext, inputs: dict[str, Any]) -> Any:
         for name in self.hidden_names:  # hidden kinds this engine does not provide arrive as None
             inputs.setdefault(name, None)
-        with running(ctx):
-            value = settle(getattr(instance, self.function)(**inputs))
+        with running(ctx):  # MODEL/CLIP/VAE… reach the pack as ComfyUI's objects, and come back as handles
+            value = settle(getattr(instance, self.function)(**{k: to_comfy(v) for k, v in inputs.items()}))
+            value = to_inkgraph(value)
         return normalize_result(value, self.n_outputs, wrap_single=False)
 
     def check_lazy_status(self, instance: Any, ctx: NodeContext, inputs: dict[str, Any]) -> list[str] | None:
         with running(ctx):
-            needed = settle(instance.check_lazy_status(**inputs))
+            needed = settle(instance.check_lazy_status(**{k: to_comfy(v) for k, v in inputs.items()}))
         if needed is None:
             return []
         return [needed] if isinstance(needed, str) else [n for n in needed if isinstance(n, str)]

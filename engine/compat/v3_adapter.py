@@ -27,6 +27,7 @@ from ..core.context import NodeContext, running
 from ..core.paths import Folders
 from ..core.results import ExecutionBlocker, NodeOutput, normalize_result, settle
 from ..core.spec import HIDDEN_KINDS, WIDGET_TYPES, CachePolicy, InputSpec, NodeSpec, OutputSpec, SpecError
+from .values import to_comfy, to_inkgraph
 
 _INTERNAL = "inkgraph.engine.compat.comfy_api.internal"
 
@@ -285,9 +286,9 @@ class V3Impl:
 
     def execute(self, instance: Any, ctx: NodeContext, inputs: dict[str, Any]) -> NodeOutput:
         clone, values = self._clone(dict(inputs))
-        with running(ctx):
-            out = settle(getattr(clone, clone.FUNCTION)(**values))
-        result = out.result
+        with running(ctx):  # MODEL/CLIP/VAE… reach the node as ComfyUI's objects, and come back as handles
+            out = settle(getattr(clone, clone.FUNCTION)(**to_comfy(values)))
+        result = to_inkgraph(out.result)
         if out.block_execution is not None:
             result = (ExecutionBlocker(out.block_execution),) * self.n_outputs
         elif result is None and out.expand is None:
@@ -299,7 +300,7 @@ class V3Impl:
     def check_lazy_status(self, instance: Any, ctx: NodeContext, inputs: dict[str, Any]) -> list[str] | None:
         clone, values = self._clone(dict(inputs))
         with running(ctx):
-            needed = settle(clone.check_lazy_status(**values))
+            needed = settle(clone.check_lazy_status(**to_comfy(values)))
         if needed is None:
             return []
         return [needed] if isinstance(needed, str) else [n for n in needed if isinstance(n, str)]

@@ -69,11 +69,19 @@ def normalize_result(value: Any, n_outputs: int, *, wrap_single: bool) -> NodeOu
         out = NodeOutput(result=tuple(value))
     else:
         raise ResultError(f"expected a tuple of {n_outputs} values, got {type(value).__name__}")
-    if out.result is None:
+    given = out.result
+    if given is None:
         if n_outputs and out.expand is None:
             raise ResultError(f"returned no result for {n_outputs} declared output(s)")
-    elif len(out.result) != n_outputs:
-        raise ResultError(f"returned {len(out.result)} value(s) for {n_outputs} declared output(s)")
+    elif len(given) < n_outputs and not wrap_single:
+        # ComfyUI keeps the values a node returned and fails only a consumer of a missing one (Comfyroll's
+        # nodes declare a "show_help" output they never return): a blocker with a message does the same here
+        missing = ExecutionBlocker(f"the node returned {len(given)} of its {n_outputs} outputs; this input is "
+                                   "linked to one it did not return")
+        out = NodeOutput(result=(*given, *(missing,) * (n_outputs - len(given))), ui=out.ui, expand=out.expand,
+                         extras=out.extras)
+    elif len(given) != n_outputs:
+        raise ResultError(f"returned {len(given)} value(s) for {n_outputs} declared output(s)")
     if out.ui is not None and not isinstance(out.ui, dict):
         raise ResultError(f"'ui' must be a dict of lists, got {type(out.ui).__name__}")
     return out

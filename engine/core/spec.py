@@ -87,9 +87,16 @@ class InputSpec(BaseModel):
         return self.type == "COMBO"
 
     @property
+    def widget_type(self) -> str:
+        """The widget a type is drawn as: ``"INT:seed"`` (a widget type with a flavour after a colon, which
+        ComfyUI's frontend draws as that widget — ComfyUI_essentials' seeds) is an INT; others are themselves."""
+        base, colon, _ = self.type.partition(":")
+        return base if colon and base in WIDGET_TYPES else self.type
+
+    @property
     def is_widget(self) -> bool:
         """The canvas draws a widget for it (so a UI workflow's ``widgets_values`` holds its value)."""
-        return ((self.type in WIDGET_TYPES or self.is_frontend_widget or self.type == DYNAMIC_COMBO)
+        return ((self.widget_type in WIDGET_TYPES or self.is_frontend_widget or self.type == DYNAMIC_COMBO)
                 and not self.force_input)
 
     @property

@@ -114,8 +114,8 @@ def _check_constant(spec: InputSpec, name: str, raw: Any, folders: Folders | Non
                     custom: bool) -> tuple[Any, ErrorDetail | None]:
     """Coerce one constant to its input type and check min/max/choices (unless custom-validated)."""
     value = unwrap_constant(raw)
-    adapter = _COERCE.get(spec.type)
-    if adapter is not None and type(value) is _EXACT.get(spec.type):
+    adapter = _COERCE.get(spec.widget_type)
+    if adapter is not None and type(value) is _EXACT.get(spec.widget_type):
         pass  # already the right type: the common case needs no coercion
     elif adapter is not None:
         try:

@@ -111,13 +111,15 @@ def random_scene(rng: random.Random) -> Scene:
                  (rng.uniform(-wiggle, wiggle), rng.uniform(-wiggle, wiggle), rng.uniform(-0.12, 0.12)))
 
 
-def render(scene: Scene, pixels: int = 128, supersample: int = 4) -> Image.Image:
-    """The scene as an RGB image, anti-aliased by drawing at ``supersample``× and reducing."""
+def render(scene: Scene, pixels: int = 128, supersample: int = 4,
+           colours: dict[str, tuple[int, int, int]] = COLOURS) -> Image.Image:
+    """The scene as an RGB image, anti-aliased by drawing at ``supersample``× and reducing; ``colours``
+    names the shape colours (a LoRA's new colour beside the vocabulary's)."""
     big = pixels * supersample
     image = Image.new("RGB", (big, big), BACKGROUNDS[scene.background])
     draw = ImageDraw.Draw(image)
     left, top, right, bottom = scene.box(big)
-    fill = COLOURS[scene.colour]
+    fill = colours[scene.colour]
     if scene.shape == "circle":
         draw.ellipse((left, top, right, bottom), fill=fill)
     elif scene.shape == "square":

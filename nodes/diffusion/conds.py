@@ -14,6 +14,8 @@ An entry is ``[embedding, options]``. The options the sampler honours, as ComfyU
   ``default`` (PairConditioningSetDefaultCombine): the entry applies only where the other entries of its
   list leave weight (:func:`default_slices`); ``gligen``: GLIGEN's boxes, run inside the network's
   transformer blocks for this entry (``gligen.py``), and given to the negative when it has none.
+- ``control``: a CONTROL_NET (``control.base.ControlNet``, with the ones applied before it): entries run
+  together only when they carry the same one, and the family's adapter adds its residuals.
 - everything else (pooled outputs, SDXL sizes, Flux guidance …) goes to the model family's adapter,
   which turns an entry into the tensors its network takes (:class:`ModelAdapter`).
 
@@ -87,6 +89,7 @@ class Cond:
     sigma_start: float | None = None  # the entry applies while σ ≤ sigma_start …
     sigma_end: float | None = None  # … and σ ≥ sigma_end
     options: dict[str, Any] = field(default_factory=dict)
+    control: Any = None  # the entry's CONTROL_NET (ComfyUI's cond["control"])
     uuid: UUID = field(default_factory=uuid4)  # ComfyUI's per-entry id (transformer_options["uuids"])
     default: bool = False  # applies where no other entry of its list does (PairConditioningSetDefaultCombine)
     # what the network runs for this entry inside its blocks (GLIGEN): (input shape, device) → context
@@ -157,7 +160,7 @@ def prepare(conditioning: list[list[Any]], adapter: ModelAdapter, module: Any, m
         tensors = adapter.encode(module, embedding, options, entry_ctx)
         out.append(Cond(tensors, area, float(options.get("strength", 1.0)), mask,
                         float(options.get("mask_strength", 1.0)), sigma_start, sigma_end, options,
-                        default="default" in options, patches=_patches_of(options)))
+                        options.get("control"), default="default" in options, patches=_patches_of(options)))
     return out
 
 

@@ -53,19 +53,16 @@ class GGUFLayer(torch.nn.Module):
         """The patches with their factors on ``device`` (moved once, not in every forward)."""
         cache: dict[torch.device, list[tuple[Patch, float]]] = self.__dict__.setdefault("_gguf_patch_cache", {})
         if device not in cache:
-            from .lora import Patch
-
-            cache[device] = [(Patch(p.down.to(device), p.up.to(device), p.alpha), s) for p, s in self.gguf_patches]
+            cache[device] = [(p.to(device), s) for p, s in self.gguf_patches]
         return cache[device]
 
     def set_patches(self, patches: list[tuple[Patch, float]]) -> None:
         """Patches (LoRA factors and strengths) to add from the next forward on; [] restores the file's
         weight exactly. A patch that does not fit the weight is refused now, not in the sampler."""
         for patch, _ in patches:
-            size = patch.up.flatten(1).shape[0] * patch.down.flatten(1).shape[1]
-            if size != self.gguf_shape.numel():
-                raise ValueError(f"LoRA shape ({patch.up.shape[0]}, {patch.down.flatten(1).shape[1]}) does not "
-                                 f"fit a weight of shape {tuple(self.gguf_shape)}")
+            if patch.numel() != self.gguf_shape.numel():
+                raise ValueError(f"LoRA of {patch.numel()} values does not fit a weight of shape "
+                                 f"{tuple(self.gguf_shape)}")
         self.gguf_patches = list(patches)
         self.__dict__.pop("_gguf_patch_cache", None)
 

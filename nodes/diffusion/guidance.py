@@ -77,6 +77,7 @@ class ModelRunner:
 
         self.device, self.dtype = next(module.parameters()).device, compute_dtype(module)
         self.calls = 0
+        self.controls: Any = None  # the run's ControlNets (control.run.ControlRun), set by denoiser_for
         self._batched: dict[tuple[Any, ...], dict[str, torch.Tensor]] = {}
         self.hooks: HookRunner | None = None  # set when entries carry hooks (their weights per group)
 
@@ -105,15 +106,26 @@ class ModelRunner:
         return found
 
     def apply_model(self, x: torch.Tensor, t: torch.Tensor, transformer_options: dict[str, Any] | None = None,
-                    **conds: torch.Tensor) -> torch.Tensor:
+                    **conds: Any) -> torch.Tensor:
         """ComfyUI's ``BaseModel.apply_model``: the denoised prediction for noisy ``x`` at σ ``t`` (one per
         batch item), the network fed ``conds`` and ``transformer_options`` through the family's adapter."""
         options = transformer_options if transformer_options is not None else {}
+        control = conds.pop("control", None)
         x_in = self.model_sampling.calculate_input(t, x)
         timestep = self.model_sampling.timestep(t).float()
         options["original_shape"] = list(x_in.shape)
+        if control is not None:  # the ControlNets of this call, evaluated by the adapter at σ = t
+            entries = len(options.get("cond_or_uncond") or [0])
+            call = self.controls.call(control, t, entries) if self.controls is not None else None
+            if call is not None and getattr(self.adapter, "control_family", None) is None:
+                raise ValueError(f"ControlNets cannot steer '{self.family}' models yet (ControlNetApply… on a "
+                                 f"conditioning this model samples); remove the ControlNet or use a model family "
+                                 f"that takes one")
+            if call is not None:
+                conds = {**conds, "control": call}
         output = run_wrapped(WrappersMP.DIFFUSION_MODEL, options, self._network,
-                             x_in.to(self.device, self.dtype), timestep.to(self.device), conds, options)
+                             x_in.to(self.device, self.dtype), timestep.to(self.device), conds, options,
+                             class_obj=self.module)  # ComfyUI's executor holds the diffusion model
         return self.model_sampling.calculate_denoised(t, output.float().to(x.device), x)  # type: ignore[no-any-return]
 
     def _network(self, x_in: torch.Tensor, timestep: torch.Tensor, conds: dict[str, torch.Tensor],
@@ -145,6 +157,8 @@ class ModelRunner:
             transformer_options["patches"] = merged
         transformer_options.update(cond_or_uncond=list(lists), uuids=[s.cond.uuid for s in slices], sigmas=sigma)
         c: dict[str, Any] = {**self._cond_tensors(slices, first.shape[0]), "transformer_options": transformer_options}
+        if slices[0].cond.control is not None:
+            c["control"] = slices[0].cond.control
         wrapper = model_options.get(MODEL_FUNCTION_WRAPPER)
         if wrapper is not None:
             denoised = wrapper(self.apply_model, {"input": raw, "timestep": sigmas, "c": c, "cond_or_uncond": list(lists)})
@@ -185,7 +199,7 @@ class ModelRunner:
         by_hooks: dict[tuple[Any, ...], dict[tuple[Any, ...], list[tuple[int, Slice]]]] = {}
         for index, piece in work:
             shapes = (tuple(piece.input_x.shape), piece.cond.shape_key(),
-                      id(piece) if piece.cond.patches is not None else None)
+                      id(piece) if piece.cond.patches is not None else None, id(piece.cond.control))
             by_hooks.setdefault(group_key(hooks_of(piece.cond)), {}).setdefault(shapes, []).append((index, piece))
         if self.hooks is not None:
             self.hooks.advance([hooks_of(p.cond) for _, p in work], sigma)
@@ -411,10 +425,14 @@ class Denoiser:
             return self.guider.predict(self.runner, self.conds, x, sigma, self.state)
         return self.guider.predict(self.runner, self.conds, x, sigma, self.state, model_options)
 
-    def __call__(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, sigma: torch.Tensor, model_options: dict[str, Any] | None = None
+                 ) -> torch.Tensor:
+        """D(x, σ); ``model_options`` replaces the run's for this call (a ComfyUI sampler function passes its
+        own ``extra_args["model_options"]``, e.g. with a post-CFG hook that keeps the unconditional
+        prediction)."""
         if sigma.ndim == 0:
             sigma = sigma.expand(x.shape[0])
-        options = self.runner.model_options
+        options = self.runner.model_options if model_options is None else model_options
         inpaint = self.inpaint
         mask = None
         if inpaint is not None:
@@ -435,11 +453,13 @@ class Denoiser:
 def denoiser_for(module: Any, model_sampling: Any, guider: Guider, latent_shape: tuple[int, ...],
                  adapter: ModelAdapter | None = None, inpaint: Inpaint | None = None,
                  latent_image: torch.Tensor | None = None, seed: int | None = None,
-                 model_options: dict[str, Any] | None = None) -> Denoiser:
+                 model_options: dict[str, Any] | None = None, controls: dict[Any, Any] | None = None) -> Denoiser:
     """The denoiser of one sampling run over a loaded network: the guider's conditionings prepared for the
     latent's shape (areas, masks and σ ranges resolved, tensors encoded once). ``model_options`` is the run's
-    ComfyUI ``model_options`` dict (by default the guider's MODEL's)."""
-    from .model_api import preview_kind
+    ComfyUI ``model_options`` dict (by default the guider's MODEL's); ``controls`` the run's control models on
+    the device (``control.run.placed``), key → module."""
+    from .control.run import ControlRun
+    from .model_api import latent_format_of, preview_kind
     from .patches.options import model_options_of
 
     if adapter is None:
@@ -449,6 +469,8 @@ def denoiser_for(module: Any, model_sampling: Any, guider: Guider, latent_shape:
     if model_options is None:
         model_options = model_options_of(guider.model).as_dict()
     runner = ModelRunner(module, adapter, model_sampling, model_options, preview_kind(guider.model))
+    runner.controls = ControlRun(controls or {}, model_sampling, latent_format_of(guider.model), runner.device,
+                                 runner.dtype)
     types = guider.prompt_types()
     conds = {}
     for name, conditioning in guider.conds.items():

@@ -34,12 +34,15 @@ class ModelHandle:
     manager: ModelManager = field(repr=False, compare=False)
     key: Hashable
     family: Family = field(compare=False)
-    loras: tuple[Lora, ...] = ()
+    loras: tuple[Any, ...] = ()  # weight patches in order: Lora, or merge.Merge
     compile_backend: str | None = None
     # A model sampling set by a ModelSampling* node; it wins over the family's (see model_api.model_sampling_of).
     sampling_override: Any = field(default=None, compare=False)
     # ComfyUI's model_options: CFG hooks, attention and block patches, wrappers (see patches.options).
     model_options: ModelOptions = field(default_factory=ModelOptions, compare=False)
+    # What a ComfyUI pack's ModelPatcher facade carries that Inkgraph does not run (attachments, its list of
+    # weight patches …): kept so the next pack node sees it (engine/compat/comfy/model_patcher.py).
+    comfy_state: Any = field(default=None, compare=False)
 
     def cache_nbytes(self) -> int:
         return 64  # the weights belong to the model manager, not to the result cache
@@ -55,13 +58,19 @@ class ModelHandle:
         """Make the loaded network's weights this MODEL's: base + its LoRAs, + ``extra`` (LoraFile, strength)
         pairs — the hooks of the entries being sampled (see ``hooks.sampling``)."""
         from .lora import sync
+        from .merge import has_merges, target_of
+        from .merge import sync as sync_merged
 
+        if has_merges(self):  # merges apply the handle's patches parameter by parameter (hook LoRAs aside)
+            sync_merged(target_of(self, module=unet))  # type: ignore[arg-type]
+            return
         loras = tuple((lora.file, lora.strength) for lora in self.loras) + tuple(extra)
         detected = self.family.detected
         names = detected.family.lora_names(detected, unet) if detected is not None and loras else None
         sync(unet, "unet", loras, getattr(unet, "config", None) if names is None else None, names)
 
-    def with_lora(self, lora: Lora) -> ModelHandle:
+    def with_lora(self, lora: Any) -> ModelHandle:
+        """The same weights with one more patch: a LoRA, or a merge (``merge.Merge``) — applied in order."""
         return replace(self, loras=(*self.loras, lora))
 
     def with_options(self, options: ModelOptions) -> ModelHandle:
@@ -97,7 +106,7 @@ class ClipHandle:
     keys: tuple[Hashable, ...]
     family: Family = field(compare=False)
     layer: int | None = None  # CLIPSetLastLayer's value; None: the recipe's default reading
-    loras: tuple[Lora, ...] = ()
+    loras: tuple[Any, ...] = ()  # weight patches in order: Lora, or merge.Merge
     recipe: str = "stable_diffusion"
     slots: tuple[str, ...] = ()  # the slot of each key ("clip_l", "clip_g", "t5xxl" …); empty: the SD family's
     device: str = "default"  # "cpu": the encoders compute on the CPU (CLIPLoader's device option)
@@ -129,8 +138,15 @@ class ClipHandle:
         else:
             placed = self.manager.use(*self.keys)
         with placed as encoders:
-            for target, encoder in zip(self.lora_targets(), encoders, strict=False):
-                sync(encoder, target, tuple((lora.file, lora.strength) for lora in self.loras) + tuple(extra))
+            from .merge import has_merges, target_of
+            from .merge import sync as sync_merged
+
+            merged = has_merges(self)
+            for slot, target, encoder in zip(self.slot_names(), self.lora_targets(), encoders, strict=False):
+                if merged:  # merges apply the handle's patches parameter by parameter (hook LoRAs aside)
+                    sync_merged(target_of(self, slot, module=encoder))  # type: ignore[arg-type]
+                else:
+                    sync(encoder, target, tuple((lora.file, lora.strength) for lora in self.loras) + tuple(extra))
             yield encoders
 
     @contextmanager
@@ -145,7 +161,7 @@ class ClipHandle:
     def with_tokenizer_options(self, **options: Any) -> ClipHandle:
         return replace(self, tokenizer_options=tuple({**dict(self.tokenizer_options), **options}.items()))
 
-    def with_lora(self, lora: Lora) -> ClipHandle:
+    def with_lora(self, lora: Any) -> ClipHandle:
         return replace(self, loras=(*self.loras, lora))
 
 

@@ -16,6 +16,7 @@ wrapper may change before calling ``executor``: EasyCache puts its per-run state
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ import torch.nn.functional as F  # noqa: N812
 
 from inkgraph.engine import Context
 
+from .control.run import placed
 from .families.base import LatentFormat
 from .guidance import CFGGuider, Guider, Inpaint, denoiser_for
 from .model_api import adapter_of, latent_format_of, model_sampling_of, preview_kind
@@ -32,6 +34,8 @@ from .patches.options import WrappersMP, model_options_of, run_wrapped
 from .previews import previewer
 from .samplers import Sampler, sampler_object
 from .schedules import cut_steps, sampling_sigmas
+
+StepHook = Callable[[int, torch.Tensor, torch.Tensor, int], None]  # ComfyUI's (step, x0, x, total_steps)
 
 
 def prepare_noise(latent: torch.Tensor, seed: int, batch_index: list[int] | None = None) -> torch.Tensor:
@@ -152,9 +156,14 @@ class SamplingRun:
 
 
 def run_sampler(ctx: Context, guider: Guider, sampler: Sampler, sigmas: torch.Tensor, noise: torch.Tensor,
-                latent: dict[str, Any], seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
+                latent: dict[str, Any], seed: int, callback: StepHook | None = None,
+                report: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
     """Sample ``latent`` and return (output, denoised_output) LATENTs; the second is the last step's
-    estimate of the clean latent (the output itself when no step ran)."""
+    estimate of the clean latent (the output itself when no step ran).
+
+    ``callback(step, denoised, x, total_steps)`` is ComfyUI's sampling callback (a node pack's, through the
+    ``comfy.sample`` facade), called after each step with the model-space tensors; ``report`` False leaves the
+    progress to it (``latent_preview.prepare_callback`` reports progress and previews itself)."""
     if len(sigmas) == 0:
         return dict(latent), dict(latent)
     model = guider.model
@@ -172,12 +181,19 @@ def run_sampler(ctx: Context, guider: Guider, sampler: Sampler, sigmas: torch.Te
 
     def step(i: int, x_now: torch.Tensor, denoised: torch.Tensor) -> None:
         last["x0"] = denoised
-        ctx.progress(min(i + 1, total), total, preview=preview(denoised) if preview is not None else None)
+        if callback is not None:
+            callback(i, denoised, x_now, total)
+        if report:
+            ctx.progress(min(i + 1, total), total, preview=preview(denoised) if preview is not None else None)
+        else:
+            ctx.check_interrupted()
 
     def sample_run(noise: torch.Tensor, latent_image: torch.Tensor, sampler: Sampler, sigmas: torch.Tensor,
                    denoise_mask: torch.Tensor | None, callback: Any, disable_pbar: bool, seed: int) -> torch.Tensor:
-        with _use(model, latent_image.shape) as module:
+        with _use(model, latent_image.shape) as module, placed(guider.conds.values()) as controls:
             device = next(module.parameters()).device
+            # ComfyUI's samplers give every hook and network call the run's schedule (packs read it)
+            run.model_options.setdefault("transformer_options", {})["sample_sigmas"] = sigmas.to(device)
             inpaint = None
             if denoise_mask is not None:
                 # ddim differs from euler only here: its inpainting noise is a fresh draw from seed + 1
@@ -187,7 +203,7 @@ def run_sampler(ctx: Context, guider: Guider, sampler: Sampler, sigmas: torch.Te
                                   latent_image.to(device), kept_noise.to(device),
                                   bool(getattr(adapter_of(model), "inpaint_clean", False)))
             denoiser = denoiser_for(module, model_sampling, guider, tuple(latent_image.shape), adapter_of(model),
-                                    inpaint, latent_image, seed, run.model_options)
+                                    inpaint, latent_image, seed, run.model_options, controls)
             x = model_sampling.noise_scaling(sigmas[0], noise, latent_image, max_denoise).to(device)
             walk = sigmas.to(device)
             denoiser.sigmas = walk

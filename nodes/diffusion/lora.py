@@ -1,4 +1,5 @@
-"""LoRA: parse kohya and diffusers/peft files, and patch model weights in place, reversibly.
+"""LoRA: parse kohya, diffusers/peft and LyCORIS (LoHa, LoKr: :mod:`lycoris`) files, and patch model
+weights in place, reversibly.
 
 W ← W + strength · (alpha / rank) · (up · down), reshaped to W (1×1 and k×k convolutions included).
 The original weights are kept aside (on the CPU) the first time a weight is patched, so a model can
@@ -21,6 +22,7 @@ from typing import Any
 import torch
 
 from .ldm_format import unet_diffusers_to_ldm
+from .weight_patches import WeightPatch
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +30,8 @@ log = logging.getLogger(__name__)
 # "te2" (T5-XXL). Kohya, diffusers/peft and ComfyUI spell the groups differently (longest prefixes first).
 PREFIXES = (
     ("lora_unet_", "unet"), ("lora_te1_", "te0"), ("lora_te2_", "te1"), ("lora_te3_", "te2"), ("lora_te_", "te0"),
-    ("base_model.model.", "unet"), ("model.diffusion_model.", "unet"), ("diffusion_model.", "unet"),
+    ("lycoris_", "unet"), ("base_model.model.", "unet"), ("model.diffusion_model.", "unet"),
+    ("diffusion_model.", "unet"),
     ("transformer.", "unet"), ("unet.", "unet"),
     ("text_encoders.clip_l.transformer.", "te0"), ("text_encoders.clip_g.transformer.", "te1"),
     ("text_encoders.t5xxl.transformer.", "te2"), ("text_encoder_2.", "te1"), ("text_encoder_3.", "te2"),
@@ -62,6 +65,23 @@ class Patch:
             raise ValueError(f"LoRA shape {tuple(product.shape)} does not fit a weight of shape {tuple(shape)}")
         return product.reshape(shape)
 
+    def part(self, rows: tuple[int, int]) -> Patch:
+        """The patch of rows (start, end) of the fused weight it was trained on."""
+        return Patch(self.down, self.up[rows[0]:rows[1]], self.alpha)
+
+    def to(self, device: torch.device) -> Patch:
+        return Patch(self.down.to(device), self.up.to(device), self.alpha)
+
+    def numel(self) -> int:
+        return int(self.up.flatten(1).shape[0] * self.down.flatten(1).shape[1])
+
+
+def _part(patch: Any, rows: tuple[int, int]) -> Any:
+    """A patch's rows: LoRA slices its up factor; LoHa and LoKr products are sliced whole."""
+    from .lycoris import Rows
+
+    return patch.part(rows) if isinstance(patch, Patch) else Rows(patch, rows)
+
 
 @dataclass
 class DiffPatch:
@@ -84,14 +104,26 @@ class LoraFile:
     """Patches by target, keyed by a flattened module name ("down_blocks_0_..._to_q")."""
 
     name: str
-    patches: dict[str, dict[str, Patch | DiffPatch]] = field(default_factory=dict)
+    # Patch, DiffPatch (a model as a LoRA), WeightPatch (a pack's add_patches), lycoris' HadaPatch / KronPatch
+    patches: dict[str, dict[str, Any]] = field(default_factory=dict)
     unused: list[str] = field(default_factory=list)
 
 
 def parse(state: dict[str, torch.Tensor], name: str) -> LoraFile:
+    from . import lycoris
+
     lora = LoraFile(name)
     alphas = {k[: -len(".alpha")]: float(v) for k, v in state.items() if k.endswith(".alpha")}
     for key in state:
+        found = lycoris.read(state, key, alphas)  # LoHa and LoKr weights (their first factor's key)
+        if found is not None:
+            stem, patch = found
+            target = next(((t, stem[len(p):]) for p, t in PREFIXES if stem.startswith(p)), None)
+            if target is None:
+                lora.unused.append(key)
+            else:
+                lora.patches.setdefault(target[0], {})[target[1].replace(".", "_")] = patch
+            continue
         for down_suffix, up_suffix in SUFFIXES:
             if not key.endswith(down_suffix):
                 continue
@@ -173,36 +205,39 @@ def sync(model: torch.nn.Module, kind: str, loras: tuple[tuple[LoraFile, float],
 
     Weights stored in fp8 are patched in float32 (their scale undone) and stored back in fp8 with a new
     scale, so a LoRA's small changes are not lost to fp8 rounding of the scale they had. GGUF layers never
-    have their blocks rewritten: their patches apply when they dequantize.
+    have their blocks rewritten: their patches apply when they dequantize. A LoRA file's entries may also be
+    ComfyUI weight patches (``weight_patches.WeightPatch``, from a node pack's ``add_patches``): they are
+    applied in the same order, on weights or biases.
     """
     from .gguf_ops import GGUFLayer
+    from .merge import restore as restore_merges
 
-    state = _state.setdefault(model, {"applied": (), "backup": {}, "bias": {}, "index": None})
+    restore_merges(model)  # a merge's parameters back to the originals first (a no-op when never merged)
+    state = _state.setdefault(model, {"applied": (), "backup": {}, "bias_backup": {}, "index": None})
     wanted = tuple((lora.name, id(lora), strength) for lora, strength in loras if strength != 0.0)
     if state["applied"] == wanted:
         return
     modules = dict(model.named_modules())
     for name, saved in state["backup"].items():
         _restore(modules[name], saved)
-    for name, bias in state["bias"].items():
+    for name, bias in state.setdefault("bias_backup", {}).items():
         modules[name].bias.copy_(bias.to(modules[name].bias.device))
     quantized = {name: m for name, m in modules.items() if isinstance(m, GGUFLayer)}
-    patches: dict[str, list[tuple[Patch, float]]] = {}
+    patches: dict[str, list[tuple[Any, float]]] = {}
     if not wanted:
         for layer in quantized.values():
             layer.set_patches([])
         state["applied"] = wanted
         return
-    if state["index"] is None:
-        state["index"] = module_index(model, unet_config, names)
-    index: dict[str, Targets] = state["index"]
+    index = module_targets(model, unet_config, names)
     missed = 0
     for lora, strength in loras:
         if strength == 0.0:
             continue
         for flat, patch in lora.patches.get(kind, {}).items():
-            targets = index.get(flat)
-            if targets is None:
+            general = isinstance(patch, WeightPatch)
+            targets = index.get(patch.module if general else flat)
+            if targets is None or (general and any(module_name in quantized for module_name, _ in targets)):
                 missed += 1
                 continue
             for module_name, rows in targets:
@@ -211,8 +246,11 @@ def sync(model: torch.nn.Module, kind: str, loras: tuple[tuple[LoraFile, float],
                     missed += not _apply_difference(module, module_name, patch, strength, rows, state,
                                                     module_name in quantized)
                     continue
+                if isinstance(patch, WeightPatch):
+                    missed += not _apply_general(module, module_name, patch, strength, rows, state)
+                    continue
                 if module_name in quantized:
-                    part = patch if rows is None else Patch(patch.down, patch.up[rows[0]:rows[1]], patch.alpha)
+                    part = patch if rows is None else _part(patch, rows)
                     patches.setdefault(module_name, []).append((part, strength))
                     continue
                 weight = _backed_up(module, module_name, state)
@@ -236,16 +274,46 @@ def _backed_up(module: Any, module_name: str, state: dict[str, Any]) -> torch.Te
     return weight
 
 
-def _add(module: Any, delta: torch.Tensor) -> None:
-    """weight += delta (float32), fp8 weights re-stored with a fresh scale."""
+def _current(module: Any) -> torch.Tensor:
+    """The module's weight in float32 (an fp8 weight's scale undone)."""
     from .state_dict import FP8_DTYPES
-    from .weights import dequantized, store_fp8
+    from .weights import dequantized
+
+    weight: torch.Tensor = module.weight
+    return dequantized(module) if weight.dtype in FP8_DTYPES else weight.float()
+
+
+def _store(module: Any, new: torch.Tensor) -> None:
+    """weight ← new (float32), fp8 weights re-stored with a fresh scale."""
+    from .state_dict import FP8_DTYPES
+    from .weights import store_fp8
 
     weight = module.weight
     if weight.dtype in FP8_DTYPES:
-        store_fp8(module, weight.dtype, dequantized(module) + delta)
+        store_fp8(module, weight.dtype, new)
     else:
-        weight.copy_((weight.float() + delta).to(weight.dtype))
+        weight.copy_(new.to(weight.dtype))
+
+
+def _add(module: Any, delta: torch.Tensor) -> None:
+    """weight += delta (float32)."""
+    _store(module, _current(module) + delta)
+
+
+def _apply_general(module: Any, module_name: str, patch: WeightPatch, strength: float,
+                   rows: tuple[int, int] | None, state: dict[str, Any]) -> bool:
+    """A ComfyUI weight patch on a module's weight or bias (originals kept aside); False when the module has
+    no bias to patch."""
+    if patch.param == "bias":
+        if module.bias is None:
+            return False
+        if module_name not in state["bias_backup"]:
+            state["bias_backup"][module_name] = module.bias.detach().to("cpu", copy=True)
+        module.bias.copy_(patch.apply(module.bias.float(), strength, rows).to(module.bias.dtype))
+        return True
+    _backed_up(module, module_name, state)
+    _store(module, patch.apply(_current(module).clone(), strength, rows))
+    return True
 
 
 def _apply_difference(module: Any, module_name: str, patch: DiffPatch, strength: float,
@@ -266,9 +334,66 @@ def _apply_difference(module: Any, module_name: str, patch: DiffPatch, strength:
     _add(module, difference * strength)
     bias = getattr(module, "bias", None)
     if patch.bias is not None and isinstance(bias, torch.Tensor):
-        if module_name not in state["bias"]:
-            state["bias"][module_name] = bias.detach().to("cpu", copy=True)
-        change = patch.difference(state["bias"][module_name].to(bias.device), patch.bias)
+        if module_name not in state["bias_backup"]:
+            state["bias_backup"][module_name] = bias.detach().to("cpu", copy=True)
+        change = patch.difference(state["bias_backup"][module_name].to(bias.device), patch.bias)
         if change is not None:
             bias.copy_((bias.float() + change * strength).to(bias.dtype))
     return True
+
+
+def module_targets(model: torch.nn.Module, unet_config: Any = None, names: dict[str, Targets] | None = None
+                   ) -> dict[str, Targets]:
+    """The flattened names a LoRA (or a ComfyUI weight patch) may use for ``model``'s modules, built once per
+    model (see :func:`module_index`)."""
+    state = _state.setdefault(model, {"applied": (), "backup": {}, "bias_backup": {}, "index": None})
+    if state["index"] is None:
+        state["index"] = module_index(model, unet_config, names)
+    index: dict[str, Targets] = state["index"]
+    return index
+
+
+def original_weight(model: torch.nn.Module, param_name: str) -> torch.Tensor | None:
+    """The original value of a weight a LoRA currently patches (None when none does)."""
+    module_name, _, leaf = param_name.rpartition(".")
+    saved = _state.get(model, {}).get("backup", {}).get(module_name) if leaf == "weight" else None
+    if saved is None:
+        return None
+    weight, scale, _ = saved
+    return weight.float() * scale.float() if scale is not None else weight
+
+
+def lora_delta(model: torch.nn.Module, kind: str, lora: LoraFile, param_name: str, current: torch.Tensor,
+               unet_config: Any = None, names: dict[str, Targets] | None = None) -> torch.Tensor | None:
+    """The change one LoRA (strength 1) makes to ``model``'s weight ``param_name`` whose value is now
+    ``current`` (None when it has none), for merges that apply LoRAs and other patches in order, parameter by
+    parameter. A model used as a LoRA and a pack's weight patch act on ``current``; a bias is left alone."""
+    module_name, _, leaf = param_name.rpartition(".")
+    if leaf != "weight":
+        return None
+    state = _state.setdefault(model, {"applied": (), "backup": {}, "bias_backup": {}, "index": None})
+    if state["index"] is None:
+        state["index"] = module_index(model, unet_config, names)
+    cache = state.setdefault("by_module", {})
+    key = (id(lora), kind)
+    if key not in cache:
+        by_module: dict[str, list[tuple[Any, tuple[int, int] | None]]] = {}
+        for flat, patch in lora.patches.get(kind, {}).items():
+            for target, rows in state["index"].get(flat, []):
+                by_module.setdefault(target, []).append((patch, rows))
+        cache[key] = by_module
+    found = cache[key].get(module_name)
+    if not found:
+        return None
+    total = torch.zeros_like(current, dtype=torch.float32)
+    for patch, rows in found:
+        if isinstance(patch, WeightPatch):
+            if patch.param == "weight":
+                total += patch.apply(current.float().clone(), 1.0, rows) - current.float()
+        elif isinstance(patch, DiffPatch):
+            difference = patch.difference(current.float()) if rows is None else None
+            if difference is not None:
+                total += difference
+        else:  # a LoRA, LoHa or LoKr: its product
+            total += patch.delta(current.shape, rows).to(total.device)
+    return total

@@ -35,17 +35,19 @@ def _ramp(length: int, overlap: int, at_start: bool, at_end: bool) -> torch.Tens
     return weights
 
 
-def tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int, overlap: int, scale: float,
-          out_channels: int) -> torch.Tensor:
-    """Apply ``fn`` (NCHW → NCHW, spatially scaled by ``scale``) tile by tile with blended seams."""
+def tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int | tuple[int, int], overlap: int,
+          scale: float, out_channels: int) -> torch.Tensor:
+    """Apply ``fn`` (NCHW → NCHW, spatially scaled by ``scale``) tile by tile with blended seams; ``tile`` is a
+    square side or (height, width)."""
     n, _, height, width = x.shape
+    tile_h, tile_w = (tile, tile) if isinstance(tile, int) else tile
     out_h, out_w = round(height * scale), round(width * scale)
     output = torch.zeros(n, out_channels, out_h, out_w)
     weight = torch.zeros(1, 1, out_h, out_w)
-    overlap = min(overlap, tile // 2)
-    for y0 in positions(height, tile, overlap):
-        for x1 in positions(width, tile, overlap):
-            piece = fn(x[:, :, y0:y0 + tile, x1:x1 + tile]).float().cpu()
+    overlap = min(overlap, min(tile_h, tile_w) // 2)
+    for y0 in positions(height, tile_h, overlap):
+        for x1 in positions(width, tile_w, overlap):
+            piece = fn(x[:, :, y0:y0 + tile_h, x1:x1 + tile_w]).float().cpu()
             ph, pw = piece.shape[-2], piece.shape[-1]
             oy, ox = round(y0 * scale), round(x1 * scale)
             o = round(overlap * scale)

@@ -33,12 +33,21 @@ TEMPORAL = 4  # frames per latent frame (after the first)
 
 
 def find(index: TensorIndex) -> tuple[str, str] | None:
-    """(prefix, "wan21" or "wan22") of a Wan VAE in the file, or None."""
+    """(prefix, kind) of a video VAE in the file — "wan21", "wan22", "hunyuan15" (:mod:`.hunyuan_vae`) or "ltxv"
+    (:mod:`.ltxv_vae`) — or None."""
+    from . import hunyuan_vae, ltxv_vae
+
     for prefix in PREFIXES:
         if prefix + MARKER_22 in index and prefix + "decoder.head.2.weight" in index:
             return prefix, "wan22"
         if prefix + MARKER_21 in index and prefix + "decoder.head.2.weight" in index:
             return prefix, "wan21"
+    found = hunyuan_vae.find(index)
+    if found is not None:
+        return found, "hunyuan15"
+    found = ltxv_vae.find(index)
+    if found is not None:
+        return found, "ltxv"
     return None
 
 
@@ -114,7 +123,7 @@ def convert_22(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def load(path: Path, dtype: torch.dtype, found: tuple[str, str], index: TensorIndex) -> Any:
-    """The Wan VAE of a file, its weights checked against the architecture read from them."""
+    """The video VAE of a file, its weights checked against the architecture read from them."""
     from diffusers import AutoencoderKLWan
     from diffusers.loaders.single_file_utils import convert_wan_vae_to_diffusers
 
@@ -122,6 +131,14 @@ def load(path: Path, dtype: torch.dtype, found: tuple[str, str], index: TensorIn
     from .weights import assemble
 
     prefix, kind = found
+    if kind == "hunyuan15":
+        from . import hunyuan_vae
+
+        return hunyuan_vae.load(path, dtype, prefix, index)
+    if kind == "ltxv":
+        from . import ltxv_vae
+
+        return ltxv_vae.load(path, dtype, prefix, index)
     config = read_config(index, prefix, kind)
     owned = (lambda key: key.startswith(prefix)) if prefix else None
     state, _ = read_state_dict(path, keys=owned, strip=prefix)
@@ -130,12 +147,45 @@ def load(path: Path, dtype: torch.dtype, found: tuple[str, str], index: TensorIn
 
 
 def is_video(vae: Any) -> bool:
-    """Whether a VAE works on videos ([B, C, T, H, W] latents)."""
-    return hasattr(getattr(vae, "config", None), "z_dim") and hasattr(vae.config, "scale_factor_temporal")
+    """Whether a VAE works on videos ([B, C, T, H, W] latents): Wan's (``z_dim``, ``scale_factor_temporal``) and
+    HunyuanVideo 1.5's or LTX-Video's (``latent_channels``, ``temporal_compression_ratio``)."""
+    config = getattr(vae, "config", None)
+    return (hasattr(config, "z_dim") and hasattr(config, "scale_factor_temporal")) or (
+        hasattr(config, "latent_channels") and hasattr(config, "temporal_compression_ratio"))
 
 
 def spatial(vae: Any) -> int:
-    return int(vae.config.scale_factor_spatial)
+    """Pixels per latent cell."""
+    config = vae.config
+    return int(getattr(config, "scale_factor_spatial", None) or config.spatial_compression_ratio)
+
+
+def temporal(vae: Any) -> int:
+    """Frames per latent frame after the first (Wan and HunyuanVideo 1.5: 4, LTX-Video: 8)."""
+    config = vae.config
+    return int(getattr(config, "scale_factor_temporal", None) or config.temporal_compression_ratio)
+
+
+def latent_channels(vae: Any) -> int:
+    config = vae.config
+    return int(getattr(config, "z_dim", None) or config.latent_channels)
+
+
+def _decode_call(vae: Any, latent: torch.Tensor) -> torch.Tensor:
+    """One decoder pass on the device; a kind whose latents need more than diffusers' ``decode`` (LTX-Video's
+    statistics and timestep) installs ``decode_latents`` on the module."""
+    custom = getattr(vae, "decode_latents", None)
+    if custom is not None:
+        return custom(latent)  # type: ignore[no-any-return]
+    return vae.decode(latent, return_dict=False)[0]  # type: ignore[no-any-return]
+
+
+def _encode_call(vae: Any, video: torch.Tensor) -> torch.Tensor:
+    """One encoder pass: the distribution's mode (ComfyUI's encode is deterministic), or the kind's own."""
+    custom = getattr(vae, "encode_video", None)
+    if custom is not None:
+        return custom(video)  # type: ignore[no-any-return]
+    return vae.encode(video).latent_dist.mode()  # type: ignore[no-any-return]
 
 
 def _device_dtype(vae: Any) -> tuple[torch.device, torch.dtype]:
@@ -143,8 +193,8 @@ def _device_dtype(vae: Any) -> tuple[torch.device, torch.dtype]:
     return parameter.device, parameter.dtype
 
 
-def _frames(latent_frames: int) -> int:
-    return TEMPORAL * (latent_frames - 1) + 1
+def _frames(latent_frames: int, step: int = TEMPORAL) -> int:
+    return step * (latent_frames - 1) + 1
 
 
 def _to_images(video: torch.Tensor) -> torch.Tensor:
@@ -161,13 +211,15 @@ def decode(vae: Any, latents: torch.Tensor, check: Callable[[], None] | None = N
     for sample in latents.split(1):
         if check is not None:
             check()
-        videos.append(_to_images(vae.decode(sample.to(device, dtype), return_dict=False)[0]))
+        videos.append(_to_images(_decode_call(vae, sample.to(device, dtype))))
     return torch.cat(videos)
 
 
 def image_channels(vae: Any) -> int:
     """Image channels the VAE takes: 3, or 4 for Qwen-Image Layered's RGBA VAE (Wan 2.2's 12 input channels
-    are 2×2 patches of RGB)."""
+    are 2×2 patches of RGB; HunyuanVideo 1.5's and LTX-Video's ``in_channels`` are the image's own)."""
+    if not hasattr(vae.config, "z_dim"):
+        return int(vae.config.in_channels)
     patch = int(vae.config.patch_size or 1)
     return int(vae.config.in_channels) // (patch * patch)
 
@@ -185,8 +237,20 @@ def encode(vae: Any, pixels: torch.Tensor, check: Callable[[], None] | None = No
     device, dtype = _device_dtype(vae)
     if check is not None:
         check()
-    video = _to_video(pixels, spatial(vae), image_channels(vae)).to(device, dtype)
-    return vae.encode(video).latent_dist.mode().float().cpu()  # type: ignore[no-any-return]
+    video = _to_video(_whole_groups(vae, pixels), spatial(vae), image_channels(vae)).to(device, dtype)
+    return _encode_call(vae, video).float().cpu()
+
+
+def _whole_groups(vae: Any, pixels: torch.Tensor) -> torch.Tensor:
+    """The frames a causal video VAE can encode: Wan's take any count; HunyuanVideo 1.5's read the first frame
+    and whole groups of 4 (ComfyUI drops the rest); LTX-Video's must be 1 + 8k, as ComfyUI requires."""
+    step = temporal(vae)
+    keep = 1 + (pixels.shape[0] - 1) // step * step
+    if keep == pixels.shape[0] or hasattr(vae.config, "z_dim"):
+        return pixels
+    if getattr(vae, "encode_video", None) is not None:  # LTX-Video
+        raise ValueError(f"LTX-Video's VAE encodes 1 + 8·k frames (1, 9, 17 …), not {pixels.shape[0]}")
+    return pixels[:keep]
 
 
 def decode_tiled(vae: Any, latents: torch.Tensor, tile: int, overlap: int, tile_t: int, overlap_t: int,
@@ -196,28 +260,29 @@ def decode_tiled(vae: Any, latents: torch.Tensor, tile: int, overlap: int, tile_
 
     A chunk that starts at latent frame k > 0 is decoded fresh: its first latent frame gives one frame (the
     causal VAE's first-frame rule), placed at frame 4k — the last of the four frames latent k stands for —
-    and the chunk's later frames follow; the earlier three come from the chunk before."""
+    and the chunk's later frames follow; the earlier three come from the chunk before (LTX-Video: 8k, 8, 7)."""
     device, dtype = _device_dtype(vae)
+    step = temporal(vae)
     if latents.ndim == 4:
         latents = latents.unsqueeze(2)
     b, _, frames, height, width = latents.shape
     scale = spatial(vae)
-    out_f, out_h, out_w = _frames(frames), height * scale, width * scale
+    out_f, out_h, out_w = _frames(frames, step), height * scale, width * scale
     output = torch.zeros(b, 3, out_f, out_h, out_w)
     weight = torch.zeros(1, 1, out_f, out_h, out_w)
     tile, tile_t = max(1, tile), max(2, tile_t)
     overlap = min(overlap, tile // 2)
     # chunks after the first start with a first-frame latent: they must share one latent frame at least
     overlap_t = max(1, min(overlap_t, tile_t // 2)) if tile_t < frames else 0
-    frame_overlap = max(1, TEMPORAL * overlap_t - 3) if overlap_t else 0
+    frame_overlap = max(1, step * overlap_t - step + 1) if overlap_t else 0
     for t0 in positions(frames, tile_t, overlap_t):
-        f0 = TEMPORAL * t0
+        f0 = step * t0
         for y0 in positions(height, tile, overlap):
             for x0 in positions(width, tile, overlap):
                 if check is not None:
                     check()
                 piece = latents[:, :, t0:t0 + tile_t, y0:y0 + tile, x0:x0 + tile].to(device, dtype)
-                video = vae.decode(piece, return_dict=False)[0].float().cpu()
+                video = _decode_call(vae, piece).float().cpu()
                 pf, ph, pw = video.shape[-3:]
                 oy, ox = y0 * scale, x0 * scale
                 mask = (_ramp(pf, frame_overlap, f0 == 0, f0 + pf >= out_f)[:, None, None]
@@ -231,28 +296,28 @@ def decode_tiled(vae: Any, latents: torch.Tensor, tile: int, overlap: int, tile_
 def encode_tiled(vae: Any, pixels: torch.Tensor, tile: int, overlap: int, tile_t: int, overlap_t: int,
                  check: Callable[[], None] | None = None) -> torch.Tensor:
     """Encode frames in tiles of ``tile`` pixels and chunks of ``tile_t`` frames (``overlap``/``overlap_t``
-    shared), blended in latent space; a chunk starting at latent frame k > 0 starts at frame 4k."""
+    shared), blended in latent space; a chunk starting at latent frame k > 0 starts at frame 4k (LTX-Video: 8k)."""
     device, dtype = _device_dtype(vae)
-    scale = spatial(vae)
-    video = _to_video(pixels, scale, image_channels(vae))
-    frames = (video.shape[2] - 1) // TEMPORAL + 1
+    scale, step = spatial(vae), temporal(vae)
+    video = _to_video(_whole_groups(vae, pixels), scale, image_channels(vae))
+    frames = (video.shape[2] - 1) // step + 1
     height, width = video.shape[-2] // scale, video.shape[-1] // scale
-    chunk = max(1, (tile_t - 1) // TEMPORAL + 1)
-    chunk_overlap = min(max(0, overlap_t // TEMPORAL), chunk // 2)
+    chunk = max(1, (tile_t - 1) // step + 1)
+    chunk_overlap = min(max(0, overlap_t // step), chunk // 2)
     cells, cell_overlap = max(1, tile // scale), min(overlap // scale, max(1, tile // scale) // 2)
-    channels = int(vae.config.z_dim)
+    channels = latent_channels(vae)
     output = torch.zeros(1, channels, frames, height, width)
     weight = torch.zeros(1, 1, frames, height, width)
     for t0 in positions(frames, chunk, chunk_overlap):
-        f0 = TEMPORAL * t0
+        f0 = step * t0
         count = min(chunk, frames - t0)
         for y0 in positions(height, cells, cell_overlap):
             for x0 in positions(width, cells, cell_overlap):
                 if check is not None:
                     check()
-                piece = video[:, :, f0:f0 + _frames(count), y0 * scale:(y0 + cells) * scale,
+                piece = video[:, :, f0:f0 + _frames(count, step), y0 * scale:(y0 + cells) * scale,
                               x0 * scale:(x0 + cells) * scale].to(device, dtype)
-                latent = vae.encode(piece).latent_dist.mode().float().cpu()
+                latent = _encode_call(vae, piece).float().cpu()
                 pt, ph, pw = latent.shape[-3:]
                 mask = (_ramp(pt, chunk_overlap, t0 == 0, t0 + pt >= frames)[:, None, None]
                         * _ramp(ph, cell_overlap, y0 == 0, y0 + ph >= height)[None, :, None]

@@ -117,21 +117,23 @@ def test_every_comfyui_module_imports_and_what_is_missing_raises_when_called(run
     math = importlib.import_module("comfy.ldm.flux.math")
     with pytest.raises(NotImplementedError, match=r"ComfyUI's comfy\.ldm\.flux\.math\.apply_rope is not available"):
         math.apply_rope(1, 2)
-    samplers = importlib.import_module("comfy.samplers")
+    controlnet = importlib.import_module("comfy.controlnet")
 
-    class Guider(samplers.CFGGuider):  # subclassing a stand-in at import time works …
+    class Control(controlnet.ControlBase):  # subclassing a stand-in at import time works …
         pass
 
-    with pytest.raises(NotImplementedError, match=r"comfy\.samplers\.CFGGuider"):  # … using it does not
-        Guider(None)
-    assert "euler" in samplers.KSampler.SAMPLERS and samplers.KSampler.SCHEDULERS + ["x"]  # real name lists …
-    with pytest.raises(NotImplementedError, match=r"comfy\.samplers\.KSampler is not"):  # … but no sampling yet
-        samplers.KSampler(None, 20)
+    with pytest.raises(NotImplementedError, match=r"comfy\.controlnet\.ControlBase"):  # … using it does not
+        Control(None)
+    samplers = importlib.import_module("comfy.samplers")
+    assert "euler" in samplers.KSampler.SAMPLERS and samplers.KSampler.SCHEDULERS + ["x"]  # real name lists
+    with pytest.raises(NotImplementedError, match=r"comfy\.samplers\.KSamplerX0Inpaint is not"):
+        samplers.KSamplerX0Inpaint(None, None)
     formats = importlib.import_module("comfy.latent_formats")
     with pytest.raises(NotImplementedError, match="iterated"):
-        list(formats.SD15.latent_rgb_factors)
+        list(formats.Wan21.latent_rgb_factors)
     with pytest.raises(NotImplementedError, match="computed with"):
-        formats.SD15.scale_factor * 2  # noqa: B018
+        formats.Wan21.scale_factor * 2  # noqa: B018
+    assert formats.SD15().scale_factor == 0.18215  # a latent format of a family Inkgraph loads is real
     comfy = importlib.import_module("comfy")
     assert comfy.sd.load_checkpoint_guess_config is importlib.import_module("comfy.sd").load_checkpoint_guess_config
     with pytest.raises(ImportError):

@@ -19,7 +19,8 @@ LAYERS = ["core", "compat", "runtime", "scaleout", "server", "cli"]
 # Imports of the built-in node pack from the engine, each for a stated reason.
 NODES_ALLOWED = {
     "runtime": "the pack loader loads the built-in pack",
-    "compat": "ComfyUI's comfy.utils image helpers and comfy.samplers' name lists are the built-in pack's",
+    "compat": "ComfyUI's internal modules (comfy.utils, comfy.sd, comfy.samplers …) are facades over the built-in "
+              "pack's models and samplers",
     "cli": "train-demo runs the demo model's trainer",
 }
 

@@ -40,16 +40,20 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
     save_stand_ins(base / "models")  # the transformer families' examples (Flux, Chroma, SD3.5, Z-Image, Lumina 2)
     (base / "input").mkdir(exist_ok=True)
     Image.new("RGB", (64, 48), (40, 120, 200)).save(base / "input" / "example.png")
+    from inkgraph.nodes.demo import lora_data
+
+    lora_data.write(base / "input" / lora_data.FOLDER, rings=2, regular=1)  # train-lora's folder, shrunk
     return Runtime.create(Settings(base_dir=base))
 
 
 def shrunk(prompt: dict[str, Any]) -> dict[str, Any]:
-    """The same graph at 64 px and two steps per sampler."""
+    """The same graph at 64 px and two steps per sampler (and per training)."""
     for item in prompt.values():
         inputs = item["inputs"]
-        if item["class_type"] in ("EmptyLatentImage", "EmptySD3LatentImage"):
+        if item["class_type"] in ("EmptyLatentImage", "EmptySD3LatentImage", "EmptyFlux2LatentImage"):
             inputs["width"] = inputs["height"] = 64
-        elif item["class_type"] in ("KSampler", "KSamplerAdvanced", "BasicScheduler"):
+        elif item["class_type"] in ("KSampler", "KSamplerAdvanced", "BasicScheduler", "Flux2Scheduler",
+                                    "TrainLoraNode"):
             inputs["steps"] = 2
     return prompt
 
@@ -63,12 +67,13 @@ def test_example_workflow_runs(runtime: Runtime, name: str) -> None:
     assert result.ok and outcome is not None and outcome.status_str == "success", (result.error_body(), outcome)
     images = [image for output in outcome.outputs.values() for image in output.get("images", [])]
     assert images, "the workflow saves an image"
+    images = [image for image in images if image["type"] == "output"] or images  # not train-lora's loss graph
     with Image.open(runtime.folders.resolve(images[0]["type"], images[0]["filename"], images[0]["subfolder"])) as png:
         size = png.size
     decoded = 64 // 8 * 2  # a 64 px latent is 8 cells; the tiny VAE decodes 2× (a real one 8×)
     expected = {"hires-fix": (decoded * 3 // 2,) * 2, "upscale-with-model": (decoded * 4 // 2,) * 2,
                 "img2img": (64, 48), "txt2img-sd15": (decoded, decoded), "sdxl-txt2img": (decoded, decoded),
-                "txt2img": (256, 256)}  # the demo model's VAE decodes 8×, its upscaler 4×
+                "txt2img": (256, 256), "train-lora": (256, 256)}  # the demo model's VAE decodes 8×, its upscaler 4×
     if name in expected:
         assert size == expected[name]  # 1.5× latent upscale; 4× model then ½; the input image's own size
 
@@ -93,6 +98,7 @@ def test_example_workflow_validates_with_only_model_files_missing(name: str, tmp
     bare = Runtime.create(Settings(base_dir=tmp_path))
     (tmp_path / "input").mkdir(exist_ok=True)
     Image.new("RGB", (64, 48), (40, 120, 200)).save(tmp_path / "input" / "example.png")
+    (tmp_path / "input" / "inkgraph-demo-rings").mkdir()  # train-lora's pictures (demo.lora_data writes them)
     result = bare.validate(json.loads((WORKFLOWS / f"{name}.json").read_text()))
     problems = {(e.type, e.extra_info.get("input_name")) for errors in result.node_errors.values()
                 for e in errors.errors}

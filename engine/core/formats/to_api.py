@@ -161,10 +161,15 @@ class Converter:
     def _origin(self, scope: _Scope, node_id: str, slot: int, kind: Any, depth: int) -> Source:
         if node_id == str(SUBGRAPH_INPUT_NODE) and scope.parent is not None and scope.instance is not None:
             instance_id = str(scope.instance.id)
-            outer = scope.parent.incoming.get((instance_id, slot))
+            definition = self.subgraphs.get(scope.instance.type)
+            outer_slot = _instance_slot(definition, scope.instance, slot)
+            outer = scope.parent.incoming.get((instance_id, outer_slot)) if outer_slot is not None else None
             if outer is not None:
                 return self._from_link(scope.parent, outer, depth)
-            return self._promoted_value(scope.instance, slot)
+            promoted = _definition_widget_value(definition, scope.instance, slot)
+            if promoted is not None:
+                return promoted
+            return self._promoted_value(scope.instance, outer_slot if outer_slot is not None else slot)
         node = scope.nodes.get(node_id)
         if node is None:
             return None
@@ -244,3 +249,33 @@ def ui_to_api(workflow: dict[str, Any] | UIWorkflow, spec_of: SpecOf) -> tuple[d
     model = workflow if isinstance(workflow, UIWorkflow) else UIWorkflow.model_validate(workflow)
     converter = Converter(model, spec_of)
     return converter.run(), converter.warnings
+
+
+WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
+
+
+def _instance_slot(definition: SubgraphDefinition | None, instance: UINode, slot: int) -> int | None:
+    """The instance's input for the subgraph's input ``slot``: the one of the same name (newer frontends list
+    only some of a subgraph's inputs on its instance, so positions differ); by position otherwise."""
+    inputs = definition.inputs if definition is not None else []
+    if slot < len(inputs) and inputs[slot].get("name"):
+        name = inputs[slot]["name"]
+        for index, inp in enumerate(instance.inputs):
+            if inp.name == name:
+                return index
+        if len(instance.inputs) < len(inputs):
+            return None  # not on the instance: a promoted widget
+    return slot
+
+
+def _definition_widget_value(definition: SubgraphDefinition | None, instance: UINode, slot: int) -> Source:
+    """An unconnected subgraph input's value when the instance keeps one widget value per widget-typed input
+    of the subgraph, in the subgraph's order (how newer frontends save promoted widgets)."""
+    inputs = definition.inputs if definition is not None else []
+    values = instance.widgets_values
+    if not isinstance(values, list) or slot >= len(inputs):
+        return None
+    widget_slots = [i for i, inp in enumerate(inputs) if str(inp.get("type", "")).upper() in WIDGET_TYPES]
+    if len(widget_slots) != len(values) or slot not in widget_slots:
+        return None
+    return _Value(values[widget_slots.index(slot)])

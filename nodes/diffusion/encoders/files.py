@@ -68,4 +68,7 @@ def load(path: Path, detected: EncoderDetected, dtype: torch.dtype) -> torch.nn.
     weights, scales = split_scales(tensors, path.name)
     del tensors
     detected.scales = scales
-    return detected.kind.build(weights, detected, dtype)
+    detected.folder = path.parent
+    module = detected.kind.build(weights, detected, dtype)
+    module.inkgraph_file = (path, prefix)  # where text generation finds an lm_head the encoder leaves out
+    return module

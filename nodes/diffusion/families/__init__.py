@@ -16,6 +16,10 @@ from ..state_dict import ModelFileError, TensorIndex, compute_cast, describe, in
 from .base import Detected, DiffusionFamily, Family, LatentFormat
 from .chroma import Chroma
 from .flux import Flux
+from .flux2 import Flux2
+from .hidream import HiDream
+from .hunyuan_video import HunyuanVideo15
+from .ltxv import LTXV
 from .lumina2 import Lumina2
 from .qwen_image import QwenImage
 from .sd import FAMILIES as SD_FAMILIES
@@ -25,8 +29,8 @@ from .z_image import ZImage
 
 log = logging.getLogger(__name__)
 
-FAMILIES: list[DiffusionFamily] = [Chroma(), Flux(), SD3(), QwenImage(), Wan22(), Wan21(), ZImage(), Lumina2(),
-                                   *SD_FAMILIES]
+FAMILIES: list[DiffusionFamily] = [HunyuanVideo15(), LTXV(), Flux2(), HiDream(), Chroma(), Flux(), SD3(), QwenImage(),
+                                   Wan22(), Wan21(), ZImage(), Lumina2(), *SD_FAMILIES]
 
 __all__ = ["FAMILIES", "Detected", "DiffusionFamily", "Family", "LatentFormat", "by_name", "detect", "detect_file",
            "load_diffusion_model"]

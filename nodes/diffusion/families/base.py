@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from ..conds import ModelAdapter
 
 
+# diffusers' attention projections: q, k, v and out of image (and joint-attention text) streams
+ATTENTION_TARGETS = r".*\.(to_q|to_k|to_v|to_out\.0|add_q_proj|add_k_proj|add_v_proj|to_add_out)"
+
 
 @dataclass(frozen=True)
 class LatentFormat:
@@ -106,6 +109,22 @@ class DiffusionFamily(ABC):
         rows (start, end) of the original weight when it is fused (Flux's q, k, v). None: the UNet's LDM
         names (SD1/SD2/SDXL)."""
         return None
+
+    def train_targets(self, detected: Detected, module: torch.nn.Module) -> str:
+        """The modules TrainLoraNode gives adapters to: a regular expression over the model's (diffusers)
+        module names, matched whole (peft's ``target_modules``). By default every attention projection
+        under diffusers' usual names, which any transformer family has; families add their MLPs. The
+        trained LoRA is written under :meth:`lora_names` (or the LDM names of an SD UNet)."""
+        return ATTENTION_TARGETS
+
+    def original_names(self, detected: Detected, module: torch.nn.Module) -> dict[str, str]:
+        """Each parameter's name in the family's original layout (``input_blocks.4.1…``, ``double_blocks.7…``),
+        which block-wise merge ratios match; parameters left out keep their own names."""
+        return {}
+
+    def original_state(self, detected: Detected, module: torch.nn.Module) -> dict[str, torch.Tensor]:
+        """The model's weights in the original layout, as ModelSave writes them (without a prefix)."""
+        raise ValueError(f"{self.name} models cannot be written in their original layout yet")
 
     def refine(self, detected: Detected, read: Callable[[str], torch.Tensor | None]) -> None:
         """Settle what key names and shapes cannot tell by reading a tensor or two (``read`` returns None

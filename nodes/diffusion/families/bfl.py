@@ -123,3 +123,29 @@ def lora_names(mapping: Table) -> dict[str, list[tuple[str, tuple[int, int] | No
     """LoRA names (flattened with underscores, as kohya writes them) → (diffusers module, rows) to patch."""
     return {module.replace(".", "_"): [(t.module, t.rows) for t in targets] for module, targets in mapping.items()
             if not any(t.swap for t in targets)}
+
+
+def _unswap(tensor: torch.Tensor) -> torch.Tensor:
+    scale, shift = tensor.chunk(2, dim=0)
+    return torch.cat([shift, scale], dim=0)
+
+
+def to_original(state: dict[str, torch.Tensor], mapping: Table) -> dict[str, torch.Tensor]:
+    """diffusers' keys → the original layout (ModelSave): fused layers joined row by row, BFL's (shift, scale)
+    order restored, norm weights named ``scale``; keys the table does not name are left out."""
+    out: dict[str, torch.Tensor] = {}
+    for original, targets in mapping.items():
+        for param in ("weight", "bias"):
+            keys = [f"{t.module}.{param}" for t in targets]
+            if not all(k in state for k in keys):
+                continue
+            parts = [_unswap(state[k]) if t.swap else state[k] for k, t in zip(keys, targets, strict=True)]
+            norm = original.endswith(("query_norm", "key_norm")) or ".norms." in original
+            out[f"{original}.{'scale' if norm else param}"] = torch.cat(parts, dim=0)
+    return out
+
+
+def original_names(mapping: Table) -> dict[str, str]:
+    """diffusers parameter → the original module's parameter it comes from (for block-wise merge ratios)."""
+    return {f"{t.module}.{param}": f"{original}.{param}" for original, targets in mapping.items() for t in targets
+            for param in ("weight", "bias")}

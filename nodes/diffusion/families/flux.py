@@ -11,15 +11,21 @@ Sampling as ComfyUI: guidance-distilled models (dev) use ModelSamplingFlux with 
 (diffusers multiplies by 1000); schnell uses discrete flow with shift 1 and multiplier 1. The adapter
 (:class:`FluxAdapter`) packs latents into 2×2 patches with their position ids, appends reference latents
 (Kontext, ReferenceLatent) at ComfyUI's offsets, concatenates Fill's masked image and mask, and passes the
-guidance (FluxGuidance, default 3.5) when the model embeds it.
+guidance (FluxGuidance, default 3.5) when the model embeds it; ControlNets (``conds["control"]``) get the packed
+latent, its ids, the context, pooled output and guidance, and their residuals are added after the double and
+single blocks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import torch
 
+from ..patches.dit_blocks import ROPE_ATTR
+from ..patches.dit_blocks import SUPPORTED as DIT_PATCHES
 from ..state_dict import TensorIndex, block_count
 from . import bfl
 from .base import Detected, DiffusionFamily, LatentFormat
@@ -31,6 +37,8 @@ FLUX_LATENT = LatentFormat(16, 0.3611, 0.1159, rgb_factors=(
     (0.0817, 0.0765, 0.0749), (-0.1264, -0.0522, -0.1103), (-0.0280, -0.0881, -0.0499), (-0.1262, -0.0982, -0.0778)),
     rgb_bias=(-0.0329, -0.0718, -0.0851), taesd_decoder="taef1_decoder")
 MARKER = "double_blocks.0.img_attn.qkv.weight"
+TRAIN_TARGETS = (r"(single_)?transformer_blocks\.\d+\.(attn\.(to_q|to_k|to_v|to_out\.0|add_q_proj|add_k_proj|"
+                 r"add_v_proj|to_add_out)|ff(_context)?\.net\.(0\.proj|2)|proj_mlp|proj_out)")
 PATCH = 2
 
 
@@ -73,6 +81,8 @@ class Flux(DiffusionFamily):
         prefix = index.prefix_of(MARKER)
         if prefix is None or (prefix + "distilled_guidance_layer.in_proj.weight" in index) != self.chroma:
             return None
+        if prefix + "double_stream_modulation_img.lin.weight" in index:
+            return None  # Flux.2 (families/flux2.py)
         return prefix
 
     def detect(self, index: TensorIndex) -> Detected | None:
@@ -124,6 +134,17 @@ class Flux(DiffusionFamily):
     def lora_names(self, detected: Detected, module: torch.nn.Module) -> dict[str, Any] | None:
         return bfl.lora_names(self.mapping(detected))
 
+    def train_targets(self, detected: Detected, module: torch.nn.Module) -> str:
+        """Attention, MLPs and the single blocks' fused projections of every block (what kohya's and
+        ai-toolkit's Flux LoRAs train); not the embedders, modulations or final layer."""
+        return TRAIN_TARGETS
+
+    def original_names(self, detected: Detected, module: torch.nn.Module) -> dict[str, str]:
+        return bfl.original_names(self.mapping(detected))
+
+    def original_state(self, detected: Detected, module: torch.nn.Module) -> dict[str, torch.Tensor]:
+        return bfl.to_original(module.state_dict(), self.mapping(detected))
+
 
 def pad_to_patch(x: torch.Tensor, patch: int = PATCH) -> torch.Tensor:
     """Pad the last two dims up to a multiple of the patch size, wrapping around (ComfyUI's pad_to_patch_size)."""
@@ -147,15 +168,21 @@ def unpack(x: torch.Tensor, channels: int, h: int, w: int) -> torch.Tensor:
 
 
 def image_ids(h: int, w: int, index: float = 0.0, h_offset: int = 0, w_offset: int = 0,
-              device: torch.device | None = None) -> torch.Tensor:
+              device: torch.device | None = None, rope: dict[str, float] | None = None) -> torch.Tensor:
     """Position ids [(h/2)(w/2), 3] of a latent h×w (rounded up to patches): (index, row, column), rows and
-    columns starting at the offsets (in latent cells, rounded to patches), as ComfyUI's process_img."""
+    columns starting at the offsets (in latent cells, rounded to patches), as ComfyUI's process_img.
+    ``rope``: ScaleROPE's options — row i at shift_y + i·scale_y, column j at shift_x + j·scale_x, the index
+    moved by shift_t."""
     rows, cols = (h + PATCH // 2) // PATCH, (w + PATCH // 2) // PATCH
     h_offset, w_offset = (h_offset + PATCH // 2) // PATCH, (w_offset + PATCH // 2) // PATCH
+    rope = rope or {}
+    scale_y, scale_x = float(rope.get("scale_y", 1.0)), float(rope.get("scale_x", 1.0))
     ids = torch.zeros(rows, cols, 3, device=device)
-    ids[..., 0] = index
-    ids[..., 1] = torch.arange(rows, device=device, dtype=torch.float32)[:, None] + h_offset
-    ids[..., 2] = torch.arange(cols, device=device, dtype=torch.float32)[None, :] + w_offset
+    ids[..., 0] = index + float(rope.get("shift_t", 0.0))
+    ids[..., 1] = (torch.arange(rows, device=device, dtype=torch.float32)[:, None] * scale_y + h_offset
+                   + float(rope.get("shift_y", 0.0)))
+    ids[..., 2] = (torch.arange(cols, device=device, dtype=torch.float32)[None, :] * scale_x + w_offset
+                   + float(rope.get("shift_x", 0.0)))
     return ids.reshape(rows * cols, 3)
 
 
@@ -198,7 +225,19 @@ class FluxAdapter:
     (and mask) built as ComfyUI's Flux.concat_cond.
     """
 
+    control_family = "flux"  # the ControlNets it drives (``control.base.ControlInputs.family``)
+
     spatial_keys: frozenset[str] = frozenset({"concat"})
+
+    supported_patches: frozenset[str] = DIT_PATCHES | {"rope_options"}
+
+    def patched(self, module: Any, transformer_options: dict[str, Any]) -> Any:
+        """One call of ``module`` with the call's DiT block replacements (see ``patches.dit_blocks``) and
+        ScaleROPE's positions for the generated image (``rope_options``, read by :meth:`apply`)."""
+        from ..patches.dit_blocks import flux_layouts, installed, rope_options_set
+
+        return installed(module, transformer_options, flux_layouts(module), context=rope_options_set)
+
     default_guidance = 3.5
 
     def __init__(self, latent_format: LatentFormat) -> None:
@@ -207,6 +246,9 @@ class FluxAdapter:
     def encode(self, module: Any, embedding: torch.Tensor, options: dict[str, Any], ctx: Any
                ) -> dict[str, torch.Tensor]:
         device, dtype = ctx.device, ctx.dtype
+        if options.get("attention_mask") is not None:
+            raise ValueError("an attention mask on the conditioning (StyleModelApply's attn_bias) is not supported "
+                             "for Flux models yet; use strength_type 'multiply'")
         out = {"context": embedding.to(device, dtype)}
         config = module.config
         if "pooled_projection_dim" in config:
@@ -215,8 +257,10 @@ class FluxAdapter:
                 pooled = torch.zeros(1, config.pooled_projection_dim)
             out["pooled"] = pooled.to(device, dtype)
         if config.get("guidance_embeds"):
-            out["guidance"] = torch.tensor([float(options.get("guidance", self.default_guidance))], device=device,
+            guidance = options.get("guidance", self.default_guidance)  # None: FluxDisableGuidance
+            out["guidance"] = torch.tensor([0.0 if guidance is None else float(guidance)], device=device,
                                            dtype=torch.float32)
+            out["guidance_on"] = torch.tensor([0.0 if guidance is None else 1.0], device=device, dtype=torch.float32)
         latent_format = self.latent_format
         refs = options.get("reference_latents")
         if refs:
@@ -272,7 +316,7 @@ class FluxAdapter:
         x = pad_to_patch(x)
         hp, wp = x.shape[-2:]
         tokens = pack(x)
-        ids = image_ids(hp, wp, device=x.device)
+        ids = image_ids(hp, wp, device=x.device, rope=module.__dict__.get(ROPE_ATTR))  # references: unscaled
         count = tokens.shape[1]
         if "ref_tokens" in conds:
             tokens = torch.cat([tokens, conds["ref_tokens"].to(tokens.dtype)], dim=1)
@@ -284,10 +328,52 @@ class FluxAdapter:
             kwargs["pooled_projections"] = conds["pooled"]
         if "guidance" in conds:
             kwargs["guidance"] = conds["guidance"].reshape(-1)
-        output = module(hidden_states=tokens, encoder_hidden_states=context, timestep=timestep.to(tokens.dtype),
-                        img_ids=ids, txt_ids=txt_ids, return_dict=False, **kwargs)[0]
+        residuals: dict[str, Any] = {}
+        control = conds.get("control")
+        if control is not None:
+            from ..control.base import ControlInputs
+
+            latent_ids = image_ids(*pad_to_patch(x_in).shape[-2:], device=x.device)
+            values = {"tokens": pack(pad_to_patch(x_in)), "img_ids": latent_ids, "txt_ids": txt_ids,
+                      "context": context, **kwargs}
+            values["pooled"] = values.pop("pooled_projections", None)
+            blocks = {"double": len(module.transformer_blocks), "single": len(module.single_transformer_blocks)}
+            residuals = control(ControlInputs("flux", x_in, timestep, module, values, blocks))
+        with controlled(module, residuals), _guidance_switched(module, conds.get("guidance_on")):
+            output = module(hidden_states=tokens, encoder_hidden_states=context, timestep=timestep.to(tokens.dtype),
+                            img_ids=ids, txt_ids=txt_ids, return_dict=False, **kwargs)[0]
         output = unpack(output[:, :count], output.shape[-1] // (PATCH * PATCH), hp, wp)
         return output[:, :out_channels, :h, :w]
+
+
+@contextmanager
+def _guidance_switched(module: Any, on: torch.Tensor | None) -> Iterator[None]:
+    """Entries whose guidance is off (FluxDisableGuidance: ComfyUI adds no guidance embedding to their
+    vector) get diffusers' guidance embedding multiplied by 0 for one call."""
+    embedder = getattr(getattr(module, "time_text_embed", None), "guidance_embedder", None)
+    if on is None or embedder is None or bool((on != 0).all()):
+        yield
+        return
+    factor = on.reshape(-1, 1)
+    hook = embedder.register_forward_hook(lambda m, i, out: out * factor.to(out.device, out.dtype))
+    try:
+        yield
+    finally:
+        hook.remove()
+
+
+def controlled(module: Any, residuals: dict[str, Any]) -> Any:
+    """One call of a Flux transformer with ControlNet residuals added after its double and single blocks."""
+    from contextlib import ExitStack
+
+    from ..control.inject import block_residuals
+
+    stack = ExitStack()
+    if residuals.get("double"):
+        stack.enter_context(block_residuals(module.transformer_blocks, residuals["double"]))
+    if residuals.get("single"):
+        stack.enter_context(block_residuals(module.single_transformer_blocks, residuals["single"]))
+    return stack
 
 
 def _to_batch(tensor: torch.Tensor, batch: int) -> torch.Tensor:

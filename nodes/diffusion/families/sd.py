@@ -38,15 +38,22 @@ SDXL_LATENT = LatentFormat(4, 0.13025, rgb_factors=(
     rgb_bias=(0.1084, -0.0175, -0.0011), taesd_decoder="taesdxl_decoder")
 
 
+# kohya's LoRA modules of an SD UNet: every linear layer (and 1×1 projection) of its transformer blocks
+UNET_TRAIN_TARGETS = (r".*attentions\.\d+\.(proj_in|proj_out|transformer_blocks\.\d+\.(attn1|attn2)\."
+                      r"(to_q|to_k|to_v|to_out\.0)|transformer_blocks\.\d+\.ff\.net\.(0\.proj|2))")
+
+
 def _load_shipped(name: str) -> dict[str, Any]:
     from ..checkpoint import shipped_configs
 
     return dict(shipped_configs(name)["unet"])
 
 
-def read_unet_config(index: TensorIndex, prefix: str, base: dict[str, Any], sd1_heads: bool) -> dict[str, Any]:
+def read_unet_config(index: TensorIndex, prefix: str, base: dict[str, Any], sd1_heads: bool,
+                     control: bool = False) -> dict[str, Any]:
     """A diffusers UNet2DConditionModel config for the LDM-layout UNet under ``prefix``. Attention heads
-    cannot be seen in the weights: SD1 has 8 per block (``sd1_heads``), SD2 and SDXL 64-wide ones."""
+    cannot be seen in the weights: SD1 has 8 per block (``sd1_heads``), SD2 and SDXL 64-wide ones. A
+    ControlNet (``control``) is the UNet's down half: no output blocks, no output convolution."""
     def shape(key: str) -> tuple[int, ...]:
         found = index.shape(prefix + key)
         if found is None:
@@ -54,7 +61,7 @@ def read_unet_config(index: TensorIndex, prefix: str, base: dict[str, Any], sd1_
         return found
 
     model_channels, in_channels = shape("input_blocks.0.0.weight")[:2]
-    out_channels = shape("out.2.weight")[0]
+    out_channels = in_channels if control else shape("out.2.weight")[0]
     # each input block after the first is one resnet (+ attention) or one downsampler
     blocks = block_count({k[len(prefix):]: None for k in index if k.startswith(prefix)}, "input_blocks.")
     levels: list[list[int]] = [[]]
@@ -69,11 +76,15 @@ def read_unet_config(index: TensorIndex, prefix: str, base: dict[str, Any], sd1_
         raise ValueError(f"levels with different resnet counts ({sorted(per_level)}) are not supported")
     layers = per_level.pop()
     down_depth = [_depth(index, f"{prefix}input_blocks.{level[0]}.1.") for level in levels]
-    out_blocks = block_count({k[len(prefix):]: None for k in index if k.startswith(prefix)}, "output_blocks.")
+    out_blocks = 0 if control else block_count({k[len(prefix):]: None for k in index if k.startswith(prefix)},
+                                               "output_blocks.")
     up_depth = []  # in up_blocks order: the deepest level first, as the output blocks run
     for level in range(len(levels)):
         ids = range(level * (layers + 1), min((level + 1) * (layers + 1), out_blocks))
-        up_depth.append([_depth(index, f"{prefix}output_blocks.{i}.1.") for i in ids])
+        if control:  # no up blocks: mirror the down blocks (only the config's symmetry needs them)
+            up_depth.append([down_depth[-1 - level]] * (layers + 1))
+        else:
+            up_depth.append([_depth(index, f"{prefix}output_blocks.{i}.1.") for i in ids])
     context_key = next((k for k in index if k.startswith(prefix) and k.endswith("attn2.to_k.weight")), None)
     context_dim = index[context_key].shape[1] if context_key else base.get("cross_attention_dim", 768)
     linear = next((len(index[k].shape) == 2 for k in index if k.startswith(prefix) and k.endswith(".proj_in.weight")),
@@ -145,9 +156,9 @@ class _UNetFamily(DiffusionFamily):
                 return kind
         context = self._context_dim(index, prefix)
         label = index.shape(f"{prefix}label_emb.0.0.weight")
-        if label is not None:
+        if label is not None and context != 1024:
             return "sdxl_refiner" if context == 1280 else "sdxl"
-        if context == 1024:
+        if context == 1024:  # SD2 (an unCLIP UNet has a class embedding)
             return "sd2"
         if context == 768 or context is None:
             return "sd1"
@@ -180,10 +191,23 @@ class _UNetFamily(DiffusionFamily):
 
         return discrete("v_prediction" if detected.variant == "v" else "epsilon")
 
+    def original_names(self, detected: Detected, module: torch.nn.Module) -> dict[str, str]:
+        from ..merge import unet_original_names
+
+        return unet_original_names(module)
+
+    def original_state(self, detected: Detected, module: torch.nn.Module) -> dict[str, torch.Tensor]:
+        from ..ldm_format import unet_diffusers_to_ldm
+
+        return unet_diffusers_to_ldm(module.state_dict(), module.config, prefix="")
+
     def adapter(self, detected: Detected) -> ModelAdapter:
         from ..unet import UNetAdapter
 
-        return UNetAdapter()
+        return UNetAdapter(self.latent, detected.extra.get("clip_stats"))
+
+    def train_targets(self, detected: Detected, module: torch.nn.Module) -> str:
+        return UNET_TRAIN_TARGETS
 
 
 class SD1(_UNetFamily):
@@ -199,7 +223,22 @@ class SD2(_UNetFamily):
     latent = SD_LATENT
     text_encoders = ("clip_h",)
 
+    def detect(self, index: TensorIndex) -> Detected | None:
+        found = super().detect(index)
+        if found is not None and found.config.get("addition_embed_type") == "text_time":
+            # SD2.1 unCLIP: the label embedding takes the noise-augmented image embedding (class embedding)
+            config = found.config
+            config["class_embed_type"] = "projection"
+            for key in ("addition_embed_type", "addition_time_embed_dim"):
+                config.pop(key, None)
+            found.extra["unclip"] = True
+        return found
+
     def refine(self, detected: Detected, read: Callable[[str], torch.Tensor | None]) -> None:
+        if detected.extra.get("unclip"):  # the checkpoint's CLIP statistics scale unCLIP embeddings
+            mean, std = read("noise_augmentor.data_mean"), read("noise_augmentor.data_std")
+            if mean is not None and std is not None:
+                detected.extra["clip_stats"] = (mean.float().reshape(1, -1), std.float().reshape(1, -1))
         # ComfyUI's test: v-prediction SD2 models have a markedly wider spread in this norm's bias.
         if detected.variant or "configs" in detected.extra:
             return

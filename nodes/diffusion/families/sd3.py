@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from ..patches.dit_blocks import SUPPORTED as DIT_PATCHES
 from ..state_dict import TensorIndex, block_count
 from .base import Detected, DiffusionFamily, LatentFormat
 from .bfl import Table, Target, lora_names, scales_to_diffusers
@@ -90,6 +91,38 @@ class SD3(DiffusionFamily):
     def lora_names(self, detected: Detected, module: torch.nn.Module) -> dict[str, Any] | None:
         return lora_names(table(detected.config))
 
+    def original_names(self, detected: Detected, module: torch.nn.Module) -> dict[str, str]:
+        from .bfl import original_names
+
+        names = original_names(table(detected.config))
+        for name, _ in module.named_parameters():  # the q/k norms and patch embedding the table leaves out
+            if name in names:
+                continue
+            match = re.match(r"transformer_blocks\.(\d+)\.(.*)", name)
+            if match:
+                names[name] = f"joint_blocks.{match.group(1)}.{match.group(2)}"
+            elif name.startswith("pos_embed."):
+                names[name] = name.replace("pos_embed.", "x_embedder.", 1)
+        return names
+
+    def original_state(self, detected: Detected, module: torch.nn.Module) -> dict[str, torch.Tensor]:
+        from .bfl import to_original
+
+        state = module.state_dict()
+        out = to_original(state, table(detected.config))
+        out["pos_embed"] = state["pos_embed.pos_embed"]
+        out["x_embedder.proj.weight"] = state["pos_embed.proj.weight"]
+        out["x_embedder.proj.bias"] = state["pos_embed.proj.bias"]
+        for i in range(int(detected.config["num_layers"])):
+            src, dst = f"joint_blocks.{i}.", f"transformer_blocks.{i}."
+            for side, attn, q, k in (("x_block.attn", "attn", "norm_q", "norm_k"),
+                                     ("context_block.attn", "attn", "norm_added_q", "norm_added_k"),
+                                     ("x_block.attn2", "attn2", "norm_q", "norm_k")):
+                if f"{dst}{attn}.{q}.weight" in state:
+                    out[f"{src}{side}.ln_q.weight"] = state[f"{dst}{attn}.{q}.weight"]
+                    out[f"{src}{side}.ln_k.weight"] = state[f"{dst}{attn}.{k}.weight"]
+        return out
+
 
 def table(config: dict[str, Any]) -> Table:
     """The original layout's linear layers → diffusers modules (and rows of the fused q, k, v)."""
@@ -129,9 +162,19 @@ def table(config: dict[str, Any]) -> Table:
 class SD3Adapter:
     """Feeds a diffusers SD3Transformer2DModel (see ``conds.ModelAdapter``): the context, the pooled output
     (zeros when the entry has none), the latent padded to the patch size (wrapping, as ComfyUI) and the
-    prediction cropped back."""
+    prediction cropped back; ControlNet residuals (``conds["control"]``) are added after each joint block."""
+
+    control_family = "sd3"  # the ControlNets it drives (``control.base.ControlInputs.family``)
 
     spatial_keys: frozenset[str] = frozenset()
+
+    supported_patches: frozenset[str] = DIT_PATCHES
+
+    def patched(self, module: Any, transformer_options: dict[str, Any]) -> Any:
+        """One call of ``module`` with the call's DiT block replacements (see ``patches.dit_blocks``)."""
+        from ..patches.dit_blocks import DOUBLE_SD3, installed
+
+        return installed(module, transformer_options, (DOUBLE_SD3,))
 
     def encode(self, module: Any, embedding: torch.Tensor, options: dict[str, Any], ctx: Any
                ) -> dict[str, torch.Tensor]:
@@ -142,11 +185,21 @@ class SD3Adapter:
 
     def apply(self, module: Any, x_in: torch.Tensor, timestep: torch.Tensor,
               conds: dict[str, torch.Tensor]) -> torch.Tensor:
+        from ..control.inject import block_residuals
         from .flux import pad_to_patch
 
         h, w = x_in.shape[-2:]
         x = pad_to_patch(x_in, int(module.config.patch_size))
-        output: torch.Tensor = module(hidden_states=x, encoder_hidden_states=conds["context"],
-                                      pooled_projections=conds["pooled"], timestep=timestep.to(x.dtype),
-                                      return_dict=False)[0]
+        residuals: dict[str, Any] = {}
+        control = conds.get("control")
+        if control is not None:
+            from ..control.base import ControlInputs
+
+            values = {"context": conds["context"], "pooled": conds["pooled"]}
+            residuals = control(ControlInputs("sd3", x_in, timestep, module, values,
+                                              {"blocks": len(module.transformer_blocks)}))
+        with block_residuals(module.transformer_blocks, residuals.get("blocks") or []):
+            output: torch.Tensor = module(hidden_states=x, encoder_hidden_states=conds["context"],
+                                          pooled_projections=conds["pooled"], timestep=timestep.to(x.dtype),
+                                          return_dict=False)[0]
         return output[..., :h, :w]
