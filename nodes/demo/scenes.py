@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
@@ -98,9 +99,11 @@ class Scene:
         return cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2
 
 
-def random_scene(rng: random.Random) -> Scene:
+def random_scene(rng: random.Random, backgrounds: Mapping[str, object] = BACKGROUNDS) -> Scene:
+    """A random visible scene; ``backgrounds`` narrows the background names (the LoRA example keeps to the
+    five plain ones its dataset was made with)."""
     while True:
-        colour, background = rng.choice(list(COLOURS)), rng.choice(list(BACKGROUNDS))
+        colour, background = rng.choice(list(COLOURS)), rng.choice(list(backgrounds))
         if visible(colour, background):
             break
     size = rng.choice(list(SIZES))
