@@ -33,6 +33,7 @@ def node_list() -> list[Any]:
         guidance_extras,
         hidream,
         hooks,
+        hunyuan_sr,
         image_batch,
         image_filters,
         image_io,
@@ -72,5 +73,5 @@ def node_list() -> list[Any]:
                 image_ops, image_filters, image_transform, image_resize, image_batch, image_morphology, upscale,
                 mask, mask_ops, strings, logic, math_expression, save_nodes, bounding_boxes, primitives, animated,
                 video, audio, audio_ops, edit_models, qwen_image, flux2, hidream, clip_vision, wan, video_latents,
-                lumina2, training, dataset, controlnet, model_merging, ltxv)
+                hunyuan_sr, lumina2, training, dataset, controlnet, model_merging, ltxv)
     return [node for family in families for node in family.NODES]
