@@ -61,7 +61,7 @@ def HunyuanVideo15LatentUpscaleWithModel(
     model: Annotated[Any, Socket(type=LATENT_UPSCALE_MODEL)], samples: Latent,
     upscale_method: Annotated[str, Combo(options=["nearest-exact", "bilinear", "area", "bicubic", "bislerp"])]
     = "bilinear",
-    width: Side = 1280, height: Side = 720, crop: Annotated[str, Combo(options=["disabled", "center"])] = "disabled",
+    width: Side = 1280, height: Side = 720, *, crop: Annotated[str, Combo(options=["disabled", "center"])],
 ) -> Annotated[dict[str, Any], Socket(type="LATENT"), Output("LATENT")]:
     """Resizes the latent to width/16 × height/16 (a side of 0 follows the other, keeping the aspect; both 0:
     unchanged), then refines it with the latent upsampler."""
