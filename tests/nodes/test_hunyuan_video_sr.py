@@ -337,8 +337,8 @@ def sr_runtime(tmp_path_factory: pytest.TempPathFactory) -> Any:
                 m / "diffusion_models" / f"hunyuanvideo1.5_720p_{kind}_fp16.safetensors", dtype=torch.float16)
     td.save(th.transformer_state(th.transformer(8, in_channels=98, meanflow=True)),
             m / "diffusion_models" / "hunyuanvideo1.5_1080p_sr_distilled_fp16.safetensors", dtype=torch.float16)
-    td.save(th.upsampler_1080p_state(9), m / "latent_upscale_models" / "hunyuanvideo15_latent_upsampler_1080p.safetensors",
-            dtype=torch.float16)
+    upsampler = m / "latent_upscale_models" / "hunyuanvideo15_latent_upsampler_1080p.safetensors"
+    td.save(th.upsampler_1080p_state(9), upsampler, dtype=torch.float16)
     td.save(th.vae_state(th.vae(5)), m / "vae" / "hunyuanvideo15_vae_fp16.safetensors", dtype=torch.float16)
     siglip = th.siglip(6)
     td.save(siglip.state_dict(), m / "clip_vision" / "sigclip_vision_patch14_384.safetensors",
