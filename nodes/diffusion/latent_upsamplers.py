@@ -14,7 +14,8 @@ is HunyuanVideo15LatentUpscaleWithModel's ``common_upscale``); neither changes t
 Every convolution is the HunyuanVideo VAE's causal one: replicate padding, two frames before and none after.
 diffusers 0.42 has no such module (its latent upsamplers are LTX-Video's), so they are written here with
 ComfyUI's state-dict names; the architecture is read from the tensors as ComfyUI's LatentUpscaleModelLoader
-reads it. LTX-Video's latent upsampler (``post_upsample_res_blocks.``) is recognised and refused by name.
+reads it. LTX-Video's and LTX-2's latent upsampler (``post_upsample_res_blocks.``; only LTX-2's templates load it
+here, and LTX-2 is not supported) is recognised and refused by name.
 """
 
 from __future__ import annotations
@@ -154,7 +155,7 @@ def build(state: dict[str, torch.Tensor], name: str = "the file") -> nn.Module:
         module = Upsampler1080p(int(state["conv_in.conv.weight"].shape[1]), int(state["conv_out.conv.weight"].shape[0]),
                                 widths, _count(state, "up.0.block.", ".conv1.conv.weight"))
     elif MARK_LTXV in state:
-        raise ValueError(f"LatentUpscaleModelLoader: {name} is LTX-Video's latent upsampler "
+        raise ValueError(f"LatentUpscaleModelLoader: {name} is an LTX-Video / LTX-2 latent upsampler "
                          f"(post_upsample_res_blocks.*), which is not supported yet; only HunyuanVideo 1.5's 720p and "
                          f"1080p latent upsamplers load")
     else:

@@ -175,7 +175,7 @@ def test_an_ltx_upsampler_or_another_file_is_refused_by_name(tmp_path: Path) -> 
     td.save({"post_upsample_res_blocks.0.conv2.bias": torch.zeros(4)}, folder / "ltxv-spatial-upscaler.safetensors")
     td.save({"weight": torch.zeros(4)}, folder / "other.safetensors")
     ctx = _Ctx(tmp_path)
-    with pytest.raises(ValueError, match="ltxv-spatial-upscaler.safetensors is LTX-Video's latent upsampler"):
+    with pytest.raises(ValueError, match="ltxv-spatial-upscaler.safetensors is an LTX-Video / LTX-2 latent upsampler"):
         LatentUpscaleModelLoader(ctx, "ltxv-spatial-upscaler.safetensors")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="other.safetensors is not a latent upscale model"):
         LatentUpscaleModelLoader(ctx, "other.safetensors")  # type: ignore[arg-type]
