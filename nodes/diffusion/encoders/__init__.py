@@ -14,6 +14,7 @@ from .gemma2 import Gemma2_2B
 from .hunyuan_video import HunyuanVideo15
 from .ltxv import LTXV
 from .lumina2 import Lumina2
+from .omnigen2 import OmniGen2
 from .qwen3 import Qwen3_4B
 from .qwen_image import QwenImage
 from .qwen_vl import Qwen25VL, Qwen25VL3B
@@ -26,7 +27,7 @@ from .wan import Wan
 KINDS: list[EncoderKind] = [ClipG(), ClipH(), ClipL(), UMT5XXL(), ByT5Small(), T5XXL(), Qwen3_4B(), Gemma2_2B(), Qwen25VL(),
                             Qwen25VL3B()]
 RECIPES: dict[str, PromptRecipe] = {recipe.name: recipe for recipe in (
-    StableDiffusion(), SDXL(), SD3(), Flux(), Chroma(), QwenImage(), Wan(), Lumina2(), HunyuanVideo15(), LTXV())}
+    StableDiffusion(), SDXL(), SD3(), Flux(), Chroma(), QwenImage(), Wan(), Lumina2(), HunyuanVideo15(), LTXV(), OmniGen2())}
 
 __all__ = ["KINDS", "RECIPES", "EncodeRequest", "Encoded", "EncoderDetected", "EncoderKind", "PromptRecipe",
            "recipe"]
