@@ -267,3 +267,40 @@ def test_clip_loader_type_omnigen2_reads_the_normed_last_layer(tmp_path: Path) -
     assert states.shape == reference.shape
     assert torch.allclose(states, reference, atol=1e-5)
     assert torch.equal(options["attention_mask"], torch.ones(1, len(ids), dtype=options["attention_mask"].dtype))
+
+
+def test_loras_in_kohyas_and_comfyuis_names_patch_the_layers(tmp_path: Path) -> None:
+    from inkgraph.nodes.loaders import LoraLoaderModelOnly, UNETLoader
+
+    model = to.transformer(5)
+    td.save(to.transformer_state(model), tmp_path / "models" / "diffusion_models" / "omnigen2.safetensors")
+    generator = torch.Generator().manual_seed(1)
+    down, up = torch.randn(2, 48, generator=generator) * 0.1, torch.randn(48, 2, generator=generator) * 0.1
+    a, b = torch.randn(2, 48, generator=generator) * 0.1, torch.randn(192, 2, generator=generator) * 0.1
+    (tmp_path / "models" / "loras").mkdir(parents=True)
+    save_file({"lora_unet_layers_0_attn_to_q.lora_down.weight": down, "lora_unet_layers_0_attn_to_q.lora_up.weight": up,
+               "lora_unet_layers_0_attn_to_q.alpha": torch.tensor(2.0),
+               "diffusion_model.noise_refiner.0.feed_forward.linear_1.lora_A.weight": a,
+               "diffusion_model.noise_refiner.0.feed_forward.linear_1.lora_B.weight": b},
+              str(tmp_path / "models" / "loras" / "og2_lora.safetensors"))
+    ctx = Ctx(tmp_path)
+    base = UNETLoader(ctx, "omnigen2.safetensors", weight_dtype="default")  # type: ignore[arg-type]
+    patched = LoraLoaderModelOnly(ctx, base, "og2_lora.safetensors", strength_model=0.5)  # type: ignore[arg-type]
+    with patched.use() as module:
+        assert torch.allclose(module.layers[0].attn.to_q.weight, model.layers[0].attn.to_q.weight + 0.5 * up @ down,
+                              atol=1e-6)
+        linear_1 = module.noise_refiner[0].feed_forward.linear_1.weight
+        assert torch.allclose(linear_1, model.noise_refiner[0].feed_forward.linear_1.weight + 0.5 * b @ a, atol=1e-6)
+
+
+def test_unetloaders_fp8_weight_dtype_stores_linears_in_one_byte(tmp_path: Path) -> None:
+    from inkgraph.nodes.loaders import UNETLoader
+
+    model = to.transformer(6)
+    td.save(to.transformer_state(model), tmp_path / "models" / "diffusion_models" / "omnigen2.safetensors")
+    loaded = UNETLoader(Ctx(tmp_path), "omnigen2.safetensors", weight_dtype="fp8_e4m3fn")  # type: ignore[arg-type]
+    x, t, cap = torch.randn(1, 16, 4, 4), torch.tensor([0.4]), torch.randn(1, 5, 32)
+    with loaded.use() as module, torch.no_grad():
+        assert module.layers[1].feed_forward.linear_2.weight.dtype == torch.float8_e4m3fn
+        ours, reference = module(x, t, cap), model(x, t, cap)
+    assert torch.allclose(ours.float(), reference, atol=0.1 * reference.abs().max().item())
