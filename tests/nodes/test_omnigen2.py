@@ -304,3 +304,21 @@ def test_unetloaders_fp8_weight_dtype_stores_linears_in_one_byte(tmp_path: Path)
         assert module.layers[1].feed_forward.linear_2.weight.dtype == torch.float8_e4m3fn
         ours, reference = module(x, t, cap), model(x, t, cap)
     assert torch.allclose(ours.float(), reference, atol=0.1 * reference.abs().max().item())
+
+
+def test_a_gguf_omnigen2_computes_what_the_file_holds(tmp_path: Path) -> None:
+    """As ComfyUI-GGUF users have it: Q8_0 blocks where a row holds whole blocks (the MLP's 192-wide
+    input, the 64-wide patch embedders), F16 elsewhere."""
+    from gguf import GGMLQuantizationType as Q
+
+    from tests.fixtures import tiny_gguf
+
+    model = to.transformer(8)
+    path = tmp_path / "omnigen2-Q8_0.gguf"
+    tiny_gguf.write(path, to.transformer_state(model), Q.Q8_0, arch="omnigen2", shape_fix=False)
+    loaded, detected = load_diffusion_model(path, torch.float32)
+    assert detected.family.name == "omnigen2" and type(loaded.layers[0].feed_forward.linear_2).__name__ == "GGUFLinear"
+    x, t, cap = torch.randn(1, 16, 4, 4), torch.tensor([0.3]), torch.randn(1, 5, 32)
+    with torch.no_grad():
+        ours, reference = loaded(x, t, cap), model(x, t, cap)
+    assert torch.allclose(ours, reference, atol=0.05 * reference.abs().max().item())
