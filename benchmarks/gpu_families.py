@@ -1,19 +1,19 @@
-"""Speed and memory of the transformer families on a GPU: Flux.1-dev, SD3.5 large and Z-Image Turbo at 1024²,
-each in bf16 and with fp8 weights (UNETLoader's weight_dtype fp8_e4m3fn: linear weights stored in one byte,
-computed in bf16). Prints it/s, peak VRAM and load time per row; ``--out`` also writes them as JSON.
+"""Speed and memory of the transformer families on a GPU: Flux.1-dev, SD3.5 large, Z-Image Turbo and Flux.2 klein
+4B / 9B at 1024², each in bf16 and with fp8 weights (UNETLoader's weight_dtype fp8_e4m3fn: linear weights stored
+in one byte, computed in bf16). Prints it/s, peak VRAM and load time per row; ``--out`` also writes them as JSON.
 
 The models are the real architectures with random weights (norm scales 1, the rest N(0, 1/fan_in)), written as
 the single files users download — Black Forest Labs' layout for Flux.1-dev (11.9 B parameters, 24 GB), Stability's
-MMDiT layout for SD3.5 large (8.1 B, 16 GB), Z-Image's own for Z-Image Turbo (6.2 B, 12 GB) — one at a time into
-``--work`` (deleted after its rows unless ``--keep``), then loaded through the engine: UNETLoader → KSampler (each
-family's official template settings: Flux dev 20 steps euler cfg 1, SD3.5 large 20 steps euler sgm_uniform cfg
-4, Z-Image Turbo 8 steps res_multistep cfg 1) on random text conditioning of the real widths and lengths, so the
-figures are the diffusion model's alone. Steps are timed with the device synchronised at each one; it/s leaves
-the first step out.
+MMDiT layout for SD3.5 large (8.1 B, 16 GB), Z-Image's own for Z-Image Turbo (6.2 B, 12 GB), BFL's for Flux.2 klein
+4B and 9B (3.9 B and 9.1 B) — one at a time into ``--work`` (deleted after its rows unless ``--keep``), then
+loaded through the engine: UNETLoader → KSampler (each family's official template settings: Flux dev 20 steps
+euler cfg 1, SD3.5 large 20 steps euler sgm_uniform cfg 4, Z-Image Turbo 8 steps res_multistep cfg 1, klein 4
+steps euler cfg 1) on random text conditioning of the real widths and lengths, so the figures are the diffusion
+model's alone. Steps are timed with the device synchronised at each one; it/s leaves the first step out.
 
 Usage::
 
-    python benchmarks/gpu_families.py                          # CUDA: all three families, bf16 and fp8
+    python benchmarks/gpu_families.py                          # CUDA: all five families, bf16 and fp8
     python benchmarks/gpu_families.py --families z_image_turbo --weights fp8 --out /tmp/families
     python benchmarks/gpu_families.py --families qwen_image     # Qwen-Image 20B + Qwen2.5-VL 7B in fp8
     python benchmarks/gpu_families.py --device cpu --tiny      # smoke mode: tiny models in the same layouts (CI)
@@ -60,8 +60,13 @@ class Case:
     pooled: int
     full: dict[str, Any] = field(default_factory=dict)  # the real architecture (diffusers config)
     tiny: dict[str, Any] = field(default_factory=dict)
+    channels: int = 16  # the latent's channels and pixels per latent cell (Flux.2: 128 at 1/16)
+    downscale: int = 8
 
 
+FLUX2_TINY = {"patch_size": 1, "in_channels": 128, "num_layers": 1, "num_single_layers": 2, "attention_head_dim": 32,
+              "num_attention_heads": 2, "joint_attention_dim": 48, "axes_dims_rope": (8, 8, 8, 8),
+              "guidance_embeds": False}
 CASES = {case.name: case for case in (
     Case("flux_dev", "Flux.1-dev", "flux1-dev.safetensors", 20, 1.0, "euler", "simple", 512, 4096, 768,
          full={"num_layers": 19, "num_single_layers": 38, "attention_head_dim": 128, "num_attention_heads": 24,
@@ -80,8 +85,18 @@ CASES = {case.name: case for case in (
          2560, 2560, full={},
          tiny={"dim": 64, "n_layers": 1, "n_refiner_layers": 1, "n_heads": 2, "n_kv_heads": 2, "cap_feat_dim": 16,
                "axes_dims": [8, 12, 12]}),
+    # Flux.2 klein (distilled: 4 steps, cfg 1, as image_flux2_klein_text_to_image), Qwen3's three layers as context
+    Case("flux2_klein_4b", "Flux.2 klein 4B", "flux-2-klein-4b.safetensors", 4, 1.0, "euler", "simple", 512, 7680, 0,
+         full={"num_layers": 5, "num_single_layers": 20, "num_attention_heads": 24, "joint_attention_dim": 7680,
+               "guidance_embeds": False},
+         tiny=FLUX2_TINY, channels=128, downscale=16),
+    Case("flux2_klein_9b", "Flux.2 klein 9B", "flux-2-klein-9b.safetensors", 4, 1.0, "euler", "simple", 512, 12288, 0,
+         full={"num_layers": 8, "num_single_layers": 24, "num_attention_heads": 32, "joint_attention_dim": 12288,
+               "guidance_embeds": False},
+         tiny=FLUX2_TINY, channels=128, downscale=16),
 )}
-TINY_CONTEXT = {"flux_dev": (8, 64, 32), "sd35_large": (8, 64, 64), "z_image_turbo": (8, 16, 16)}
+TINY_CONTEXT = {"flux_dev": (8, 64, 32), "sd35_large": (8, 64, 64), "z_image_turbo": (8, 16, 16),
+                "flux2_klein_4b": (8, 48, 0), "flux2_klein_9b": (8, 48, 0)}
 # Families measured by a function of their own (name → rows), beside the file-and-engine cases above; their
 # rows are printed as JSON lines and kept in --out's results.json.
 def _qwen_image() -> list[dict[str, Any]]:
@@ -96,13 +111,20 @@ EXTRA: dict[str, Callable[[], list[dict[str, Any]]]] = {"qwen_image": _qwen_imag
 def original_shapes(case: Case, tiny: bool) -> dict[str, tuple[int, ...]]:
     """Every tensor of the family's single file (its original key layout) with its shape, from the diffusers
     model built on the meta device and the inverse of the loader's renaming (tests/fixtures)."""
-    from diffusers import FluxTransformer2DModel, SD3Transformer2DModel, ZImageTransformer2DModel
+    from diffusers import (
+        Flux2Transformer2DModel,
+        FluxTransformer2DModel,
+        SD3Transformer2DModel,
+        ZImageTransformer2DModel,
+    )
 
-    from tests.fixtures import tiny_dit, tiny_lumina
+    from tests.fixtures import tiny_dit, tiny_flux2, tiny_lumina
 
     config = case.tiny if tiny else case.full
     with torch.device("meta"):
-        if case.name == "flux_dev":
+        if case.name.startswith("flux2_"):
+            state = tiny_flux2.flux2_state(Flux2Transformer2DModel(**config))
+        elif case.name == "flux_dev":
             state = tiny_dit.flux_state(FluxTransformer2DModel(**config))
         elif case.name == "sd35_large":
             state = tiny_dit.sd3_state(SD3Transformer2DModel(**config))
@@ -143,7 +165,9 @@ def graph(case: Case, weight_dtype: str, size: int, steps: int, tiny: bool) -> d
                                             "seed": 1}}
     return {
         "4": {"class_type": "UNETLoader", "inputs": {"unet_name": case.file, "weight_dtype": weight_dtype}},
-        "5": {"class_type": "GpuCheckEmptyLatent", "inputs": {"channels": 16, "width": size, "height": size}},
+        "5": {"class_type": "GpuCheckEmptyLatent", "inputs": {"channels": case.channels,
+                                                              "width": size * 8 // case.downscale,
+                                                              "height": size * 8 // case.downscale}},
         "6": condition,
         "7": {**condition, "inputs": {**condition["inputs"], "seed": 2}},
         "3": {"class_type": "KSampler", "inputs": {

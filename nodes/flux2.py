@@ -2,9 +2,9 @@
 1/16 of the image: Flux.2's 32-channel VAE latent in 2×2 patches) and Flux2Scheduler (the schedule of
 Black Forest Labs' reference code: a time shift μ fitted to the image's token count and the step count).
 
-The Flux.2 model family itself (Flux2Transformer2DModel, its VAE, the Mistral 3 and Qwen3 encoders) is not
-in Inkgraph yet; these nodes let Flux.2 workflows convert and validate, and the scheduler serves any flow
-model.
+FluxKVCache (the klein 9B KV edit workflow): the reference images' keys and values are computed once per
+sampling run, with the references modulated at t = 0 (``diffusion/families/flux2_refs.py``). The Flux.2
+family itself is ``diffusion/families/flux2.py``; the scheduler serves any flow model.
 """
 
 from __future__ import annotations
@@ -57,4 +57,19 @@ def Flux2Scheduler(
     return math.exp(mu) / (math.exp(mu) + (1 / t - 1))
 
 
-NODES = [EmptyFlux2LatentImage, Flux2Scheduler]
+@node(display_name="Flux KV Cache", category="", experimental=True,
+      description="Enables KV Cache optimization for reference images on Flux family models.")
+def FluxKVCache(
+    model: Annotated[Any, Socket(type="MODEL", tooltip="The model to use KV Cache on.")],
+) -> Annotated[Any, Socket(type="MODEL"), Output("MODEL", tooltip="The patched model with KV Cache enabled.")]:
+    """The same weights with a ``flux_kv_cache`` patch: Flux.2 keeps its reference tokens' keys and values
+    from a run's first step and makes "index_timestep_zero" the default reference method. Other families
+    refuse the patch before the first step, naming this node."""
+    from .diffusion.families.flux2_refs import KVCacheState
+    from .model_patches import _patched
+
+    state = KVCacheState()
+    return _patched(model, "FluxKVCache", lambda o: o.with_patch("flux_kv_cache", state))
+
+
+NODES = [EmptyFlux2LatentImage, Flux2Scheduler, FluxKVCache]

@@ -1,9 +1,8 @@
 """HiDream's nodes, with ComfyUI's names and inputs: QuadrupleCLIPLoader (CLIP-L, CLIP-G, T5-XXL and Llama 3.1
 8B for CLIP type ``hidream``) and CLIPTextEncodeHiDream (a prompt per encoder).
 
-The HiDream model family and its ``hidream`` prompt recipe (with the Llama 3.1 encoder kind) are not in
-Inkgraph yet: these nodes let HiDream workflows convert and validate, and fail when run with the loader's
-clear "CLIP type 'hidream' is not supported yet".
+The HiDream model family is ``diffusion/families/hidream.py``; the ``hidream`` prompt recipe and the Llama 3.1
+encoder kind are ``diffusion/encoders/hidream.py`` and ``llama3.py``.
 """
 
 from __future__ import annotations

@@ -90,7 +90,8 @@ def load_vae(manager: ModelManager, path: Path) -> VaeHandle:
 
 
 # the CLIP type ComfyUI gives an all-in-one checkpoint of a transformer family
-CHECKPOINT_CLIP_TYPES = {"ltxv": "ltxv", "flux": "flux", "chroma": "chroma", "sd3": "sd3", "lumina2": "lumina2", "z_image": "lumina2"}
+CHECKPOINT_CLIP_TYPES = {"ltxv": "ltxv", "flux": "flux", "chroma": "chroma", "sd3": "sd3", "lumina2": "lumina2",
+                         "z_image": "lumina2", "flux2": "flux2"}
 
 
 def load_transformer_checkpoint(manager: ModelManager, path: Path, detected: Any) -> tuple[Any, Any, Any]:

@@ -1,6 +1,6 @@
 """Autoencoders (KL) as users have them: SD1/SD2/SDXL VAEs, Flux's ``ae.safetensors``, SD3's 16-channel VAE,
 alone or inside a checkpoint (``first_stage_model.``, ``vae.``), in the original (LDM) or diffusers layout;
-the video VAEs (Wan 2.1/2.2) are read by :mod:`.video_vae`.
+Flux.2's VAE (its latent normalised in 2×2 patches) by :mod:`.flux2_vae`; the video VAEs (Wan 2.1/2.2) are read by :mod:`.video_vae`.
 
 The architecture is read from the tensors — block widths, resnets per block, latent channels (4 or 16),
 input/output channels, whether the quant convs and the middle attention are there — so any of these loads
@@ -54,10 +54,10 @@ def read_config(index: TensorIndex, prefix: str, layout: str) -> dict[str, Any]:
 
 def load(path: Path, dtype: torch.dtype) -> Any:
     """The VAE of a file, its weights checked against the architecture read from them."""
-    from diffusers import AutoencoderKL
+    from diffusers import AutoencoderKL, AutoencoderKLFlux2
     from diffusers.loaders.single_file_utils import convert_ldm_vae_checkpoint
 
-    from . import video_vae
+    from . import flux2_vae, video_vae
     from .weights import assemble
 
     index = index_file(path)
@@ -68,6 +68,13 @@ def load(path: Path, dtype: torch.dtype) -> Any:
     config = read_config(index, prefix, layout)
     owned = (lambda key: key.startswith(prefix)) if prefix else None
     state, _ = read_state_dict(path, keys=owned, strip=prefix)
+    if flux2_vae.is_flux2_file(index, prefix):  # Flux.2's: batch-norm statistics over the patchified latent
+        norm = {k: v for k, v in state.items() if k.startswith("bn.")}
+        if layout == "ldm":  # the renaming reads the level count only; the decoder's widths are its own
+            state = convert_ldm_vae_checkpoint(state, config)
+        state = {"bn.num_batches_tracked": torch.tensor(0), **state, **norm}
+        return assemble(AutoencoderKLFlux2, flux2_vae.config(config, index, prefix, layout), state, dtype, "VAE",
+                        path.name)
     if layout == "ldm":
         state = convert_ldm_vae_checkpoint(state, config)
     return assemble(AutoencoderKL, config, state, dtype, "VAE", path.name)

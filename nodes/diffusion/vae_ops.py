@@ -21,13 +21,27 @@ DOWNSCALE = 8
 
 
 def factor(vae: Any) -> int:
-    """Pixels per latent cell: 8 for every SD VAE (each block after the first halves the size); a video VAE's
-    spatial factor (Wan 2.1: 8, Wan 2.2: 16)."""
-    from . import video_vae
+    """Pixels per latent cell: 8 for every SD VAE (each block after the first halves the size), 16 for Flux.2's;
+    a video VAE's spatial factor (Wan 2.1: 8, Wan 2.2: 16)."""
+    from . import flux2_vae, video_vae
 
     if video_vae.is_video(vae):
         return video_vae.spatial(vae)
-    return int(2 ** (len(vae.config.block_out_channels) - 1))
+    patch = 2 if flux2_vae.is_flux2(vae) else 1  # Flux.2's latent cells are 2×2 patches of the VAE's
+    return int(2 ** (len(vae.config.block_out_channels) - 1)) * patch
+
+
+def _to_latent(vae: Any, z: torch.Tensor) -> torch.Tensor:
+    """The VAE's latent → the LATENT the model samples (Flux.2's: patchified and normalised; others: as is)."""
+    from . import flux2_vae
+
+    return flux2_vae.to_latent(vae, z) if flux2_vae.is_flux2(vae) else z
+
+
+def _from_latent(vae: Any, z: torch.Tensor) -> torch.Tensor:
+    from . import flux2_vae
+
+    return flux2_vae.from_latent(vae, z) if flux2_vae.is_flux2(vae) else z
 
 
 def _device_dtype(vae: Any) -> tuple[torch.device, torch.dtype]:
@@ -45,7 +59,7 @@ def decode(vae: Any, latents: torch.Tensor, check: Callable[[], None] | None = N
     for sample in latents.split(1):  # one at a time: VAE decoding is memory hungry
         if check is not None:
             check()
-        out = vae.decode(sample.to(device, dtype), return_dict=False)[0]
+        out = vae.decode(_from_latent(vae, sample).to(device, dtype), return_dict=False)[0]
         images.append(((out.float() + 1.0) / 2.0).clamp(0, 1).cpu())
     return torch.cat(images).movedim(1, -1)
 
@@ -76,7 +90,8 @@ def encode(vae: Any, pixels: torch.Tensor, check: Callable[[], None] | None = No
         if check is not None:
             check()
         x = (sample.movedim(-1, 1) * 2.0 - 1.0).to(device, dtype)
-        latents.append(vae.encode(x).latent_dist.mode().float().cpu())  # the mode, as ComfyUI: deterministic
+        mode = vae.encode(x).latent_dist.mode()  # the mode, as ComfyUI: deterministic
+        latents.append(_to_latent(vae, mode).float().cpu())
     return torch.cat(latents)
 
 
@@ -87,7 +102,7 @@ def decode_tiled(vae: Any, latents: torch.Tensor, tile: int | tuple[int, int], o
     def run(piece: torch.Tensor) -> torch.Tensor:
         if check is not None:
             check()
-        return vae.decode(piece.to(device, dtype), return_dict=False)[0]
+        return vae.decode(_from_latent(vae, piece).to(device, dtype), return_dict=False)[0]
 
     out = tiled(run, latents, tile, overlap, factor(vae), 3)
     return ((out + 1.0) / 2.0).clamp(0, 1).movedim(1, -1)
@@ -95,13 +110,15 @@ def decode_tiled(vae: Any, latents: torch.Tensor, tile: int | tuple[int, int], o
 
 def encode_tiled(vae: Any, pixels: torch.Tensor, tile: int | tuple[int, int], overlap: int,
                  check: Callable[[], None] | None = None) -> torch.Tensor:
+    from . import flux2_vae
+
     device, dtype = _device_dtype(vae)
     pixels = crop_to_multiple(pixels, factor(vae))
 
     def run(piece: torch.Tensor) -> torch.Tensor:
         if check is not None:
             check()
-        return vae.encode(piece.to(device, dtype)).latent_dist.mode()
+        return _to_latent(vae, vae.encode(piece.to(device, dtype)).latent_dist.mode())
 
-    channels = int(getattr(vae.config, "latent_channels", 4))
+    channels = int(getattr(vae.config, "latent_channels", 4)) * (4 if flux2_vae.is_flux2(vae) else 1)
     return tiled(run, pixels.movedim(-1, 1) * 2.0 - 1.0, tile, overlap, 1 / factor(vae), channels)

@@ -22,7 +22,8 @@ def test_the_smoke_mode_measures_every_family_with_default_and_fp8_weights(tmp_p
     assert done.returncode == 0, done.stdout + done.stderr
     rows = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
     assert [(r["family"], r["weights"]) for r in rows] == [
-        (family, weights) for family in ("Flux.1-dev", "SD3.5 large", "Z-Image Turbo") for weights in ("bf16", "fp8")]
+        (family, weights) for family in ("Flux.1-dev", "SD3.5 large", "Z-Image Turbo", "Flux.2 klein 4B",
+                                         "Flux.2 klein 9B") for weights in ("bf16", "fp8")]
     for row in rows:
         assert row["it_s"] > 0 and row["finite"] is True, row
         assert row["linear_weights"] == ("float8_e4m3fn" if row["weights"] == "fp8" else "float32"), row
@@ -44,7 +45,8 @@ def test_the_full_size_files_are_the_real_architectures() -> None:
     from inkgraph.nodes.diffusion.state_dict import TensorIndex, TensorInfo
 
     expected = {"flux_dev": ("flux", "dev", 11.90), "sd35_large": ("sd3", "3.5", 8.15),
-                "z_image_turbo": ("z_image", "z_image", 6.15)}
+                "z_image_turbo": ("z_image", "z_image", 6.15), "flux2_klein_4b": ("flux2", "klein", 3.88),
+                "flux2_klein_9b": ("flux2", "klein", 9.08)}
     for name, case in CASES.items():
         shapes = original_shapes(case, tiny=False)
         found = detect(TensorIndex({k: TensorInfo(v, "BF16") for k, v in shapes.items()}, {}), case.file)

@@ -161,6 +161,33 @@ def test_subgraphs_flatten_with_colon_ids_and_v1_links(registry: NodeRegistry) -
     assert prompt["3"]["inputs"] == {"images": ["2:6:7", 0]}
 
 
+def test_a_subgraph_instance_showing_fewer_inputs_is_linked_by_name(registry: NodeRegistry) -> None:
+    """The frontend may save an instance with fewer inputs than its definition declares (Flux.2 klein's
+    templates show ``text`` of six): the outer link's target slot counts the instance's list, and the inputs it
+    does not show keep the inner widgets' own values."""
+    inner = {"id": "sub-1", "nodes": [
+        node(5, "ImageBlur", [slot("image", "IMAGE", 10),
+                              {**slot("blur_radius", "INT", 11), "widget": {"name": "blur_radius"}}],
+             [{"name": "IMAGE", "type": "IMAGE", "links": [12]}], widgets=[4, 1.0])],
+        "links": [[10, -10, 0, 5, 0, "IMAGE"], [11, -10, 1, 5, 1, "INT"], [12, 5, 0, -20, 0, "IMAGE"]],
+        "inputs": [{"name": "image", "type": "IMAGE"}, {"name": "blur_radius", "type": "INT"}],
+        "outputs": [{"name": "IMAGE", "type": "IMAGE"}]}
+    workflow = {"version": 0.4, "nodes": [
+        node(1, "EmptyImage", outputs=[{"name": "IMAGE", "type": "IMAGE", "links": [1]}], widgets=[8, 8, 1, 0]),
+        node(2, "sub-1", [slot("image", "IMAGE", 1)], [{"name": "IMAGE", "type": "IMAGE", "links": [2]}], widgets=[]),
+        node(3, "PreviewImage", [slot("images", "IMAGE", 2)])],
+        "links": [[1, 1, 0, 2, 0, "IMAGE"], [2, 2, 0, 3, 0, "IMAGE"]], "definitions": {"subgraphs": [inner]}}
+    prompt, _ = ui_to_api(workflow, registry.get)
+    assert prompt["2:5"]["inputs"] == {"blur_radius": 4, "sigma": 1.0, "image": ["1", 0]}
+    shown = {**workflow, "nodes": [workflow["nodes"][0], node(2, "sub-1", [slot("blur_radius", "INT", None),
+                                                                            slot("image", "IMAGE", 1)],
+                                                              [{"name": "IMAGE", "type": "IMAGE", "links": [2]}]),
+                                   workflow["nodes"][2]],
+             "links": [[1, 1, 0, 2, 1, "IMAGE"], [2, 2, 0, 3, 0, "IMAGE"]]}
+    prompt, _ = ui_to_api(shown, registry.get)  # inputs in another order: still by name
+    assert prompt["2:5"]["inputs"]["image"] == ["1", 0]
+
+
 def test_a_subgraph_instance_listing_only_some_inputs_maps_them_by_name(registry: NodeRegistry) -> None:
     """Newer frontends put only the linked and some promoted inputs on an instance; the rest keep one widget
     value each, in the subgraph's order (the official Qwen-Image 2512 ControlNet template)."""

@@ -50,9 +50,10 @@ def shrunk(prompt: dict[str, Any]) -> dict[str, Any]:
     """The same graph at 64 px and two steps per sampler (and per training)."""
     for item in prompt.values():
         inputs = item["inputs"]
-        if item["class_type"] in ("EmptyLatentImage", "EmptySD3LatentImage"):
+        if item["class_type"] in ("EmptyLatentImage", "EmptySD3LatentImage", "EmptyFlux2LatentImage"):
             inputs["width"] = inputs["height"] = 64
-        elif item["class_type"] in ("KSampler", "KSamplerAdvanced", "BasicScheduler", "TrainLoraNode"):
+        elif item["class_type"] in ("KSampler", "KSamplerAdvanced", "BasicScheduler", "Flux2Scheduler",
+                                    "TrainLoraNode"):
             inputs["steps"] = 2
     return prompt
 

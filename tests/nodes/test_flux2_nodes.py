@@ -45,6 +45,8 @@ REFERENCE = {
         ("steps", ["INT", {"default": 20, "min": 1, "max": 4096}]),
         ("width", ["INT", {"default": 1024, "min": 16, "max": 16384, "step": 1}]),
         ("height", ["INT", {"default": 1024, "min": 16, "max": 16384, "step": 1}])], [("SIGMAS", "SIGMAS")]),
+    "FluxKVCache": ("", "Flux KV Cache", [
+        ("model", ["MODEL", {"tooltip": "The model to use KV Cache on."}])], [("MODEL", "MODEL")]),
 }
 
 
@@ -58,3 +60,11 @@ def test_object_info_matches_comfyui(class_type: str) -> None:
     for name, config in required:
         assert info["input"]["required"][name] == config, name
     assert info["output"] == [t for t, _ in outputs] and info["output_name"] == [n for _, n in outputs]
+
+
+def test_flux_kv_cache_is_experimental_with_comfyuis_description() -> None:
+    specs = {spec_of(fn).class_type: spec_of(fn) for fn in nodes.node_list()}
+    info = node_info(specs["FluxKVCache"], None)
+    assert info["experimental"] is True
+    assert info["description"] == "Enables KV Cache optimization for reference images on Flux family models."
+    assert info["output_tooltips"] == ["The patched model with KV Cache enabled."]

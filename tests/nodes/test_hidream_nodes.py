@@ -1,6 +1,6 @@
-"""HiDream's nodes ahead of its model family: the five official HiDream templates convert and validate with
-only model files missing; running one fails with the clear unsupported-type error; InstructPixToPixConditioning
-against a plain VAE encode; /object_info against ComfyUI's declarations (nodes_hidream.py, nodes_ip2p.py)
+"""HiDream's nodes: the five official HiDream templates convert and validate with only model files missing
+(they run in test_hidream_models.py); a repeated encoder fails clearly; InstructPixToPixConditioning against a
+plain VAE encode; /object_info against ComfyUI's declarations (nodes_hidream.py, nodes_ip2p.py)
 written down by hand."""
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def test_official_templates_validate_with_only_model_files_missing(name: str, tm
         result.error_body()
 
 
-def test_the_hidream_type_fails_clearly_until_its_recipe_exists(tmp_path: Path) -> None:
+def test_two_t5_files_in_quadrupleclip_loader_fail_clearly(tmp_path: Path) -> None:
     folder = tmp_path / "models" / "text_encoders"
     tt.save_set(folder, seed=1)
     (tmp_path / "input").mkdir()
@@ -61,7 +61,7 @@ def test_the_hidream_type_fails_clearly_until_its_recipe_exists(tmp_path: Path) 
     out = {"class_type": "ConditioningZeroOut", "inputs": {"conditioning": ["2", 0]}}
     preview = {"class_type": "PreviewAny", "inputs": {"source": ["3", 0]}}
     _, outcome = runtime.run({"1": loader, "2": encode, "3": out, "4": preview})
-    assert outcome.status_str == "error" and "CLIP type 'hidream' is not supported yet" in str(outcome.error)
+    assert outcome.status_str == "error" and "a second t5xxl text encoder" in str(outcome.error)
 
 
 class _Vae:

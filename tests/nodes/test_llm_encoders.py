@@ -166,8 +166,8 @@ def test_comfyui_picks_the_recipe_from_a_single_encoder_file(tmp_path: Path) -> 
     for name, clip_type in (("qwen_3_4b", "stable_diffusion"), ("qwen_3_4b", "qwen_image"), ("gemma_2_2b_fp16", "sd3")):
         handle = load_text_encoders(manager, [tmp_path / f"{name}.safetensors"], clip_type)
         assert handle.recipe == "lumina2"
-    with pytest.raises(ValueError, match="type 'flux' takes clip_l, t5xxl text encoders; qwen3_4b found"):
-        load_text_encoders(manager, [tmp_path / "qwen_3_4b.safetensors"], "flux")
+    for clip_type in ("flux", "flux2"):  # Flux.2 klein's encoder for these two types
+        assert load_text_encoders(manager, [tmp_path / "qwen_3_4b.safetensors"], clip_type).recipe == "flux2"
     with pytest.raises(ValueError, match="type 'lumina2' takes one text encoder"):
         load_text_encoders(manager, [tmp_path / "qwen_3_4b.safetensors", tmp_path / "gemma_2_2b_fp16.safetensors"],
                            "lumina2")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -34,6 +35,7 @@ class EncoderDetected:
     prefix: str  # what precedes the encoder's own keys ("" for a repackaged single file)
     config: dict[str, Any]
     source: str = ""  # the file's name, for messages
+    folder: Path | None = None  # the folder of the file being loaded (kinds whose tokenizer may lie beside it)
     scales: dict[str, torch.Tensor] = field(default_factory=dict)  # scaled-fp8 weight scales by module name
     # keys outside the prefix the kind also needs (Gemma's tokenizer, ``spiece_model``, stored beside the
     # weights); ``build`` finds them under their full names

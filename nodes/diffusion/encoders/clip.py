@@ -136,12 +136,16 @@ class _Clip(EncoderKind):
             last = f"text_model.encoder.layers.{config.num_hidden_layers}."
             state = {k: v for k, v in state.items() if not k.startswith(last)}
         cls = CLIPTextModelWithProjection if self.projected else CLIPTextModel
+        projection = None
         if not self.projected:  # transformers 5 builds CLIPTextModel without the text_model wrapper
+            projection = state.get("text_projection.weight")
             state = {k[len("text_model."):]: v for k, v in state.items() if k.startswith("text_model.")}
             scales = {k[len("text_model."):]: v for k, v in scales.items() if k.startswith("text_model.")}
         model = assemble(cls, config, state, dtype, f"{self.name} text encoder", detected.source)
         if scales:
             apply_scales(model, scales)
+        if projection is not None:  # CLIP-L's projection, for recipes that read its projected pooled output (HiDream)
+            model.register_buffer("inkgraph_text_projection", projection.to(dtype), persistent=False)
         return model  # type: ignore[no-any-return]
 
     def tokenizer(self) -> Any:

@@ -68,4 +68,5 @@ def load(path: Path, detected: EncoderDetected, dtype: torch.dtype) -> torch.nn.
     weights, scales = split_scales(tensors, path.name)
     del tensors
     detected.scales = scales
+    detected.folder = path.parent
     return detected.kind.build(weights, detected, dtype)

@@ -43,13 +43,13 @@ def read_config(index: TensorIndex, prefix: str) -> dict[str, Any] | None:
     return decoder_shapes(index, prefix, HEAD_DIM)
 
 
-def tokenizer_key(index: TensorIndex, prefix: str) -> str | None:
-    """Where a file keeps Gemma's tokenizer: the nearest ``spiece_model`` beside the weights or above them
-    (``text_encoders.gemma2_2b.transformer.`` → ``text_encoders.gemma2_2b.``, ``text_encoders.``, the top
-    level)."""
+def tokenizer_key(index: TensorIndex, prefix: str, name: str = TOKENIZER_KEY) -> str | None:
+    """Where a file keeps a tokenizer tensor ``name`` (Gemma's ``spiece_model``, Mistral's ``tekken_model``): the
+    nearest one beside the weights or above them (``text_encoders.gemma2_2b.transformer.`` →
+    ``text_encoders.gemma2_2b.``, ``text_encoders.``, the top level)."""
     parts = prefix.split(".")[:-1]
     for cut in range(len(parts), -1, -1):
-        key = "".join(part + "." for part in parts[:cut]) + TOKENIZER_KEY
+        key = "".join(part + "." for part in parts[:cut]) + name
         if key in index:
             return key
     return None

@@ -65,21 +65,32 @@ def decoder_state(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def attention_mask(ids: torch.Tensor, pad: int, end: int | None = None) -> torch.Tensor:
-    """ComfyUI's mask for a batch of token rows: 1 up to the first end token (kept) or, with no end token,
-    up to the first padding token (masked), 0 after it."""
+    """ComfyUI's mask for a batch of token rows: padding in front of a row (left-padded prompts) is masked;
+    from the first other token, 1 up to the first end token (kept) or, with no end token, up to the next
+    padding token (masked), 0 after it."""
     stop = pad if end is None else end
     mask = torch.zeros_like(ids)
     for row in range(ids.shape[0]):
-        hits = (ids[row] == stop).nonzero()
-        length = ids.shape[1] if len(hits) == 0 else int(hits[0]) + (1 if end is not None else 0)
-        mask[row, :length] = 1
+        tokens = ids[row]
+        start = 0
+        while start < len(tokens) and int(tokens[start]) == pad:
+            start += 1
+        hits = (tokens[start:] == stop).nonzero()
+        length = len(tokens) if len(hits) == 0 else start + int(hits[0]) + (1 if end is not None else 0)
+        mask[row, start:length] = 1
     return mask
 
 
-def run(encoder: Any, reading: Reading, ids: torch.Tensor, mask: torch.Tensor | None,
+Layers = tuple[int, ...]  # several layers read side by side (ComfyUI's ``layer=[…]``: Flux.2's encoders)
+
+
+def run(encoder: Any, reading: Reading | Layers, ids: torch.Tensor, mask: torch.Tensor | None,
         vectors: dict[tuple[int, int], torch.Tensor] | None = None) -> torch.Tensor:
     """States [N, T, D] (float32, CPU) of the layer ``reading`` names: a decoder layer's own output (hooked,
-    so no final norm), or the normed last output for ``Reading(-1, True)``.
+    so no final norm), or the normed last output for ``Reading(-1, True)``. A tuple of layer numbers reads
+    each one's input as ComfyUI's intermediate list does (``i``: what enters layer ``i``, the output of layer
+    ``i − 1`` without the final norm; the model's depth: its normed output) and puts them side by side per
+    token: [N, T, len(layers)·D].
 
     ``vectors`` maps (row, position) to an embedding that replaces the token embedding there."""
     device = next(encoder.parameters()).device
@@ -92,24 +103,43 @@ def run(encoder: Any, reading: Reading, ids: torch.Tensor, mask: torch.Tensor | 
             return output
 
         hooks.append(encoder.get_input_embeddings().register_forward_hook(replace_rows))
-    captured: list[torch.Tensor] = []
-    last = reading.layer == -1 and reading.layer_norm_hidden
-    if not last:
-        def keep(module: Any, inputs: Any, output: Any) -> None:
-            captured.append(output[0] if isinstance(output, tuple) else output)
+    captured: dict[int, torch.Tensor] = {}
 
-        hooks.append(encoder.layers[reading.layer].register_forward_hook(keep))
+    def keep(index: int) -> Any:
+        def hook(module: Any, inputs: Any, output: Any) -> None:
+            captured[index] = output[0] if isinstance(output, tuple) else output
+
+        return hook
+
+    if isinstance(reading, tuple):
+        count = len(encoder.layers)
+        if max(reading) > count:
+            raise ValueError(f"the text encoder has {count} layers; this model reads layers {list(reading)}")
+        final = getattr(encoder, "inkgraph_final_norm", True)  # False: ComfyUI leaves a pruned model's norm out
+        for index in reading:
+            if index == 0:
+                hooks.append(encoder.get_input_embeddings().register_forward_hook(keep(index)))
+            elif index < count or not final:
+                hooks.append(encoder.layers[index - 1].register_forward_hook(keep(index)))
+        last = False
+    else:
+        last = reading.layer == -1 and reading.layer_norm_hidden
+        if not last:
+            hooks.append(encoder.layers[reading.layer].register_forward_hook(keep(0)))
     try:
         out = encoder(input_ids=ids.to(device), attention_mask=mask.to(device) if mask is not None else None,
                       use_cache=False)
     finally:
         for hook in hooks:
             hook.remove()
-    hidden = out.last_hidden_state if last else captured[0]
+    if isinstance(reading, tuple):
+        hidden = torch.cat([captured.get(index, out.last_hidden_state).float() for index in reading], dim=-1)
+    else:
+        hidden = out.last_hidden_state if last else captured[0]
     return hidden.float().cpu()
 
 
-def encode(encoder: Any, reading: Reading, chunks: list[Chunk], rules: TokenRules, masked: bool = True
+def encode(encoder: Any, reading: Reading | Layers, chunks: list[Chunk], rules: TokenRules, masked: bool = True
            ) -> tuple[torch.Tensor, torch.Tensor]:
     """(states [1, T, D], attention mask [1, T]) of the prompt's chunks, emphasis applied, as ComfyUI's
     ``encode_token_weights``: with weights (or no chunks) the empty prompt is encoded in the same batch.
@@ -124,7 +154,7 @@ def encode(encoder: Any, reading: Reading, chunks: list[Chunk], rules: TokenRule
     if weighted or not rows:
         rows.append(rules.empty(longest))
     ids = torch.tensor(rows, dtype=torch.long)
-    mask = attention_mask(ids, rules.pad, rules.end)
+    mask = attention_mask(ids, rules.pad if rules.mask_pad is None else rules.mask_pad, rules.end)
     hidden = run(encoder, reading, ids, mask if masked else None, vectors)
     parts = []
     for index, chunk in enumerate(chunks):
@@ -139,9 +169,12 @@ def encode(encoder: Any, reading: Reading, chunks: list[Chunk], rules: TokenRule
     return torch.cat(parts, dim=0)[None], mask[:len(chunks)].flatten()[None]
 
 
-def encode_text(encoder: Any, text: str, rules: TokenRules, reading: Reading, layer: int | None, context: Any,
-                masked: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+def encode_text(encoder: Any, text: str, rules: TokenRules, reading: Reading | Layers, layer: int | None,
+                context: Any, masked: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """One language model's (states, attention mask) for ``text`` (a template already applied), with
-    CLIPSetLastLayer's ``layer`` and ``embedding:NAME`` vectors as wide as the model."""
+    CLIPSetLastLayer's ``layer`` (ignored where several layers are read, as ComfyUI) and ``embedding:NAME``
+    vectors as wide as the model."""
     chunks = chunks_for(encoder, text, rules, context)
-    return encode(encoder, reading.at(layer, depth(encoder)), chunks, rules, masked)
+    if isinstance(reading, Reading):
+        reading = reading.at(layer, depth(encoder))
+    return encode(encoder, reading, chunks, rules, masked)

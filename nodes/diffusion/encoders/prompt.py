@@ -45,6 +45,8 @@ class TokenRules:
     empty_has_end: bool = True  # the empty prompt keeps its end token (PixArt/Chroma: padding only)
     min_padding: int | None = None  # padding tokens always added after the last chunk's end token
     weights: bool = True  # parse emphasis; False: the prompt is literal text (ComfyUI's disable_weights)
+    pad_left: bool = False  # padding goes in front of the tokens (Mistral 3's)
+    mask_pad: int | None = None  # the model's own padding id for the attention mask, where it differs from ``pad``
 
     def configured(self, options: dict[str, Any]) -> TokenRules:
         """These rules with a CLIP's tokenizer options applied (T5TokenizerOptions sets
@@ -118,13 +120,17 @@ def pack(groups: list[list[tuple[Token, float]]], rules: TokenRules) -> list[Chu
             else:
                 chunk.extend(group)
                 group = []
+    def padded(tokens: Chunk, count: int) -> Chunk:
+        padding: Chunk = [(rules.pad, 1.0)] * count
+        return padding + tokens if rules.pad_left else tokens + padding
+
     last = chunk + [(rules.end, 1.0)] if rules.end is not None else chunk
     if rules.min_padding:
-        last = last + [(rules.pad, 1.0)] * rules.min_padding
+        last = padded(last, rules.min_padding)
     if rules.pad_to_max and len(last) < rules.max_length:
-        last = last + [(rules.pad, 1.0)] * (rules.max_length - len(last))
+        last = padded(last, rules.max_length - len(last))
     if rules.min_length is not None and len(last) < rules.min_length:
-        last = last + [(rules.pad, 1.0)] * (rules.min_length - len(last))
+        last = padded(last, rules.min_length - len(last))
     chunks.append(last)
     return chunks
 

@@ -1,12 +1,13 @@
 """Qwen3 text encoders as transformers' Qwen3Model: Qwen3-4B, Z-Image's (``qwen_3_4b.safetensors``,
-``qwen_3_4b_fp8_mixed.safetensors``) and Flux.2 klein 4B's.
+``qwen_3_4b_fp8_mixed.safetensors``) and Flux.2 klein 4B's; Qwen3-8B, Flux.2 klein 9B's
+(``qwen_3_8b_fp8mixed.safetensors``).
 
 ComfyUI's repackaged files hold the language model's ``model.`` keys (``model.layers.N.self_attn.q_proj``,
 ``model.embed_tokens``, ``model.norm``), an LM head or not; fp16/bf16, fp8, scaled-fp8 and per-layer fp8
 ("fp8mixed") files all load (the scales are applied to the linear layers). Qwen3 is told from other decoders
 by its per-head q/k norms; the kind follows ComfyUI's rule by width (``detect_te_model``: 2560 → 4B; 1024,
-2048 and 4096 are Qwen3-0.6B, -2B and -8B, other kinds). Widths ComfyUI does not know (tiny test models)
-count as 4B. rope θ (10⁶) and the norm ε (10⁻⁶) are Qwen3's, not readable from the tensors.
+2048 and 4096 are Qwen3-0.6B, -2B and -8B, other kinds; 4096 is :class:`Qwen3_8B`). Widths ComfyUI does not
+know (tiny test models) count as 4B. rope θ (10⁶) and the norm ε (10⁻⁶) are Qwen3's, not readable from the tensors.
 
 The tokenizer is Qwen2.5's byte-level BPE (Qwen3 shares it), shipped in ``configs/qwen25_tokenizer``.
 """
@@ -26,6 +27,7 @@ from .llm import decoder_shapes, decoder_state
 TOKENIZER_DIR = Path(__file__).resolve().parent.parent / "configs" / "qwen25_tokenizer"
 PAD = 151643  # <|endoftext|>
 OTHER_WIDTHS = {1024: "qwen3_06b", 2048: "qwen3_2b", 4096: "qwen3_8b"}  # ComfyUI's other Qwen3 kinds
+WIDTH_8B = 4096
 QWEN3: dict[str, Any] = {"rope_theta": 1_000_000.0, "rms_norm_eps": 1e-6, "max_position_embeddings": 40960,
          "hidden_act": "silu", "attention_bias": False, "tie_word_embeddings": False}
 
@@ -67,7 +69,24 @@ class Qwen3_4B(EncoderKind):  # noqa: N801 (ComfyUI's name)
 
     def recipe_for(self, clip_type: str) -> str | None:
         """ComfyUI: a Qwen3-4B file is Flux.2 klein's encoder for types flux and flux2, Z-Image's for any other."""
-        return None if clip_type in ("flux", "flux2") else "lumina2"
+        return "flux2" if clip_type in ("flux", "flux2") else "lumina2"
+
+
+class Qwen3_8B(Qwen3_4B):  # noqa: N801 (ComfyUI's name)
+    """Qwen3-8B (4096 wide, 36 layers, 32 heads, 8 key/value heads), Flux.2 klein 9B's encoder
+    (``qwen_3_8b_fp8mixed.safetensors``). Told from Qwen3-4B by its width alone, as ComfyUI does."""
+
+    name: ClassVar[str] = "qwen3_8b"
+
+    def detect(self, index: TensorIndex, prefix: str = "") -> EncoderDetected | None:
+        config = read_config(index, prefix)
+        if config is None or config["hidden_size"] != WIDTH_8B:
+            return None
+        return EncoderDetected(self, prefix, config)
+
+    def recipe_for(self, clip_type: str) -> str | None:
+        """ComfyUI: a Qwen3-8B file is Flux.2 klein's encoder (but for Ideogram 4's type, not in Inkgraph)."""
+        return "flux2"
 
 
 @cache

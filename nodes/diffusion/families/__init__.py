@@ -16,6 +16,8 @@ from ..state_dict import ModelFileError, TensorIndex, compute_cast, describe, in
 from .base import Detected, DiffusionFamily, Family, LatentFormat
 from .chroma import Chroma
 from .flux import Flux
+from .flux2 import Flux2
+from .hidream import HiDream
 from .hunyuan_video import HunyuanVideo15
 from .ltxv import LTXV
 from .lumina2 import Lumina2
@@ -28,8 +30,8 @@ from .z_image import ZImage
 
 log = logging.getLogger(__name__)
 
-FAMILIES: list[DiffusionFamily] = [HunyuanVideo15(), LTXV(), Chroma(), Flux(), SD3(), QwenImage(), Wan22(), Wan21(),
-                                   ZImage(), Lumina2(), OmniGen2(), *SD_FAMILIES]
+FAMILIES: list[DiffusionFamily] = [HunyuanVideo15(), LTXV(), Flux2(), HiDream(), Chroma(), Flux(), SD3(), QwenImage(),
+                                   Wan22(), Wan21(), ZImage(), Lumina2(), OmniGen2(), *SD_FAMILIES]
 
 __all__ = ["FAMILIES", "Detected", "DiffusionFamily", "Family", "LatentFormat", "by_name", "detect", "detect_file",
            "load_diffusion_model"]

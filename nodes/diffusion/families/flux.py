@@ -77,6 +77,8 @@ class Flux(DiffusionFamily):
         prefix = index.prefix_of(MARKER)
         if prefix is None or (prefix + "distilled_guidance_layer.in_proj.weight" in index) != self.chroma:
             return None
+        if prefix + "double_stream_modulation_img.lin.weight" in index:
+            return None  # Flux.2 (families/flux2.py)
         return prefix
 
     def detect(self, index: TensorIndex) -> Detected | None:
