@@ -322,3 +322,15 @@ def test_a_gguf_omnigen2_computes_what_the_file_holds(tmp_path: Path) -> None:
     with torch.no_grad():
         ours, reference = loaded(x, t, cap), model(x, t, cap)
     assert torch.allclose(ours, reference, atol=0.05 * reference.abs().max().item())
+
+
+def test_the_original_layout_written_back_loads_to_the_same_model(tmp_path: Path) -> None:
+    model = to.transformer(9)
+    path = tmp_path / "omnigen2.safetensors"
+    td.save(to.transformer_state(model), path, "model.diffusion_model.")
+    loaded, detected = load_diffusion_model(path, torch.float32)
+    written = detected.family.original_state(detected, loaded)
+    again = tmp_path / "written.safetensors"
+    save_file(written, str(again))
+    reloaded, _ = load_diffusion_model(again, torch.float32)
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in reloaded.state_dict().items())

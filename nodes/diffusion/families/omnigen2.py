@@ -94,6 +94,10 @@ class OmniGen2(DiffusionFamily):
         return {name.replace(".", "_"): [(name, None)] for name, child in module.named_modules()
                 if isinstance(child, torch.nn.Linear)}
 
+    def original_state(self, detected: Detected, module: torch.nn.Module) -> dict[str, torch.Tensor]:
+        """The module's own names are ComfyUI's layout: ModelSave writes them as they are."""
+        return dict(module.state_dict())
+
     def train_targets(self, detected: Detected, module: torch.nn.Module) -> str:
         return r"(layers|noise_refiner|ref_image_refiner|context_refiner)\.\d+\.(attn\.(to_q|to_k|to_v|to_out\.0)" \
                r"|feed_forward\.linear_[123])"
