@@ -221,7 +221,7 @@ def test_adapter_feeds_the_network_as_comfyui_with_reference_latents() -> None:
     with torch.no_grad():
         conds = adapter.encode(model, context, {"attention_mask": torch.ones(1, 6), "reference_latents": refs}, C)
         assert sorted(conds) == ["context", "reference_latent_00", "reference_latent_01"]
-        assert conds["reference_latent_00"].shape == (1, 16, 4, 4)  # padded to the patch
+        assert torch.equal(conds["reference_latent_00"], FLUX_LATENT.process_in(refs[0]))
         got = adapter.apply(model, x, sigma, conds)
         want = _plain_forward(model, x, sigma, context, [FLUX_LATENT.process_in(r) for r in refs])
         assert got.shape == x.shape and torch.allclose(got, want, atol=1e-5)

@@ -123,3 +123,50 @@ def test_the_edits_reference_latents_reach_the_model(runtime: Runtime, monkeypat
         _, outcome = runtime.run(prompt)
         assert outcome.status_str == "success", outcome.error
         assert set(seen) == {0, count}
+
+
+class Ctx:
+    def __init__(self, runtime: Runtime) -> None:
+        self.models, self.folders, self.extra_data, self.node_id = runtime.models, runtime.folders, {}, "t"
+
+    def progress(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def text(self, _: str) -> None:
+        return None
+
+    def check_interrupted(self) -> None:
+        return None
+
+
+def test_euler_with_a_reference_equals_a_plain_loop_over_the_module(runtime: Runtime) -> None:
+    """ComfyUI's Omnigen2 sampling: σ from the simple schedule under shift 2.6, the network fed t = 1 − σ,
+    the caption states and the reference latent in the model's space; the velocity is its output negated;
+    an Euler step moves by (σ' − σ)·v; the result leaves the model's space through Flux's scale and shift."""
+    from inkgraph.nodes.conditioning import CLIPTextEncode
+    from inkgraph.nodes.diffusion.ksampler import prepare_noise, sample
+    from inkgraph.nodes.diffusion.model_api import model_sampling_of
+    from inkgraph.nodes.diffusion.schedules import sampling_sigmas
+    from inkgraph.nodes.edit_models import ReferenceLatent
+    from inkgraph.nodes.loaders import CLIPLoader, UNETLoader
+
+    ctx = Ctx(runtime)
+    model = UNETLoader(ctx, "omnigen2_fp16.safetensors", weight_dtype="default")  # type: ignore[arg-type]
+    clip = CLIPLoader(ctx, "qwen_2.5_vl_fp16.safetensors", type="omnigen2")
+    reference = torch.randn(1, 16, 5, 6, generator=torch.Generator().manual_seed(4))
+    cond = ReferenceLatent(CLIPTextEncode(ctx, text="a fox made of glass", clip=clip), {"samples": reference})
+    latent = torch.zeros(1, 16, 6, 8)
+    with torch.inference_mode():  # as the engine runs nodes
+        out = sample(ctx, model, 7, 3, 1.0, "euler", "simple", cond, cond, {"samples": latent})["samples"]  # type: ignore[arg-type]
+        sigmas = sampling_sigmas(model_sampling_of(model), "simple", "euler", 3, 1.0).tolist()
+        ts = [1.0, 0.667, 0.334]  # every 333⅓th of the 1000 training times
+        assert sigmas == pytest.approx([2.6 * t / (1 + 1.6 * t) for t in ts] + [0.0], abs=1e-3)
+        x = prepare_noise(latent, 7) * sigmas[0]
+        states = cond[0][0]
+        ref = (reference - 0.1159) * 0.3611
+        with model.use() as module:
+            dtype = next(module.parameters()).dtype
+            for sigma, following in zip(sigmas, sigmas[1:], strict=False):
+                velocity = -module(x.to(dtype), torch.tensor([1.0 - sigma]), states.to(dtype), [ref.to(dtype)])
+                x = x + velocity.float() * (following - sigma)
+    assert torch.allclose(out, x / 0.3611 + 0.1159, atol=1e-4)

@@ -12,7 +12,7 @@ output channels and the reference-index rows; the rotary axes are the head width
 Sampling as ComfyUI's Omnigen2 config: discrete flow (CONST) with shift 2.6 and multiplier 1; the network
 is fed t = 1 − σ and its output negated; Flux's latents and VAE (``ae.safetensors``). The conditioning is
 Qwen2.5-VL 3B's states (CLIPLoader type ``omnigen2``) and, for editing, reference latents (ReferenceLatent),
-which reach the model in its latent space, each padded to the patch size.
+which reach the model in its latent space.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import torch
 
 from ..state_dict import TensorIndex, block_count
 from .base import Detected, DiffusionFamily, LatentFormat
-from .flux import FLUX_LATENT, pad_to_patch
+from .flux import FLUX_LATENT
 from .lumina2 import even_thirds, shape_reader
 from .omnigen2_model import PATCH, OmniGen2Transformer
 
@@ -111,9 +111,8 @@ class OmniGen2Adapter:
 
     Per entry: the caption states — only the attended tokens when the encoder's mask has padding (ComfyUI
     passes the mask to the caption refiner and counts the attended tokens for the positions; with no
-    padding, its only working case, the two agree) — and the reference latents in the model's space, each
-    padded to the patch size. A call pads the latent to the patch size, feeds t = 1 − σ, and returns the
-    output negated and cropped back.
+    padding, its only working case, the two agree) — and the reference latents in the model's space. A call
+    feeds t = 1 − σ (in float32) and returns the output negated; the module pads odd sizes to the patch.
     """
 
     spatial_keys: frozenset[str] = frozenset()
@@ -128,15 +127,12 @@ class OmniGen2Adapter:
             embedding = embedding[:, mask.reshape(-1)[:embedding.shape[1]].bool()]
         out = {"context": embedding.to(ctx.device, ctx.dtype)}
         for i, ref in enumerate(options.get("reference_latents") or ()):
-            latent = self.latent_format.process_in(ref[:1].float())
-            out[f"{REFERENCE}{i:02d}"] = pad_to_patch(latent, PATCH).to(ctx.device, ctx.dtype)
+            out[f"{REFERENCE}{i:02d}"] = self.latent_format.process_in(ref[:1].float()).to(ctx.device, ctx.dtype)
         return out
 
     def apply(self, module: Any, x_in: torch.Tensor, timestep: torch.Tensor,
               conds: dict[str, torch.Tensor]) -> torch.Tensor:
-        h, w = x_in.shape[-2:]
         context = conds["context"]
-        x = pad_to_patch(x_in, PATCH).to(context.dtype)
         refs = [conds[key] for key in sorted(conds) if key.startswith(REFERENCE)]
-        out: torch.Tensor = module(x, (1.0 - timestep).float(), context, refs)
-        return -out[..., :h, :w].to(x_in.dtype)
+        out: torch.Tensor = module(x_in.to(context.dtype), (1.0 - timestep).float(), context, refs)
+        return -out.to(x_in.dtype)

@@ -105,6 +105,12 @@ def apply_rotary(x: torch.Tensor, freqs: torch.Tensor) -> torch.Tensor:
     return out.reshape(x.shape).to(x.dtype)
 
 
+def pad_to_patch(x: torch.Tensor, patch: int = PATCH) -> torch.Tensor:
+    """The last two dims padded up to multiples of the patch, wrapping around (ComfyUI's pad_to_patch_size)."""
+    pad_h, pad_w = (-x.shape[-2]) % patch, (-x.shape[-1]) % patch
+    return F.pad(x, (0, pad_w, 0, pad_h), mode="circular") if pad_h or pad_w else x
+
+
 def patchify(x: torch.Tensor, patch: int = PATCH) -> torch.Tensor:
     """[B, C, H, W] → [B, (H/p)·(W/p), p·p·C], tokens row-major, each token's features (p1, p2, c)."""
     b, c, h, w = x.shape
@@ -250,15 +256,18 @@ class OmniGen2Transformer(nn.Module):
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, context: torch.Tensor,
                 references: list[torch.Tensor] | tuple[()] = ()) -> torch.Tensor:
-        """The network's output [B, out_channels, H, W] for the latent ``x`` [B, C, H, W] (H, W multiples of
-        the patch), the model's time ``t`` [B] (1 − σ), the caption states ``context`` [B, T, caption] (every
-        token attended) and reference latents [B, C, h, w] (also patch multiples)."""
+        """The network's output [B, out_channels, H, W] for the latent ``x`` [B, C, H, W], the model's time
+        ``t`` [B] (1 − σ), the caption states ``context`` [B, T, caption] (every token attended) and reference
+        latents [B, C, h, w]; latents of sizes that are not patch multiples are padded (wrapping around) and
+        the output cropped back, as ComfyUI's forward does."""
         arch = self.arch
         if len(references) > arch.references:
             raise ValueError(f"OmniGen2 tells apart {arch.references} reference images; {len(references)} given")
         dtype = x.dtype
-        b, _, h, w = x.shape
-        rows, cols = h // PATCH, w // PATCH
+        height, width = x.shape[-2:]
+        x = pad_to_patch(x)
+        references = [pad_to_patch(ref) for ref in references]
+        rows, cols = x.shape[-2] // PATCH, x.shape[-1] // PATCH
         embed = self.time_caption_embed
         temb = embed.timestep_embedder(timestep_features(t).to(dtype))
         text = embed.caption_embedder(context.to(dtype))
@@ -285,4 +294,4 @@ class OmniGen2Transformer(nn.Module):
         for block in self.layers:
             hidden = block(hidden, freqs, temb)
         out = self.norm_out(hidden, temb)[:, -rows * cols:]
-        return unpatchify(out, rows, cols)
+        return unpatchify(out, rows, cols)[..., :height, :width]
