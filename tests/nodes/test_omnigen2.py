@@ -253,7 +253,7 @@ def test_clip_loader_type_omnigen2_reads_the_normed_last_layer(tmp_path: Path) -
     from inkgraph.nodes.conditioning import CLIPTextEncode
     from inkgraph.nodes.diffusion.encoders.omnigen2 import omnigen2_prompt
     from inkgraph.nodes.diffusion.encoders.qwen_vl import qwen_tokenizer
-    from inkgraph.nodes.loaders import CLIPLoader
+    from inkgraph.nodes.loaders import CLIPLoader, CLIPSetLastLayer
 
     encoder = tq.qwen_vl(4, vision=True)
     td.save(tq.comfy_qwen_vl_state(encoder), tmp_path / "models" / "text_encoders" / "qwen_2.5_vl_fp16.safetensors")
@@ -267,6 +267,12 @@ def test_clip_loader_type_omnigen2_reads_the_normed_last_layer(tmp_path: Path) -
     assert states.shape == reference.shape
     assert torch.allclose(states, reference, atol=1e-5)
     assert torch.equal(options["attention_mask"], torch.ones(1, len(ids), dtype=options["attention_mask"].dtype))
+    # CLIPSetLastLayer −2: the first of the two layers' own output, without the final norm (ComfyUI's
+    # layer="hidden" with layer_norm_hidden_state=False)
+    earlier = CLIPTextEncode(ctx, text="a red fox", clip=CLIPSetLastLayer(clip, -2))[0][0]
+    with torch.no_grad():
+        hidden = encoder.language_model(input_ids=torch.tensor([ids]), output_hidden_states=True).hidden_states[1]
+    assert torch.allclose(earlier, hidden, atol=1e-5)
 
 
 def test_loras_in_kohyas_and_comfyuis_names_patch_the_layers(tmp_path: Path) -> None:
