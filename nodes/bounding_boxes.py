@@ -205,8 +205,8 @@ def render_preview(regions: list[dict[str, Any]], width: int, height: int, backg
         if swatches and x2 - x1 > 2:
             segment = (x2 - x1) / len(swatches)
             for i, colour in enumerate(swatches):
-                draw.rectangle([x1 + round(i * segment), y1, x1 + round((i + 1) * segment), y1 + max(5, font_size // 2)],
-                               fill=hex_to_rgb(colour))
+                left, right = x1 + round(i * segment), x1 + round((i + 1) * segment)
+                draw.rectangle([left, y1, right, y1 + max(5, font_size // 2)], fill=hex_to_rgb(colour))
         tag = str(index + 1).zfill(2)
         draw.rectangle([x1, y1, x1 + draw.textlength(tag, font=tag_font) + 6, y1 + font_size + 2], fill=(r, g, b, 255))
         light = 0.299 * r + 0.587 * g + 0.114 * b > 140

@@ -325,12 +325,14 @@ OneText = Annotated[str, String(tooltip="Text to process.")]
 ProcessedText = Annotated[str, Output("texts", type="STRING", tooltip="Processed texts")]
 
 
-@node(display_name="Text to Lowercase", category=TEXTS, experimental=True, description="Convert all texts to lowercase.")
+@node(display_name="Text to Lowercase", category=TEXTS, experimental=True,
+      description="Convert all texts to lowercase.")
 def TextToLowercase(texts: OneText) -> ProcessedText:
     return texts.lower()
 
 
-@node(display_name="Text to Uppercase", category=TEXTS, experimental=True, description="Convert all texts to uppercase.")
+@node(display_name="Text to Uppercase", category=TEXTS, experimental=True,
+      description="Convert all texts to uppercase.")
 def TextToUppercase(texts: OneText) -> ProcessedText:
     return texts.upper()
 

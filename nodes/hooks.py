@@ -234,7 +234,8 @@ def _model_weights(ctx: Context, ckpt_name: str) -> Any:
         modules = [("unet", ctx.models.get(model.key, lambda: None))]
         if clip is not None:
             targets = clip.lora_targets() if hasattr(clip, "lora_targets") else []
-            modules += [(target, ctx.models.get(k, lambda: None)) for target, k in zip(targets, clip.keys, strict=False)]
+            modules += [(target, ctx.models.get(k, lambda: None))
+                        for target, k in zip(targets, clip.keys, strict=False)]
         for kind, module in modules:
             if module is None:
                 continue

@@ -22,7 +22,8 @@ LATENT_CHANNELS = 4
       description="Create a new batch of empty latent images to be denoised via sampling.",
       allocates=Allocation(("width", "height", "batch_size"), bytes_per_pixel=LATENT_CHANNELS * 4 / 64))
 def EmptyLatentImage(
-    width: Annotated[int, Int(min=16, max=MAX_RESOLUTION, step=8, tooltip="The width of the latent images in pixels.")] = 512,
+    width: Annotated[int, Int(min=16, max=MAX_RESOLUTION, step=8,
+                              tooltip="The width of the latent images in pixels.")] = 512,
     height: Annotated[int, Int(min=16, max=MAX_RESOLUTION, step=8,
                                tooltip="The height of the latent images in pixels.")] = 512,
     batch_size: Annotated[int, Int(min=1, max=4096, tooltip="The number of latent images in the batch.")] = 1,

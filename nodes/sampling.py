@@ -34,8 +34,8 @@ def KSampler(
     sampler_name: Annotated[str, Combo(options=SAMPLER_NAMES, tooltip=(
         "The algorithm used when sampling, this can affect the quality, speed, and style of the generated "
         "output."))],
-    scheduler: Annotated[str, Combo(options=SCHEDULER_NAMES,
-                                    tooltip="The scheduler controls how noise is gradually removed to form the image.")],
+    scheduler: Annotated[str, Combo(options=SCHEDULER_NAMES, tooltip=(
+        "The scheduler controls how noise is gradually removed to form the image."))],
     positive: Annotated[list[Any], Socket(type="CONDITIONING", tooltip=(
         "The conditioning describing the attributes you want to include in the image."))],
     negative: Annotated[list[Any], Socket(type="CONDITIONING", tooltip=(

@@ -187,5 +187,6 @@ def StringFormat(
                          f"values {sorted(values)}: {exc!r}") from exc
 
 
-NODES = [StringFormat, StringConcatenate, StringSubstring, StringLength, CaseConverter, StringTrim, StringReplace, StringContains,
+NODES = [StringFormat, StringConcatenate, StringSubstring, StringLength, CaseConverter, StringTrim, StringReplace,
+         StringContains,
          StringCompare, RegexMatch, RegexExtract, RegexReplace, JsonExtractString]

@@ -263,7 +263,8 @@ def SaveLoRA(
     with handle:
         handle.write(lora_bytes(lora, steps))
     while True:
-        name = f"{base}_{counter:05}_.safetensors" if steps is None else f"{base}_{steps}_steps_{counter:05}_.safetensors"
+        middle = "" if steps is None else f"{steps}_steps_"
+        name = f"{base}_{middle}{counter:05}_.safetensors"
         try:
             install(staged, folder / name, overwrite=False)
             break

@@ -84,7 +84,8 @@ def unet_diffusers_to_ldm(sd: dict[str, Any], config: Mapping[str, Any],
             prefixes.append((f"down_blocks.{i}.resnets.{j}.", f"input_blocks.{idx}.0.", True))
             prefixes.append((f"down_blocks.{i}.attentions.{j}.", f"input_blocks.{idx}.1.", False))
         if i < n - 1:
-            prefixes.append((f"down_blocks.{i}.downsamplers.0.conv.", f"input_blocks.{1 + i * (L + 1) + L}.0.op.", False))
+            prefixes.append((f"down_blocks.{i}.downsamplers.0.conv.", f"input_blocks.{1 + i * (L + 1) + L}.0.op.",
+                             False))
     for i in range(n):
         for j in range(L + 1):
             idx = i * (L + 1) + j

@@ -38,7 +38,8 @@ _COMMON = (("res_blocks", "resnets"), ("conv_shortcut", "conv_shortcut.conv"), (
 _V090 = {"up_blocks.0": "mid_block", "up_blocks.1": "up_blocks.0", "up_blocks.2": "up_blocks.1.upsamplers.0",
          "up_blocks.3": "up_blocks.1", "up_blocks.4": "up_blocks.2.conv_in", "up_blocks.5": "up_blocks.2.upsamplers.0",
          "up_blocks.6": "up_blocks.2", "up_blocks.7": "up_blocks.3.conv_in", "up_blocks.8": "up_blocks.3.upsamplers.0",
-         "up_blocks.9": "up_blocks.3", "down_blocks.0": "down_blocks.0", "down_blocks.1": "down_blocks.0.downsamplers.0",
+         "up_blocks.9": "up_blocks.3", "down_blocks.0": "down_blocks.0",
+         "down_blocks.1": "down_blocks.0.downsamplers.0",
          "down_blocks.2": "down_blocks.0.conv_out", "down_blocks.3": "down_blocks.1",
          "down_blocks.4": "down_blocks.1.downsamplers.0", "down_blocks.5": "down_blocks.1.conv_out",
          "down_blocks.6": "down_blocks.2", "down_blocks.7": "down_blocks.2.downsamplers.0",
@@ -111,7 +112,8 @@ def read_config(shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
     for i in range(downs):
         prefix = f"encoder.down_blocks.{i}."
         layers.append(block_count(shapes, prefix + "resnets."))
-        conv = shapes.get(prefix + "downsamplers.0.conv.conv.weight") or shapes.get(prefix + "downsamplers.0.conv.weight")
+        conv = shapes.get(prefix + "downsamplers.0.conv.conv.weight") \
+            or shapes.get(prefix + "downsamplers.0.conv.weight")
         scaling.append(conv is not None)
         kind = "conv"
         if new_style and conv is not None:
@@ -123,7 +125,8 @@ def read_config(shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
     layers.append(block_count(shapes, "encoder.mid_block.resnets."))
     decoder = _read_decoder(shapes)
     config: dict[str, Any] = {
-        "in_channels": pixels // (patch * patch), "out_channels": shape("decoder.conv_out.conv.weight")[0] // (patch * patch),
+        "in_channels": pixels // (patch * patch),
+        "out_channels": shape("decoder.conv_out.conv.weight")[0] // (patch * patch),
         "latent_channels": shape("decoder.conv_in.conv.weight")[1], "block_out_channels": widths,
         "down_block_types": ["LTXVideo095DownBlock3D" if new_style else "LTXVideoDownBlock3D"] * downs,
         "layers_per_block": layers, "spatio_temporal_scaling": scaling, "downsample_type": kinds, "patch_size": patch,
@@ -179,7 +182,8 @@ def load(path: Path, dtype: torch.dtype, prefix: str, index: TensorIndex) -> Any
 
 def _stats(vae: Any, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     shape = (1, -1, 1, 1, 1)
-    return (vae.latents_mean.to(like.device, like.dtype).view(shape), vae.latents_std.to(like.device, like.dtype).view(shape))
+    mean = vae.latents_mean.to(like.device, like.dtype).view(shape)
+    return mean, vae.latents_std.to(like.device, like.dtype).view(shape)
 
 
 def encode(vae: Any, video: torch.Tensor) -> torch.Tensor:

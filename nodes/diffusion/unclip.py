@@ -136,6 +136,7 @@ def load_style_model(manager: Any, path: Path) -> StyleModel:
     if key not in manager:
         dtype = torch_dtype(dtype_name)
         tensors, _ = read_state_dict(path, cast=compute_cast(dtype))
-        config = {"redux_dim": index["redux_up.weight"].shape[1], "txt_in_features": index["redux_down.weight"].shape[0]}
+        config = {"redux_dim": index["redux_up.weight"].shape[1],
+                  "txt_in_features": index["redux_down.weight"].shape[0]}
         manager.add(key, assemble(ReduxImageEncoder, config, tensors, dtype, "Redux model", path.name))
     return StyleModel(manager, key)

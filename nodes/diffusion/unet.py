@@ -131,8 +131,8 @@ class UNetAdapter:
                 image = common_upscale(image, shape[-1], shape[-2], "bilinear", "center")
             return _to_batch(image, shape[0])
         if extra != shape[1] + 1:
-            raise ValueError(f"a UNet taking {module.config.in_channels} input channels is neither an inpainting nor an "
-                             "InstructPix2Pix model")
+            raise ValueError(f"a UNet taking {module.config.in_channels} input channels is neither an inpainting "
+                             "nor an InstructPix2Pix model")
         mask = options.get("concat_mask", ctx.denoise_mask)
         if image is not None:
             image = self.latent_format.process_in(image.float().cpu())

@@ -1,6 +1,7 @@
 """Autoencoders (KL) as users have them: SD1/SD2/SDXL VAEs, Flux's ``ae.safetensors``, SD3's 16-channel VAE,
 alone or inside a checkpoint (``first_stage_model.``, ``vae.``), in the original (LDM) or diffusers layout;
-Flux.2's VAE (its latent normalised in 2×2 patches) by :mod:`.flux2_vae`; the video VAEs (Wan 2.1/2.2) are read by :mod:`.video_vae`.
+Flux.2's VAE (its latent normalised in 2×2 patches) by :mod:`.flux2_vae`; the video VAEs (Wan 2.1/2.2) are read
+by :mod:`.video_vae`.
 
 The architecture is read from the tensors — block widths, resnets per block, latent channels (4 or 16),
 input/output channels, whether the quant convs and the middle attention are there — so any of these loads

@@ -57,7 +57,8 @@ class FluxInstantX(ControlKind):
                              "not supported")
         config = {"patch_size": 1, "in_channels": channels, "num_layers": block_count(keys, "transformer_blocks."),
                   "num_single_layers": block_count(keys, "single_transformer_blocks."), "attention_head_dim": head,
-                  "num_attention_heads": width // head, "joint_attention_dim": index["context_embedder.weight"].shape[1],
+                  "num_attention_heads": width // head,
+                  "joint_attention_dim": index["context_embedder.weight"].shape[1],
                   "pooled_projection_dim": index["time_text_embed.text_embedder.linear_1.weight"].shape[1],
                   "guidance_embeds": "time_text_embed.guidance_embedder.linear_1.weight" in index,
                   "axes_dims_rope": list(rope_axes(head))}

@@ -48,7 +48,8 @@ def ldm_config(index: TensorIndex, prefix: str) -> dict[str, Any]:
     unet = read_unet_config(index, prefix, {}, sd1_heads=False, control=True)
     config = {k: unet[k] for k in SHARED if k in unet}
     config["attention_head_dim"] = _heads(unet["cross_attention_dim"], list(unet["block_out_channels"]))
-    hint = sorted(int(m.group(1)) for k in index if (m := re.match(re.escape(prefix) + r"input_hint_block\.(\d+)\.weight$", k)))
+    pattern = re.compile(re.escape(prefix) + r"input_hint_block\.(\d+)\.weight$")
+    hint = sorted(int(m.group(1)) for k in index if (m := pattern.match(k)))
     shapes = [index[f"{prefix}input_hint_block.{i}.weight"].shape for i in hint]
     config["conditioning_channels"] = shapes[0][1]
     config["conditioning_embedding_out_channels"] = _hint_channels(shapes)

@@ -48,7 +48,8 @@ class SD3ControlNet(ControlKind):
         dual = sorted({int(m.group(1)) for k in index if (m := re.match(r"transformer_blocks\.(\d+)\.attn2\.", k))})
         config = {"sample_size": 128, "patch_size": patch, "in_channels": channels,
                   "num_layers": block_count(keys, "transformer_blocks."), "attention_head_dim": head,
-                  "num_attention_heads": width // head, "joint_attention_dim": index["context_embedder.weight"].shape[1],
+                  "num_attention_heads": width // head,
+                  "joint_attention_dim": index["context_embedder.weight"].shape[1],
                   "caption_projection_dim": index["context_embedder.weight"].shape[0],
                   "pooled_projection_dim": index["time_text_embed.text_embedder.linear_1.weight"].shape[1],
                   "out_channels": channels, "pos_embed_max_size": math.isqrt(index["pos_embed.pos_embed"].shape[1]),

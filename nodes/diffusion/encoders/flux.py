@@ -27,6 +27,7 @@ class Flux(PromptRecipe):
 
         states, _ = encode_text(encoders["t5xxl"], texts.get("t5xxl", ""), t5_rules(T5_MIN_LENGTH), Reading(),
                                 layer, context)
-        _, pooled = encode_text(encoders["clip_l"], texts.get("clip_l", ""), clip_rules(), Reading(pooled="unprojected"),
+        _, pooled = encode_text(encoders["clip_l"], texts.get("clip_l", ""), clip_rules(),
+                                Reading(pooled="unprojected"),
                                 layer, context)
         return [[states, {"pooled_output": pooled}]]

@@ -54,7 +54,8 @@ def decoder_shapes(index: TensorIndex, prefix: str, head_dim: int | None = None)
     if not heads_width or q[0] % heads_width or k_rows % heads_width:
         raise ValueError(f"q/k projections of {q[0]} and {k_rows} rows do not divide into heads {heads_width} wide")
     keys: Mapping[str, Any] = {k[len(prefix):]: None for k in index if k.startswith(prefix)}
-    return {"vocab_size": vocab, "hidden_size": width, "intermediate_size": shape("model.layers.0.mlp.gate_proj.weight")[0],
+    return {"vocab_size": vocab, "hidden_size": width,
+            "intermediate_size": shape("model.layers.0.mlp.gate_proj.weight")[0],
             "num_hidden_layers": block_count(keys, "model.layers."), "num_attention_heads": q[0] // heads_width,
             "num_key_value_heads": k_rows // heads_width, "head_dim": heads_width}
 

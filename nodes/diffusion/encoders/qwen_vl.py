@@ -56,7 +56,8 @@ def read_config(index: TensorIndex, prefix: str) -> dict[str, Any] | None:
 
     keys = {k[len(prefix):]: None for k in index if k.startswith(prefix)}
     vocab, width = shape("model.embed_tokens.weight")
-    q_rows, k_rows = shape("model.layers.0.self_attn.q_proj.weight")[0], shape("model.layers.0.self_attn.k_proj.weight")[0]
+    q_rows = shape("model.layers.0.self_attn.q_proj.weight")[0]
+    k_rows = shape("model.layers.0.self_attn.k_proj.weight")[0]
     if width in KNOWN:
         heads, kv_heads = KNOWN[width]
     elif q_rows % HEAD_DIM == 0 and k_rows % HEAD_DIM == 0:
@@ -73,8 +74,10 @@ def read_config(index: TensorIndex, prefix: str) -> dict[str, Any] | None:
     if "visual.patch_embed.proj.weight" in keys:
         hidden = shape("visual.patch_embed.proj.weight")[0]
         depth = block_count(keys, "visual.blocks.")
-        vision = {"depth": depth, "hidden_size": hidden, "intermediate_size": shape("visual.blocks.0.mlp.gate_proj.weight")[0],
-                  "num_heads": max(1, hidden // VISION_HEAD_DIM), "out_hidden_size": shape("visual.merger.mlp.2.weight")[0],
+        vision = {"depth": depth, "hidden_size": hidden,
+                  "intermediate_size": shape("visual.blocks.0.mlp.gate_proj.weight")[0],
+                  "num_heads": max(1, hidden // VISION_HEAD_DIM),
+                  "out_hidden_size": shape("visual.merger.mlp.2.weight")[0],
                   "patch_size": PATCH, "temporal_patch_size": TEMPORAL, "spatial_merge_size": MERGE,
                   "window_size": 112, "fullatt_block_indexes": [i for i in (7, 15, 23, 31) if i < depth]}
     return {"text_config": text, "vision_config": vision}
@@ -195,7 +198,8 @@ def run(model: Any, ids: list[int], images: list[torch.Tensor] | tuple[()] = (),
                 expanded.append(token)
         ids = expanded
         dtype = next(model.visual.parameters()).dtype
-        kwargs.update(pixel_values=torch.cat([p for p, _ in prepared]).to(device, dtype), image_grid_thw=grids.to(device))
+        kwargs.update(pixel_values=torch.cat([p for p, _ in prepared]).to(device, dtype),
+                      image_grid_thw=grids.to(device))
     tensor = torch.tensor([ids], dtype=torch.long, device=device)
     out = model(input_ids=tensor, output_hidden_states=bool(layers), use_cache=False, **kwargs)
     if layers:

@@ -290,7 +290,8 @@ def sa_solver(model: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, seed: int,
             x_pred = sigmas[i + 1] / sigmas[i] * (-(tau_t ** 2) * h).exp() * x + torch.tensordot(
                 stacked, b, dims=([1], [0]))
             if tau_t > 0 and s_noise > 0:
-                added = noise(sigmas[i], sigmas[i + 1]) * sigmas[i + 1] * (-2 * tau_t ** 2 * h).expm1().neg().sqrt() * s_noise
+                spread = (-2 * tau_t ** 2 * h).expm1().neg().sqrt()
+                added = noise(sigmas[i], sigmas[i + 1]) * sigmas[i + 1] * spread * s_noise
                 x_pred = x_pred + added
         cb(i, x_pred, denoised)
     return x_pred

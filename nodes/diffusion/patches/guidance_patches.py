@@ -77,7 +77,8 @@ class CFGNorm:
 
     def __call__(self, args: Args) -> torch.Tensor:
         cond, guided = args["cond_denoised"], args["denoised"]
-        scale = (torch.norm(cond, dim=1, keepdim=True) / (torch.norm(guided, dim=1, keepdim=True) + 1e-8)).clamp(0.0, 1.0)
+        ratio = torch.norm(cond, dim=1, keepdim=True) / (torch.norm(guided, dim=1, keepdim=True) + 1e-8)
+        scale = ratio.clamp(0.0, 1.0)
         out = guided * scale * self.strength
         if self.strength > 1.0 and not torch.isfinite(out).all():
             raise RuntimeError(f"CFGNorm: strength={self.strength} made the denoised prediction non-finite; values "

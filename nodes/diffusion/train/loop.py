@@ -248,7 +248,9 @@ def _run(options: TrainOptions, samples: list[Sample], conds: list[dict[str, tor
     optimizer.zero_grad(set_to_none=True)
     try:
         for micro in range(total):
-            bucket = buckets[int(torch.multinomial(weights, 1, generator=generator))] if len(buckets) > 1 else buckets[0]
+            bucket = buckets[0]
+            if len(buckets) > 1:
+                bucket = buckets[int(torch.multinomial(weights, 1, generator=generator))]
             picks = [bucket[int(i)] for i in torch.randperm(len(bucket), generator=generator)[:options.batch_size]]
             x0 = torch.cat([latents[i] for i in picks]).to(device)
             noise = torch.randn(x0.shape, generator=generator).to(device)
