@@ -99,6 +99,7 @@ class OmniGen2(DiffusionFamily):
         return dict(module.state_dict())
 
     def train_targets(self, detected: Detected, module: torch.nn.Module) -> str:
+        """Every block's attention projections and MLP (the module's names are not diffusers' usual ones)."""
         return r"(layers|noise_refiner|ref_image_refiner|context_refiner)\.\d+\.(attn\.(to_q|to_k|to_v|to_out\.0)" \
                r"|feed_forward\.linear_[123])"
 
