@@ -194,6 +194,13 @@ def FluxGuidance(conditioning: Conditioning,
     return with_options(conditioning, guidance=guidance)
 
 
+@node(category="advanced/conditioning/flux",
+      description="This node completely disables the guidance embed on Flux and Flux like models")
+def FluxDisableGuidance(conditioning: Conditioning) -> Conditioning:
+    """Entries without a guidance value: a guidance-distilled model adds no guidance embedding for them."""
+    return with_options(conditioning, guidance=None)
+
+
 def _encode_sdxl(ctx: Context, node_name: str, clip: Any, texts: list[str], pad: bool) -> Conditioning:
     if clip is None:
         raise RuntimeError(f"{node_name}: clip input is invalid: None (the checkpoint loader found no text encoder)")
@@ -274,5 +281,5 @@ def T5TokenizerOptions(clip: Clip, min_padding: Annotated[int, Int(min=0, max=10
 
 NODES = [CLIPTextEncode, ConditioningCombine, ConditioningAverage, ConditioningConcat, ConditioningSetArea,
          ConditioningSetAreaPercentage, ConditioningSetAreaStrength, ConditioningSetMask, ConditioningSetTimestepRange,
-         ConditioningZeroOut, FluxGuidance, CLIPTextEncodeSDXL, CLIPTextEncodeSDXLRefiner, CLIPTextEncodeFlux,
-         CLIPTextEncodeSD3, T5TokenizerOptions]
+         ConditioningZeroOut, FluxGuidance, FluxDisableGuidance, CLIPTextEncodeSDXL, CLIPTextEncodeSDXLRefiner,
+         CLIPTextEncodeFlux, CLIPTextEncodeSD3, T5TokenizerOptions]

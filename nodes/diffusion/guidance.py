@@ -117,10 +117,15 @@ class ModelRunner:
         if control is not None:  # the ControlNets of this call, evaluated by the adapter at σ = t
             entries = len(options.get("cond_or_uncond") or [0])
             call = self.controls.call(control, t, entries) if self.controls is not None else None
+            if call is not None and getattr(self.adapter, "control_family", None) is None:
+                raise ValueError(f"ControlNets cannot steer '{self.family}' models yet (ControlNetApply… on a "
+                                 f"conditioning this model samples); remove the ControlNet or use a model family "
+                                 f"that takes one")
             if call is not None:
                 conds = {**conds, "control": call}
         output = run_wrapped(WrappersMP.DIFFUSION_MODEL, options, self._network,
-                             x_in.to(self.device, self.dtype), timestep.to(self.device), conds, options)
+                             x_in.to(self.device, self.dtype), timestep.to(self.device), conds, options,
+                             class_obj=self.module)  # ComfyUI's executor holds the diffusion model
         return self.model_sampling.calculate_denoised(t, output.float().to(x.device), x)  # type: ignore[no-any-return]
 
     def _network(self, x_in: torch.Tensor, timestep: torch.Tensor, conds: dict[str, torch.Tensor],

@@ -37,6 +37,8 @@ class UNetAdapter:
     pooled output (revision); ``latent_format`` brings a masked image into the model's space and
     ``clip_stats`` (the checkpoint's noise augmentor statistics) scale unCLIP embeddings."""
 
+    control_family = "unet"  # the ControlNets it drives (``control.base.ControlInputs.family``)
+
     spatial_keys: frozenset[str] = frozenset({"concat"})
     supported_patches: frozenset[str] = SUPPORTED
 

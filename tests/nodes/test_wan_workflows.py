@@ -1,5 +1,7 @@
 """ComfyUI's official Wan templates — Wan 2.2 TI2V 5B, Wan 2.1 I2V (CLIP vision), Wan 2.2 14B T2V and I2V
-(high-noise + low-noise two-stage KSamplerAdvanced with lightx2v LoRAs), Wan 2.1 T2V and FLF2V — with tiny
+(high-noise + low-noise two-stage KSamplerAdvanced with lightx2v LoRAs), Wan 2.1 T2V and FLF2V, Wan 2.2 Fun
+control 5B (control video and reference image), Wan 2.1 Fun control (Skip Layer Guidance, CFGZeroStar,
+UNetTemporalAttentionMultiply) — with tiny
 models saved under the file names they ask for, convert, validate and run end to end (sizes, frames and
 steps made small); the video they save is decoded back with PyAV: frame count, size and frame rate checked.
 The other official video templates convert and validate with only model files (and input media) missing.
@@ -22,7 +24,7 @@ from inkgraph.engine.core.settings import Settings
 from inkgraph.engine.runtime import Runtime
 from tests.fixtures import tiny_dit as td
 from tests.fixtures import tiny_video as tv
-from tests.fixtures.media import decode_video
+from tests.fixtures.media import decode_video, write_video
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "fixtures" / "workflows" / "templates"
 MODEL_INPUTS = {"ckpt_name", "unet_name", "clip_name", "clip_name1", "clip_name2", "clip_name3", "vae_name",
@@ -30,12 +32,14 @@ MODEL_INPUTS = {"ckpt_name", "unet_name", "clip_name", "clip_name1", "clip_name2
 MEDIA_INPUTS = {"image", "file"}
 # template → (frames, fps) of the video it saves once made small
 RUNS = {"video_wan2_2_5B_ti2v": (5, 24), "image_to_video_wan": (5, 16), "video_wan2_2_14B_t2v": (5, 16),
-        "video_wan2_2_14B_i2v": (5, 16), "text_to_video_wan": (5, 16), "wan2.1_flf2v_720_f16": (5, 16)}
+        "video_wan2_2_14B_i2v": (5, 16), "text_to_video_wan": (5, 16), "wan2.1_flf2v_720_f16": (5, 16),
+        "video_wan2_2_5B_fun_control": (5, 24), "wan2.1_fun_control": (5, 16)}
 VALIDATE_ONLY = ["video_wan2_2_14B_flf2v", "video_wan_vace_14B_t2v", "video_wan_vace_14B_ref2v",
                  "video_wan2.1_fun_camera_v1.1_1.3B", "video_wan2_2_14B_fun_camera", "video_wan2_2_14B_fun_inpaint",
                  "video_wan2_2_5B_fun_inpaint", "ltxv_text_to_video", "ltxv_image_to_video",
                  "hunyuan_video_text_to_video", "video_hunyuan_video_1.5_720p_t2v", "video_hunyuan_video_1.5_720p_i2v",
-                 "wan2.1_fun_control", "video_wan2.1_alpha_t2v_14B"]
+                 "video_wan2.1_alpha_t2v_14B", "video_wan2_2_14B_fun_control", "video_wan_ati",
+                 "wan2.1_fun_inp", "image_chrono_edit_14B"]
 SIDE = 32
 
 
@@ -60,6 +64,10 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tv.save_wan(tv.wan("i2v", 3), unets / "wan2.1_i2v_480p_14B_fp16.safetensors")
     tv.save_wan(tv.wan("t2v", 4), unets / "wan2.1_t2v_1.3B_fp16.safetensors")
     tv.save_wan(tv.wan("flf2v", 5), unets / "wan2.1_flf2v_720p_14B_fp16.safetensors")
+    # 11 blocks: the template's SkipLayerGuidanceDiT skips blocks 9 and 10
+    tv.save_wan(tv.wan("fun_control", 17, layers=11), unets / "wan2.1_fun_control_1.3B_bf16.safetensors")
+    tv.save_wan(tv.wan("fun22_5b", 15), unets / "wan2.2_fun_control_5B_bf16.safetensors",
+                extra=tv.ref_conv_state(48, 16))
     loras = models / "loras"
     loras.mkdir()
     from safetensors.torch import save_file
@@ -94,6 +102,10 @@ def template(name: str, runtime: Runtime) -> dict[str, Any]:
             path = runtime.folders.input / node["inputs"]["image"]
             if not path.exists():
                 picture(path, seed=index)
+        if node["class_type"] == "LoadVideo":
+            path = runtime.folders.input / node["inputs"]["file"]
+            if not path.exists():
+                write_video(path, frames=6, fps=24, width=40, height=24, audio_rate=None)
     return prompt
 
 
@@ -143,7 +155,8 @@ def test_official_wan_templates_run_and_save_a_playable_video(runtime: Runtime, 
     prompt = small(template(name, runtime))
     _, outcome = runtime.run(prompt)
     assert outcome.status_str == "success", outcome.error
-    [entry] = [item for output in outcome.outputs.values() for item in output.get("images", [])]
+    [entry] = [item for output in outcome.outputs.values() if any(output.get("animated", ()))
+               for item in output.get("images", [])]  # the saved video (previews aside)
     video = decode_video(runtime.folders.resolve(entry["type"], entry["filename"], entry["subfolder"]))
     frames, fps = RUNS[name]
     assert (len(video["frames"]), video["width"], video["height"]) == (frames, SIDE, SIDE)

@@ -38,6 +38,10 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     save_single_file("sdxl", root / "models" / "checkpoints" / "tiny_sdxl.safetensors", seed=2)
     (root / "models" / "loras").mkdir(parents=True)
     save_file(kohya_lora(models), str(root / "models" / "loras" / "style.safetensors"))
+    from tests.fixtures import tiny_control as tc
+
+    tc.save(tc.controlnet_ldm_state(tc.sd1_controlnet(3)),
+            root / "models" / "controlnet" / "control_v11p_sd15_canny.safetensors")
     shutil.copytree(FIXTURES / "comfy_model_pack", root / "custom_nodes" / "comfy_model_pack")
     return root
 
@@ -283,3 +287,28 @@ async def test_latent_preview_callback_reports_progress_and_previews(client: Tes
     assert progress == [(1, 3), (2, 3), (3, 3)]
     assert len(frames) == 3  # one latent2rgb preview per step
     await ws.close()
+
+
+async def test_comfy_controlnet_loader_equals_controlnet_loader(client: TestClient) -> None:
+    prompt = graph()
+    prompt["hint"] = {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1,
+                                                              "color": 0xFF8800}}
+    loaders = {"builtin": {"class_type": "ControlNetLoader",
+                           "inputs": {"control_net_name": "control_v11p_sd15_canny.safetensors"}}}
+    for older in (False, True):
+        loaders[f"facade_{older}"] = {"class_type": "FacadeControlNet", "inputs": {
+            "control_net_name": "control_v11p_sd15_canny.safetensors", "older_name": older}}
+    for name, loader in loaders.items():
+        prompt[f"cn_{name}"] = loader
+        prompt[f"apply_{name}"] = {"class_type": "ControlNetApplyAdvanced", "inputs": {
+            "positive": ["pos", 0], "negative": ["neg", 0], "control_net": [f"cn_{name}", 0], "image": ["hint", 0],
+            "strength": 0.9, "start_percent": 0.0, "end_percent": 1.0}}
+        prompt[f"ks_{name}"] = ksampler(["ckpt", 0], [f"apply_{name}", 0])
+    prompt.update({
+        "s1": same(["ks_builtin", 0], ["ks_facade_False", 0], "comfy.controlnet.load_controlnet"),
+        "s2": same(["ks_builtin", 0], ["ks_facade_True", 0], "comfy.sd.load_controlnet"),
+        "s3": same(["ks", 0], ["ks_builtin", 0], "the ControlNet changes the result"),
+    })
+    found = verdicts(await run(client, prompt))
+    assert found.pop("s3") != "the ControlNet changes the result: same"
+    assert all(text.endswith(": same") for text in found.values()), found

@@ -18,7 +18,7 @@ from ._clip import CLIP
 from ._vae import VAE
 
 __all__ = ["CLIP", "VAE", "CLIPType", "load_checkpoint", "load_checkpoint_guess_config", "load_clip",
-           "load_diffusion_model", "load_lora_for_models"]
+           "load_controlnet", "load_diffusion_model", "load_lora_for_models"]
 
 
 class CLIPType(Enum):
@@ -130,6 +130,13 @@ def load_lora_for_models(model: Any, clip: Any, lora: dict[str, Any], strength_m
         if strength_clip:
             new_clip.add_lora(Lora(parsed, key, strength_clip))
     return new_model, new_clip
+
+
+def load_controlnet(ckpt_path: str, model: Any = None) -> Any:
+    """ComfyUI's older name for ``comfy.controlnet.load_controlnet``."""
+    from .controlnet import load_controlnet as load
+
+    return load(ckpt_path, model)
 
 
 def __getattr__(name: str) -> Any:

@@ -44,3 +44,38 @@ def block_residuals(blocks: Sequence[torch.nn.Module], residuals: Sequence[torch
 
             stack.callback(block.register_forward_hook(hook).remove)
         yield
+
+
+BLOCK_PATCHES = "inkgraph_block_patches"  # where ``lent`` leaves a call's block patches for the adapter
+
+
+@contextmanager
+def lent(module: Any, patches: list[Any], transformer_options: Any) -> Iterator[None]:
+    """The call's ``transformer_options["patches"]`` block patches, on ``module`` for the adapter's ``apply``
+    (which knows the latent they are called with) during one call."""
+    module.__dict__[BLOCK_PATCHES] = (patches, transformer_options)
+    try:
+        yield
+    finally:
+        module.__dict__.pop(BLOCK_PATCHES, None)
+
+
+@contextmanager
+def block_patches(blocks: Sequence[torch.nn.Module], patches: Sequence[Any], x: torch.Tensor,
+                  transformer_options: Any) -> Iterator[None]:
+    """ComfyUI's ``double_block`` patches on dual-stream blocks returning ``(txt, img)``: after block ``i``,
+    each patch is called with ``{"img", "txt", "x", "block_index", "transformer_options"}`` and its ``img``
+    (and ``txt``) replace the block's outputs — before any ControlNet residual is added, as in ComfyUI."""
+    with ExitStack() as stack:
+        for index, block in enumerate(blocks):
+
+            def hook(module: Any, args: Any, result: Any, index: int = index) -> Any:
+                txt, img = result
+                for patch in patches:
+                    out = patch({"img": img, "txt": txt, "x": x, "block_index": index,
+                                 "transformer_options": transformer_options})
+                    img, txt = out["img"], out.get("txt", txt)
+                return txt, img
+
+            stack.callback(block.register_forward_hook(hook).remove)
+        yield

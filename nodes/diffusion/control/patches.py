@@ -160,13 +160,14 @@ def load(manager: Any, path: Any) -> ModelPatch:
 
 def encode(vae: Any, image: torch.Tensor, height: int, width: int, latent_format: LatentFormat) -> torch.Tensor:
     """An IMAGE resized (area, centre crop) to ``width``×``height`` latent cells × 8, VAE-encoded, in the latent
-    format."""
+    format, [B, C, h, w]."""
     from ...image_utils import common_upscale
     from ..vae_ops import encode as vae_encode
 
     pixels = common_upscale(image.movedim(-1, 1).float(), width * 8, height * 8, "area", "center").movedim(1, -1)
     with vae.use() as model:
-        return latent_format.process_in(vae_encode(model, pixels))
+        latent = latent_format.process_in(vae_encode(model, pixels))
+    return latent[:, :, 0] if latent.ndim == 5 else latent  # Qwen-Image's VAE is a video VAE: its one frame
 
 
 class DiffSynthPatch:

@@ -126,6 +126,8 @@ class ControlRun:
             with control.vae.use() as vae:
                 hint = encode(vae, hint.movedim(1, -1))
             hint = kind.hint_format(detected, self.latent_format).process_in(hint)
+            if hint.ndim == 5:  # an image model whose VAE is a video VAE (Qwen-Image's): its one frame
+                hint = hint[:, :, 0]
         extra = []
         for part in control.extra_concat_orig:
             part = common_upscale(part.float().cpu(), hint.shape[-1], hint.shape[-2], kind.upscale, "center")

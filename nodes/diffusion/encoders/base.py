@@ -99,6 +99,13 @@ class PromptRecipe(ABC):
             raise ValueError(f"the {self.name} text encoder takes one prompt, not one per encoder")
         return self.encode(encoders, distinct.pop() if distinct else "", layer, context)
 
+    def generation_prompt(self, encoders: dict[str, Any], text: str, request: GenerateRequest) -> Any:
+        """TextGenerate's prompt for this type: a ``generate.GenerationPrompt`` (the generating slot, token ids
+        with the chat template this type's ComfyUI tokenizer applies, stop tokens, decoding). Types whose
+        encoders are not language models cannot generate."""
+        raise ValueError(f"CLIP type {self.name!r} cannot generate text: its text encoders are not language "
+                         "models that TextGenerate supports (Qwen3-4B, Gemma 2 2B, Qwen2.5-VL)")
+
     def check(self, slots: list[str], source: str = "") -> None:
         """A clear error when the loaded encoders cannot serve this recipe (a missing required slot, or
         one it does not take)."""
@@ -111,6 +118,20 @@ class PromptRecipe(ABC):
         if missing:
             raise ValueError(f"{where}type {self.name!r} needs a {', '.join(missing)} text encoder; "
                              f"found {', '.join(slots) or 'none'}")
+
+
+@dataclass
+class GenerateRequest:
+    """TextGenerate's inputs besides the prompt, as ComfyUI passes them to ``clip.tokenize``: images (one
+    [1, H, W, C] picture each), video frames and audio, the thinking switch, whether the model's own template
+    is used, and the system prompt that replaces the template's."""
+
+    images: list[torch.Tensor] = field(default_factory=list)
+    video: Any = None
+    audio: Any = None
+    thinking: bool = False
+    use_default_template: bool = True
+    system_prompt: str = ""
 
 
 @dataclass

@@ -69,4 +69,6 @@ def load(path: Path, detected: EncoderDetected, dtype: torch.dtype) -> torch.nn.
     del tensors
     detected.scales = scales
     detected.folder = path.parent
-    return detected.kind.build(weights, detected, dtype)
+    module = detected.kind.build(weights, detected, dtype)
+    module.inkgraph_file = (path, prefix)  # where text generation finds an lm_head the encoder leaves out
+    return module

@@ -105,6 +105,10 @@ class SentencePieceTokenizer:
         ids = list(self.processor.encode(text))
         return {"input_ids": [self.processor.bos_id(), *ids] if add_special_tokens else ids}
 
+    def decode(self, ids: list[int]) -> str:
+        """Text of token ids, control tokens (``<bos>``, ``<eos>``, ``<pad>``) left out."""
+        return str(self.processor.decode([i for i in ids if not self.processor.is_control(i)]))
+
     def __len__(self) -> int:
         return int(self.processor.get_piece_size())
 

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from .base import EncodeRequest, PromptRecipe
+from .base import EncodeRequest, GenerateRequest, PromptRecipe
 from .llm import READING, encode_text
 
 Z_IMAGE_TEMPLATE = "<|im_start|>user\n{}<|im_end|>\n<|im_start|>assistant\n"
+QWEN3_STOP = (151643, 151645)  # <|endoftext|>, <|im_end|> (ComfyUI's Qwen3_4BConfig.stop_tokens)
+GEMMA_STOP = (1,)  # <eos> (ComfyUI's Gemma2_2B_Config.stop_tokens)
 
 
 class Lumina2(PromptRecipe):
@@ -49,6 +51,28 @@ class Lumina2(PromptRecipe):
             states, mask = encode_text(encoder, text, gemma_rules(encoder.inkgraph_tokenizer), READING, layer,
                                        context)
         return [[states, {"attention_mask": mask}]]
+
+
+    def generation_prompt(self, encoders: dict[str, Any], text: str, request: GenerateRequest) -> Any:
+        """As ComfyUI's tokenizers of this type: Qwen3-4B's ZImageTokenizer always puts the prompt in Z-Image's
+        chat template (it takes no thinking switch, system prompt or ``skip_template``); Gemma 2's tokenizer
+        reads the prompt after ``<bos>``, its emphasis parsed away. Neither reads images, video or audio."""
+        from .generate import GenerationPrompt
+        from .prompt import tokenize
+
+        if "qwen3_4b" in encoders:
+            from .qwen3 import qwen_rules, qwen_tokenizer
+
+            (chunk,) = tokenize(z_image_prompt(text), qwen_rules())
+            tokenizer = qwen_tokenizer()
+            return GenerationPrompt("qwen3_4b", [int(t) for t, _ in chunk], QWEN3_STOP,
+                                    lambda ids: str(tokenizer.decode(ids, skip_special_tokens=True)))
+        from .gemma2 import gemma_rules
+
+        encoder = encoders["gemma2_2b"]
+        (chunk,) = tokenize(text, gemma_rules(encoder.inkgraph_tokenizer))
+        return GenerationPrompt("gemma2_2b", [int(t) for t, _ in chunk], GEMMA_STOP,
+                                encoder.inkgraph_tokenizer.decode)
 
 
 def z_image_prompt(text: str) -> str:

@@ -173,11 +173,9 @@ def prepare_image(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return flat, torch.tensor([[1, grid_h, grid_w]], dtype=torch.long)
 
 
-def run(model: Any, ids: list[int], images: list[torch.Tensor] | tuple[()] = (), layers: tuple[int, ...] = ()
-        ) -> torch.Tensor:
-    """Hidden states [1, T, D] (float32, CPU) of a prompt's token ids: the last layer with the final norm, or
-    ``layers`` (transformers' numbering: the input of layer i) concatenated along the width. The i-th
-    ``<|image_pad|>`` becomes the i-th image's merged patches."""
+def model_inputs(model: Any, ids: list[int], images: list[torch.Tensor] | tuple[()] = ()) -> dict[str, Any]:
+    """The model's keyword arguments for a prompt's token ids: the i-th ``<|image_pad|>`` becomes the i-th
+    image's merged patches (``input_ids`` expanded, ``pixel_values`` and ``image_grid_thw`` for the tower)."""
     device = next(model.parameters()).device
     pads = [i for i, token in enumerate(ids) if token == IMAGE_PAD]
     kwargs: dict[str, Any] = {}
@@ -200,8 +198,16 @@ def run(model: Any, ids: list[int], images: list[torch.Tensor] | tuple[()] = (),
         dtype = next(model.visual.parameters()).dtype
         kwargs.update(pixel_values=torch.cat([p for p, _ in prepared]).to(device, dtype),
                       image_grid_thw=grids.to(device))
-    tensor = torch.tensor([ids], dtype=torch.long, device=device)
-    out = model(input_ids=tensor, output_hidden_states=bool(layers), use_cache=False, **kwargs)
+    kwargs["input_ids"] = torch.tensor([ids], dtype=torch.long, device=device)
+    return kwargs
+
+
+def run(model: Any, ids: list[int], images: list[torch.Tensor] | tuple[()] = (), layers: tuple[int, ...] = ()
+        ) -> torch.Tensor:
+    """Hidden states [1, T, D] (float32, CPU) of a prompt's token ids: the last layer with the final norm, or
+    ``layers`` (transformers' numbering: the input of layer i) concatenated along the width. The i-th
+    ``<|image_pad|>`` becomes the i-th image's merged patches."""
+    out = model(**model_inputs(model, ids, images), output_hidden_states=bool(layers), use_cache=False)
     if layers:
         hidden = torch.cat([out.hidden_states[i] for i in layers], dim=-1)
     else:

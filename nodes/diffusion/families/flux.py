@@ -18,10 +18,14 @@ single blocks.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import torch
 
+from ..patches.dit_blocks import ROPE_ATTR
+from ..patches.dit_blocks import SUPPORTED as DIT_PATCHES
 from ..state_dict import TensorIndex, block_count
 from . import bfl
 from .base import Detected, DiffusionFamily, LatentFormat
@@ -164,15 +168,21 @@ def unpack(x: torch.Tensor, channels: int, h: int, w: int) -> torch.Tensor:
 
 
 def image_ids(h: int, w: int, index: float = 0.0, h_offset: int = 0, w_offset: int = 0,
-              device: torch.device | None = None) -> torch.Tensor:
+              device: torch.device | None = None, rope: dict[str, float] | None = None) -> torch.Tensor:
     """Position ids [(h/2)(w/2), 3] of a latent h×w (rounded up to patches): (index, row, column), rows and
-    columns starting at the offsets (in latent cells, rounded to patches), as ComfyUI's process_img."""
+    columns starting at the offsets (in latent cells, rounded to patches), as ComfyUI's process_img.
+    ``rope``: ScaleROPE's options — row i at shift_y + i·scale_y, column j at shift_x + j·scale_x, the index
+    moved by shift_t."""
     rows, cols = (h + PATCH // 2) // PATCH, (w + PATCH // 2) // PATCH
     h_offset, w_offset = (h_offset + PATCH // 2) // PATCH, (w_offset + PATCH // 2) // PATCH
+    rope = rope or {}
+    scale_y, scale_x = float(rope.get("scale_y", 1.0)), float(rope.get("scale_x", 1.0))
     ids = torch.zeros(rows, cols, 3, device=device)
-    ids[..., 0] = index
-    ids[..., 1] = torch.arange(rows, device=device, dtype=torch.float32)[:, None] + h_offset
-    ids[..., 2] = torch.arange(cols, device=device, dtype=torch.float32)[None, :] + w_offset
+    ids[..., 0] = index + float(rope.get("shift_t", 0.0))
+    ids[..., 1] = (torch.arange(rows, device=device, dtype=torch.float32)[:, None] * scale_y + h_offset
+                   + float(rope.get("shift_y", 0.0)))
+    ids[..., 2] = (torch.arange(cols, device=device, dtype=torch.float32)[None, :] * scale_x + w_offset
+                   + float(rope.get("shift_x", 0.0)))
     return ids.reshape(rows * cols, 3)
 
 
@@ -215,7 +225,19 @@ class FluxAdapter:
     (and mask) built as ComfyUI's Flux.concat_cond.
     """
 
+    control_family = "flux"  # the ControlNets it drives (``control.base.ControlInputs.family``)
+
     spatial_keys: frozenset[str] = frozenset({"concat"})
+
+    supported_patches: frozenset[str] = DIT_PATCHES | {"rope_options"}
+
+    def patched(self, module: Any, transformer_options: dict[str, Any]) -> Any:
+        """One call of ``module`` with the call's DiT block replacements (see ``patches.dit_blocks``) and
+        ScaleROPE's positions for the generated image (``rope_options``, read by :meth:`apply`)."""
+        from ..patches.dit_blocks import flux_layouts, installed, rope_options_set
+
+        return installed(module, transformer_options, flux_layouts(module), context=rope_options_set)
+
     default_guidance = 3.5
 
     def __init__(self, latent_format: LatentFormat) -> None:
@@ -235,8 +257,10 @@ class FluxAdapter:
                 pooled = torch.zeros(1, config.pooled_projection_dim)
             out["pooled"] = pooled.to(device, dtype)
         if config.get("guidance_embeds"):
-            out["guidance"] = torch.tensor([float(options.get("guidance", self.default_guidance))], device=device,
+            guidance = options.get("guidance", self.default_guidance)  # None: FluxDisableGuidance
+            out["guidance"] = torch.tensor([0.0 if guidance is None else float(guidance)], device=device,
                                            dtype=torch.float32)
+            out["guidance_on"] = torch.tensor([0.0 if guidance is None else 1.0], device=device, dtype=torch.float32)
         latent_format = self.latent_format
         refs = options.get("reference_latents")
         if refs:
@@ -292,7 +316,7 @@ class FluxAdapter:
         x = pad_to_patch(x)
         hp, wp = x.shape[-2:]
         tokens = pack(x)
-        ids = image_ids(hp, wp, device=x.device)
+        ids = image_ids(hp, wp, device=x.device, rope=module.__dict__.get(ROPE_ATTR))  # references: unscaled
         count = tokens.shape[1]
         if "ref_tokens" in conds:
             tokens = torch.cat([tokens, conds["ref_tokens"].to(tokens.dtype)], dim=1)
@@ -315,11 +339,27 @@ class FluxAdapter:
             values["pooled"] = values.pop("pooled_projections", None)
             blocks = {"double": len(module.transformer_blocks), "single": len(module.single_transformer_blocks)}
             residuals = control(ControlInputs("flux", x_in, timestep, module, values, blocks))
-        with controlled(module, residuals):
+        with controlled(module, residuals), _guidance_switched(module, conds.get("guidance_on")):
             output = module(hidden_states=tokens, encoder_hidden_states=context, timestep=timestep.to(tokens.dtype),
                             img_ids=ids, txt_ids=txt_ids, return_dict=False, **kwargs)[0]
         output = unpack(output[:, :count], output.shape[-1] // (PATCH * PATCH), hp, wp)
         return output[:, :out_channels, :h, :w]
+
+
+@contextmanager
+def _guidance_switched(module: Any, on: torch.Tensor | None) -> Iterator[None]:
+    """Entries whose guidance is off (FluxDisableGuidance: ComfyUI adds no guidance embedding to their
+    vector) get diffusers' guidance embedding multiplied by 0 for one call."""
+    embedder = getattr(getattr(module, "time_text_embed", None), "guidance_embedder", None)
+    if on is None or embedder is None or bool((on != 0).all()):
+        yield
+        return
+    factor = on.reshape(-1, 1)
+    hook = embedder.register_forward_hook(lambda m, i, out: out * factor.to(out.device, out.dtype))
+    try:
+        yield
+    finally:
+        hook.remove()
 
 
 def controlled(module: Any, residuals: dict[str, Any]) -> Any:

@@ -24,11 +24,12 @@ which :class:`ComfyRope` replaces (it computes rotary factors for the ids the ad
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any, ClassVar
 
 import torch
 
+from ..patches.dit_blocks import SUPPORTED as DIT_PATCHES
 from ..state_dict import TensorIndex, block_count
 from .base import Detected, DiffusionFamily, LatentFormat
 from .flux import rope_axes
@@ -234,6 +235,20 @@ class QwenImageAdapter:
 
     spatial_keys: frozenset[str] = frozenset()
 
+    supported_patches: frozenset[str] = DIT_PATCHES | {"double_block"}
+    control_family = "qwen_image"  # InstantX ControlNets (``control.qwen``) add residuals after each block
+
+    @contextmanager
+    def patched(self, module: Any, transformer_options: dict[str, Any]) -> Any:
+        """One call of ``module`` with the call's DiT block replacements (see ``patches.dit_blocks``) and its
+        ``double_block`` patches (QwenImageDiffsynthControlnet), which :meth:`apply` runs after each block."""
+        from ..control.inject import lent
+        from ..patches.dit_blocks import DOUBLE_QWEN, installed
+
+        double = list((transformer_options.get("patches") or {}).get("double_block") or ())
+        with installed(module, transformer_options, (DOUBLE_QWEN,)), lent(module, double, transformer_options):
+            yield
+
     def __init__(self, latent_format: LatentFormat, default_method: str = "index") -> None:
         self.latent_format = latent_format
         self.default_method = default_method
@@ -280,6 +295,7 @@ class QwenImageAdapter:
             img_ids = torch.cat([img_ids, conds["ref_ids"][0].cpu()], dim=0)
             shapes += [tuple(int(v) for v in s) for s in conds["ref_shapes"][0].tolist()]
             zero = bool(conds["ref_zero"].reshape(-1)[0] > 0)
+        image_tokens = tokens[:, :count]
         context = conds["context"]
         start = max((hp // PATCH) // 2, (wp // PATCH) // 2)
         txt_ids = torch.arange(start, start + context.shape[1], dtype=torch.float32)[:, None].repeat(1, 3)
@@ -289,9 +305,32 @@ class QwenImageAdapter:
             kwargs["encoder_hidden_states_mask"] = conds["mask"].to(x.device)
         if module.config.get("use_additional_t_cond"):
             kwargs["additional_t_cond"] = torch.zeros(b, dtype=torch.long, device=x.device)
-        with _zero_cond(module, zero):
+        with _zero_cond(module, zero), self._steered(module, x_in, timestep, image_tokens, context, kwargs,
+                                                     [[shapes[0]]] * b, conds.get("control")):
             output = module(hidden_states=tokens, encoder_hidden_states=context, timestep=timestep.to(tokens.dtype),
                             img_shapes=[plan] * b, return_dict=False, **kwargs)[0]
         output = unpack(output[:, :count], output.shape[-1] // (PATCH * PATCH), t, hp, wp)
         output = output[:, :channels, :, :h, :w]
         return output[:, :, 0] if flat else output
+
+    @contextmanager
+    def _steered(self, module: Any, x_in: torch.Tensor, timestep: torch.Tensor, tokens: torch.Tensor,
+                 context: torch.Tensor, kwargs: dict[str, Any], img_shapes: list[Any], control: Any) -> Any:
+        """The call's ``double_block`` patches after each block, then its ControlNets' residuals (ComfyUI's
+        order): InstantX ControlNets see the image tokens (not the references), the text and its mask."""
+        from ..control.inject import BLOCK_PATCHES, block_patches, block_residuals
+
+        with ExitStack() as stack:
+            lent_patches = module.__dict__.get(BLOCK_PATCHES)
+            if lent_patches and lent_patches[0]:
+                stack.enter_context(block_patches(module.transformer_blocks, lent_patches[0], x_in, lent_patches[1]))
+            if control is not None:
+                from ..control.base import ControlInputs
+
+                values = {"tokens": tokens, "context": context, "img_shapes": img_shapes,
+                          "context_mask": kwargs.get("encoder_hidden_states_mask")}
+                blocks = {"blocks": len(module.transformer_blocks)}
+                residuals = control(ControlInputs("qwen_image", x_in, timestep, module, values, blocks))
+                if residuals.get("blocks"):
+                    stack.enter_context(block_residuals(module.transformer_blocks, residuals["blocks"]))
+            yield

@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from ..patches.dit_blocks import SUPPORTED as DIT_PATCHES
 from ..state_dict import TensorIndex, block_count
 from .base import Detected, DiffusionFamily, LatentFormat
 from .bfl import Table, Target, lora_names, scales_to_diffusers
@@ -163,7 +164,17 @@ class SD3Adapter:
     (zeros when the entry has none), the latent padded to the patch size (wrapping, as ComfyUI) and the
     prediction cropped back; ControlNet residuals (``conds["control"]``) are added after each joint block."""
 
+    control_family = "sd3"  # the ControlNets it drives (``control.base.ControlInputs.family``)
+
     spatial_keys: frozenset[str] = frozenset()
+
+    supported_patches: frozenset[str] = DIT_PATCHES
+
+    def patched(self, module: Any, transformer_options: dict[str, Any]) -> Any:
+        """One call of ``module`` with the call's DiT block replacements (see ``patches.dit_blocks``)."""
+        from ..patches.dit_blocks import DOUBLE_SD3, installed
+
+        return installed(module, transformer_options, (DOUBLE_SD3,))
 
     def encode(self, module: Any, embedding: torch.Tensor, options: dict[str, Any], ctx: Any
                ) -> dict[str, torch.Tensor]:

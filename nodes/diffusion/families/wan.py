@@ -105,6 +105,8 @@ def read_config(index: TensorIndex, prefix: str) -> tuple[dict[str, Any], dict[s
         extra["camera"] = {"in_channels": conv[1] // 64, "kernel": tuple(conv[2:]),
                            "blocks": block_count(keys, "control_adapter.residual_blocks.")}
         extra["image_to_video"] = True
+    if "ref_conv.weight" in keys:  # Wan 2.2 Fun's reference-image embedder
+        extra["reference"] = True
     return config, extra
 
 
@@ -118,7 +120,7 @@ def variant_of(config: dict[str, Any], extra: dict[str, Any]) -> str:
     extra_channels = config["in_channels"] - config["out_channels"]
     if config["out_channels"] == 48:
         return "ti2v"
-    if extra_channels == 32:
+    if extra_channels in (32, 36):  # Wan 2.1 Fun: control + start latents; Wan 2.2 Fun: the mask between them
         return "fun_control"
     if extra_channels == 20:
         return "i2v"
@@ -152,7 +154,8 @@ class Wan21(DiffusionFamily):
         from .wan_adapter import install_camera, install_image_embedding
 
         camera = {k[len("control_adapter."):]: v for k, v in tensors.items() if k.startswith("control_adapter.")}
-        rest = {k: v for k, v in tensors.items() if not k.startswith("control_adapter.")}
+        reference = {k: v for k, v in tensors.items() if k.startswith("ref_conv.")}
+        rest = {k: v for k, v in tensors.items() if not k.startswith(("control_adapter.", "ref_conv."))}
         converted = wan_layout.to_diffusers(rest)
         weights, scales = split_scales(converted, detected.source)
         config = dict(detected.config)
@@ -168,6 +171,10 @@ class Wan21(DiffusionFamily):
             install_image_embedding(model)
         if "camera" in detected.extra:
             install_camera(model, camera, detected.extra["camera"], dtype, detected.source)
+        if detected.extra.get("reference"):
+            from .wan_reference import install_reference
+
+            install_reference(model, reference, dtype, detected.source)
         return model  # type: ignore[no-any-return]
 
     def model_sampling(self, detected: Detected) -> Any:

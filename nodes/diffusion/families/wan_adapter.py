@@ -22,6 +22,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F  # noqa: N812
 
+from ..patches.dit_blocks import SUPPORTED as DIT_PATCHES
 from .base import LatentFormat
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,15 @@ class WanAdapter:
     """See the module docstring (``conds.ModelAdapter``)."""
 
     spatial_keys: frozenset[str] = frozenset()
+
+    supported_patches: frozenset[str] = DIT_PATCHES | {"rope_options"}
+
+    def patched(self, module: Any, transformer_options: dict[str, Any]) -> Any:
+        """One call of ``module`` with the call's DiT block replacements (see ``patches.dit_blocks``) and
+        ScaleROPE's positions (``rope_options``)."""
+        from ..patches.dit_blocks import DOUBLE_WAN, installed, scaled_rope
+
+        return installed(module, transformer_options, (DOUBLE_WAN,), scaled_rope)
 
     def __init__(self, latent_format: LatentFormat, image_to_video: bool, wan22: bool,
                  config: dict[str, Any] | None = None) -> None:
@@ -96,6 +106,10 @@ class WanAdapter:
         camera = options.get("camera_conditions")
         if camera is not None and getattr(module, "camera_adapter", None) is not None:
             out["camera"] = camera.to(device, dtype)
+        refs = options.get("reference_latents")
+        if refs and getattr(module, "reference_embedder", None) is not None:  # ignored by others, as ComfyUI
+            reference = self.latent_format.process_in(refs[-1].float().cpu())
+            out["reference"] = (reference[:, :, 0] if reference.ndim == 5 else reference).to(device, dtype)
         if self.inpaint_clean and ctx.denoise_mask is not None and ctx.denoise_mask.ndim == 5:
             out["frame_scale"] = ctx.denoise_mask.float().mean(dim=(1, 3, 4)).to(device)  # [B, T]
         return out
@@ -176,12 +190,20 @@ class WanAdapter:
         camera = getattr(module, "camera_adapter", None)
         if camera is not None:
             camera.pending = conds.get("camera")
+        reference = getattr(module, "reference_embedder", None)
+        if reference is not None:
+            reference.pending = conds.get("reference")
+            if reference.pending is not None and steps.ndim == 2:
+                raise ValueError("a reference image with a per-frame timestep (Wan 2.2 TI2V's image-to-video "
+                                 "mask) is not supported")
         try:
             output: torch.Tensor = module(hidden_states=x, timestep=steps, encoder_hidden_states=conds["context"],
                                           return_dict=False, **kwargs)[0]
         finally:
             if camera is not None:
                 camera.pending = None
+            if reference is not None:
+                reference.pending = None
         return output[:, :, :frames, :height, :width]
 
 

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from ..control.inject import BLOCK_PATCHES
 from ..state_dict import TensorIndex
 from .base import Detected
 from .flux import pad_to_patch
@@ -87,6 +88,17 @@ class ZImageAdapter:
     the latent padded to the patch size, the prediction negated and cropped back, as ComfyUI's NextDiT."""
 
     spatial_keys: frozenset[str] = frozenset()
+    # ZImageFunControlnet's patch sits under both names in ComfyUI (its refiner and main layers); here one
+    # call of it gives diffusers' ``controlnet_block_samples``
+    supported_patches: frozenset[str] = frozenset({"double_block", "noise_refiner"})
+
+    def patched(self, module: Any, transformer_options: dict[str, Any]) -> Any:
+        """One call of ``module`` with the call's Z-Image Fun ControlNet patches, which :meth:`apply` runs."""
+        from ..control.inject import lent
+
+        found = transformer_options.get("patches") or {}
+        unique = list({id(p): p for name in ("double_block", "noise_refiner") for p in found.get(name) or ()}.values())
+        return lent(module, unique, transformer_options)
 
     def encode(self, module: Any, embedding: torch.Tensor, options: dict[str, Any], ctx: Any
                ) -> dict[str, torch.Tensor]:
@@ -101,7 +113,19 @@ class ZImageAdapter:
         x = pad_to_patch(x_in, PATCH)
         images = [item.unsqueeze(1) for item in x]  # [C, 1, H, W]: one frame
         captions = list(conds["context"])
-        out = module(images, (1.0 - timestep).to(x.dtype), captions, return_dict=False)[0]
+        t = (1.0 - timestep).to(x.dtype)
+        kwargs: dict[str, Any] = {}
+        lent_patches = module.__dict__.get(BLOCK_PATCHES)
+        if lent_patches and lent_patches[0]:
+            samples: dict[int, torch.Tensor] = {}
+            for patch in lent_patches[0]:
+                if not hasattr(patch, "residuals"):
+                    raise ValueError(f"{getattr(patch, 'node_name', type(patch).__name__)}: its patch is not one "
+                                     "a Z-Image model runs (Z-Image runs the Z-Image Fun ControlNet's)")
+                for layer, add in patch.residuals(module, images, t, captions).items():
+                    samples[layer] = samples[layer] + add if layer in samples else add
+            kwargs["controlnet_block_samples"] = samples
+        out = module(images, t, captions, return_dict=False, **kwargs)[0]
         return -torch.stack([item[:, 0] for item in out])[..., :h, :w]
 
 

@@ -21,6 +21,12 @@ from typing import Any
 
 from .options import CALC_COND_BATCH_FUNCTION, CFG_FUNCTION, MODEL_FUNCTION_WRAPPER, POST_CFG, PRE_CFG
 
+ROPE_OPTIONS = "rope_options"
+
+
+class _ScaleRope:
+    node_name = "ScaleROPE"  # who asked for rotary options, in messages
+
 
 class PatchNotSupported(ValueError):
     """A MODEL carries patches its family's network cannot run."""
@@ -39,6 +45,8 @@ def _named_patches(transformer_options: Mapping[str, Any]) -> Iterator[tuple[str
     for name, by_block in (transformer_options.get("patches_replace") or {}).items():
         for fn in (by_block or {}).values():
             yield name, fn
+    if transformer_options.get(ROPE_OPTIONS):  # ScaleROPE: the family must compute its rotary positions anew
+        yield ROPE_OPTIONS, _ScaleRope()
 
 
 def used_patches(transformer_options: Mapping[str, Any]) -> bool:
