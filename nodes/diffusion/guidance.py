@@ -163,7 +163,8 @@ class ModelRunner:
             c["control"] = slices[0].cond.control
         wrapper = model_options.get(MODEL_FUNCTION_WRAPPER)
         if wrapper is not None:
-            denoised = wrapper(self.apply_model, {"input": raw, "timestep": sigmas, "c": c, "cond_or_uncond": list(lists)})
+            args = {"input": raw, "timestep": sigmas, "c": c, "cond_or_uncond": list(lists)}
+            denoised = wrapper(self.apply_model, args)
         else:
             denoised = self.apply_model(raw, sigmas, **c)
         return list(denoised.chunk(n))

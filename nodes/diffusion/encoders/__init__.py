@@ -31,7 +31,8 @@ from .wan import Wan
 KINDS: list[EncoderKind] = [ClipG(), ClipH(), ClipL(), UMT5XXL(), ByT5Small(), T5XXL(), Qwen3_4B(), Qwen3_8B(),
                             Gemma2_2B(), Qwen25VL(), Qwen25VL3B(), Mistral3_24B(), Llama3_8B()]
 RECIPES: dict[str, PromptRecipe] = {recipe.name: recipe for recipe in (
-    StableDiffusion(), SDXL(), SD3(), Flux(), Chroma(), QwenImage(), Wan(), Lumina2(), HunyuanVideo15(), LTXV(), Flux2(),
+    StableDiffusion(), SDXL(), SD3(), Flux(), Chroma(), QwenImage(), Wan(), Lumina2(), HunyuanVideo15(), LTXV(),
+    Flux2(),
     HiDream(), OmniGen2())}
 
 __all__ = ["KINDS", "RECIPES", "EncodeRequest", "Encoded", "EncoderDetected", "EncoderKind", "PromptRecipe",

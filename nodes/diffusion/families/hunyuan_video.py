@@ -64,7 +64,8 @@ def read_config(index: TensorIndex, prefix: str) -> dict[str, Any]:
     fc1 = "double_blocks.0.img_mlp.0.weight"
     byt5 = shape("byt5_in.fc1.weight")
     return {
-        "in_channels": in_channels, "out_channels": shape("final_layer.linear.weight")[0] // (patch[0] * patch[1] * patch[2]),
+        "in_channels": in_channels,
+        "out_channels": shape("final_layer.linear.weight")[0] // (patch[0] * patch[1] * patch[2]),
         "num_attention_heads": width // HEAD_DIM, "attention_head_dim": HEAD_DIM,
         "num_layers": block_count(shapes, "double_blocks."),
         "num_refiner_layers": block_count(shapes, "txt_in.individual_token_refiner.blocks."),
