@@ -36,6 +36,7 @@ def node_list() -> list[Any]:
         guidance_extras,
         hidream,
         hooks,
+        hunyuan_sr,
         image_batch,
         image_filters,
         image_io,
@@ -84,5 +85,6 @@ def node_list() -> list[Any]:
                 upscale, mask, mask_ops, image_output_load, inspect_nodes, compositing, number_convert, painter,
                 strings, logic, logic_gates, math_expression, save_nodes, bounding_boxes, camera_angle, primitives,
                 animated, video, audio, audio_ops, edit_models, qwen_image, flux2, hidream, clip_vision, wan, wan_fun,
-                wan_tracks, video_latents, lumina2, textgen, training, dataset, controlnet, model_merging, ltxv)
+                wan_tracks, video_latents, hunyuan_sr, lumina2, textgen, training, dataset, controlnet, model_merging,
+                ltxv)
     return [node for family in families for node in family.NODES]

@@ -62,6 +62,9 @@ class ModelAdapter(Protocol):
     latent) at ``timestep`` (``model_sampling.timestep(σ)``, one per batch item) and returns the raw
     prediction (ε, v or flow velocity) with the shape of ``x_in``.
 
+    An adapter whose ``reads_options`` is true is also given the call's ``transformer_options`` (``sigmas``,
+    ``sample_sigmas`` …) as a keyword argument of ``apply``.
+
     An adapter that can run ComfyUI's attention and block patches (FreeU, PAG, ToMe …) also declares
     ``supported_patches`` and ``patched(module, transformer_options)``; see ``patches.support``.
     """

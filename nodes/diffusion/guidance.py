@@ -131,8 +131,10 @@ class ModelRunner:
     def _network(self, x_in: torch.Tensor, timestep: torch.Tensor, conds: dict[str, torch.Tensor],
                  transformer_options: dict[str, Any]) -> torch.Tensor:
         """One network call (the DIFFUSION_MODEL wrappers' original), with the call's patches installed."""
+        # an adapter that reads the call's options (the sampled schedule: HunyuanVideo 1.5's MeanFlow) says so
+        extra = {"transformer_options": transformer_options} if getattr(self.adapter, "reads_options", False) else {}
         with patch_context(self.adapter, self.module, transformer_options, self.family):
-            output = self.adapter.apply(self.module, x_in, timestep, conds)
+            output = self.adapter.apply(self.module, x_in, timestep, conds, **extra)
         self.calls += 1
         return output
 
@@ -161,7 +163,8 @@ class ModelRunner:
             c["control"] = slices[0].cond.control
         wrapper = model_options.get(MODEL_FUNCTION_WRAPPER)
         if wrapper is not None:
-            denoised = wrapper(self.apply_model, {"input": raw, "timestep": sigmas, "c": c, "cond_or_uncond": list(lists)})
+            args = {"input": raw, "timestep": sigmas, "c": c, "cond_or_uncond": list(lists)}
+            denoised = wrapper(self.apply_model, args)
         else:
             denoised = self.apply_model(raw, sigmas, **c)
         return list(denoised.chunk(n))

@@ -33,7 +33,8 @@ _RENAME = ((r"\.down\.(\d+)\.block\.(\d+)\.", r".down_blocks.\1.resnets.\2."),
            (r"\.up\.(\d+)\.block\.(\d+)\.", r".up_blocks.\1.resnets.\2."),
            (r"\.up\.(\d+)\.upsample\.", r".up_blocks.\1.upsamplers.0."),
            (r"\.mid\.block_1\.", ".mid_block.resnets.0."), (r"\.mid\.block_2\.", ".mid_block.resnets.1."),
-           (r"\.mid\.attn_1\.([qkv])\.", r".mid_block.attentions.0.to_\1."), (r"\.mid\.attn_1\.", ".mid_block.attentions.0."),
+           (r"\.mid\.attn_1\.([qkv])\.", r".mid_block.attentions.0.to_\1."),
+           (r"\.mid\.attn_1\.", ".mid_block.attentions.0."),
            (r"\.nin_shortcut\.", ".conv_shortcut."))
 _PATTERNS = tuple((re.compile(p), r) for p, r in _RENAME)
 
@@ -67,7 +68,8 @@ def read_config(index: TensorIndex, prefix: str) -> dict[str, Any]:
         spatial *= 2
         if widths[min(i + 1, levels - 1)] // conv[0] == 8:  # time, height and width packed into each channel
             temporal *= 2
-    return {"in_channels": shape("encoder.conv_in.conv.weight")[1], "out_channels": shape("decoder.conv_out.conv.weight")[0],
+    return {"in_channels": shape("encoder.conv_in.conv.weight")[1],
+            "out_channels": shape("decoder.conv_out.conv.weight")[0],
             "latent_channels": shape("decoder.conv_in.conv.weight")[1], "block_out_channels": widths,
             "layers_per_block": block_count(keys, "encoder.down.0.block."), "spatial_compression_ratio": spatial,
             "temporal_compression_ratio": temporal, "downsample_match_channel": True, "upsample_match_channel": True}

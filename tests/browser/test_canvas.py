@@ -65,9 +65,15 @@ def empty_canvas_point(page: Any) -> tuple[float, float]:
 def test_starts_cleanly_and_adds_nodes_from_the_server(page: tuple[Any, Traffic]) -> None:
     browser_page, traffic = page
     assert traffic.failures == [] and traffic.console_errors == []
-    browser_page.mouse.dblclick(*empty_canvas_point(browser_page))
     dialog = browser_page.locator(".ink-search")
-    dialog.wait_for(state="visible", timeout=10_000)  # the double-click's handler runs after the event loop turns
+    for attempt in range(3):  # on a loaded machine the browser may see two slow clicks, not a double-click
+        browser_page.mouse.dblclick(*empty_canvas_point(browser_page))
+        try:
+            dialog.wait_for(state="visible", timeout=10_000)  # the handler runs after the event loop turns
+            break
+        except Exception:
+            if attempt == 2:
+                raise
     assert dialog.is_visible()
     everything = browser_page.locator(".ink-search-item").count()
     registered = browser_page.evaluate("() => Object.keys(window.inkgraph.objectInfo).length")

@@ -2,9 +2,9 @@
 they ask for — the transformer in ComfyUI's repackaged fp16 layout, the fp8-scaled Qwen2.5-VL, ByT5 as
 ``byt5_small_glyphxl_fp16``, the VAE in Tencent's layout, SigLIP as ``sigclip_vision_patch14_384`` — convert,
 validate and run end to end (sizes, frames and steps made small; the super-resolution stage stays bypassed as
-the templates ship it), and the video they save decodes back with PyAV. The ``hunyuan_video_15`` text encoder
-equals transformers' modules on the same template and layer; SigLIP equals transformers' module on
-ComfyUI's preprocessing.
+the templates ship it — test_hunyuan_video_sr switches it on), and the video they save decodes back with
+PyAV. The ``hunyuan_video_15`` text encoder equals transformers' modules on the same template and layer;
+SigLIP equals transformers' module on ComfyUI's preprocessing.
 """
 
 from __future__ import annotations

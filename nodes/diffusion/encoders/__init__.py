@@ -18,6 +18,7 @@ from .llama3 import Llama3_8B
 from .ltxv import LTXV
 from .lumina2 import Lumina2
 from .mistral3 import Mistral3_24B
+from .omnigen2 import OmniGen2
 from .qwen3 import Qwen3_4B, Qwen3_8B
 from .qwen_image import QwenImage
 from .qwen_vl import Qwen25VL, Qwen25VL3B
@@ -30,8 +31,9 @@ from .wan import Wan
 KINDS: list[EncoderKind] = [ClipG(), ClipH(), ClipL(), UMT5XXL(), ByT5Small(), T5XXL(), Qwen3_4B(), Qwen3_8B(),
                             Gemma2_2B(), Qwen25VL(), Qwen25VL3B(), Mistral3_24B(), Llama3_8B()]
 RECIPES: dict[str, PromptRecipe] = {recipe.name: recipe for recipe in (
-    StableDiffusion(), SDXL(), SD3(), Flux(), Chroma(), QwenImage(), Wan(), Lumina2(), HunyuanVideo15(), LTXV(), Flux2(),
-    HiDream())}
+    StableDiffusion(), SDXL(), SD3(), Flux(), Chroma(), QwenImage(), Wan(), Lumina2(), HunyuanVideo15(), LTXV(),
+    Flux2(),
+    HiDream(), OmniGen2())}
 
 __all__ = ["KINDS", "RECIPES", "EncodeRequest", "Encoded", "EncoderDetected", "EncoderKind", "PromptRecipe",
            "recipe"]

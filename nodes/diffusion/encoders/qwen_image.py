@@ -91,7 +91,8 @@ class QwenImage(PromptRecipe):
             chat = f"{system}<|im_start|>user\n{VISION_BLOCK * len(images)}{text}<|im_end|>\n<|im_start|>assistant\n"
         tokenizer = qwen_tokenizer()
         ids = list(tokenizer(chat, add_special_tokens=False)["input_ids"]) or [STOP[0]]
-        return GenerationPrompt("qwen25_7b", ids, STOP, lambda out: str(tokenizer.decode(out, skip_special_tokens=True)),
+        return GenerationPrompt("qwen25_7b", ids, STOP,
+                                lambda out: str(tokenizer.decode(out, skip_special_tokens=True)),
                                 images=images, default_seed=42,
                                 prefill=lambda model, prompt_ids, pictures: model_inputs(model, prompt_ids, pictures))
 

@@ -21,6 +21,7 @@ from .hidream import HiDream
 from .hunyuan_video import HunyuanVideo15
 from .ltxv import LTXV
 from .lumina2 import Lumina2
+from .omnigen2 import OmniGen2
 from .qwen_image import QwenImage
 from .sd import FAMILIES as SD_FAMILIES
 from .sd3 import SD3
@@ -30,7 +31,7 @@ from .z_image import ZImage
 log = logging.getLogger(__name__)
 
 FAMILIES: list[DiffusionFamily] = [HunyuanVideo15(), LTXV(), Flux2(), HiDream(), Chroma(), Flux(), SD3(), QwenImage(),
-                                   Wan22(), Wan21(), ZImage(), Lumina2(), *SD_FAMILIES]
+                                   Wan22(), Wan21(), ZImage(), Lumina2(), OmniGen2(), *SD_FAMILIES]
 
 __all__ = ["FAMILIES", "Detected", "DiffusionFamily", "Family", "LatentFormat", "by_name", "detect", "detect_file",
            "load_diffusion_model"]

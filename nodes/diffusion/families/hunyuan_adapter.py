@@ -9,6 +9,16 @@ Per conditioning entry (:meth:`HunyuanVideo15Adapter.encode`):
 - ``concat_latent_image`` / ``concat_mask`` (HunyuanVideo15ImageToVideo) → the 33 channels beyond the noise,
   as ComfyUI's ``concat_cond``: the image latent resized to the latent and scaled into the model's space,
   then 1 − mask; zeros where nothing is given.
+- the 1080p super-resolution model (98 input channels, ComfyUI's ``HunyuanVideo15_SR_Distilled``):
+  ``concat_latent_image`` (HunyuanVideo15SuperResolution's 66 channels) resized to the latent, not scaled
+  (Tencent's code does not scale it), and its low-resolution latent part (channels 33–64) noised by
+  ``noise_augmentation`` as ComfyUI does: a CPU draw seeded with the sampler's seed − 10, then
+  ``a · noise + min(1 − a, 0.75) · latent`` (``0.75 · latent`` when ``a`` is 0); zeros when absent.
+
+A model with a MeanFlow ``time_r`` embedder (the super-resolution model) is also given, as ComfyUI gives it,
+the next σ of the sampled schedule after the current one (1000·σ, via ``transformer_options``), and the two
+time embeddings are averaged (diffusers adds them; ComfyUI takes their mean). Where the current σ is not in
+the schedule (a sampler's intermediate evaluation), only the main embedding is used, as in ComfyUI.
 
 ComfyUI leaves absent inputs out of the token sequence; diffusers' forward always takes all three streams, so
 absent ones are given with no tokens (zero-length tensors). ComfyUI's sequence order — image tokens, glyph
@@ -105,6 +115,11 @@ def install_processors(model: Any) -> None:
     if model.time_embed.timestep_embedder_r is not None:
         model.time_embed.timestep_embedder_r.register_forward_pre_hook(cast)
 
+        def mean(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], output: torch.Tensor) -> torch.Tensor:
+            return output / 2 if kwargs.get("timestep_r") is not None else output  # ComfyUI: (vec + vec_r) / 2
+
+        model.time_embed.register_forward_hook(mean, with_kwargs=True)
+
 
 class HunyuanVideo15Adapter:
     """See the module docstring (``conds.ModelAdapter``)."""
@@ -115,6 +130,7 @@ class HunyuanVideo15Adapter:
         self.latent_format = latent_format
         self.config = config
         self.super_resolution = super_resolution
+        self.reads_options = bool(config.get("use_meanflow"))  # the schedule gives MeanFlow's next σ
         self.inpaint_clean = True  # ComfyUI's HunyuanVideo.scale_latent_inpaint: the kept frames stay clean
 
     def activation_bytes(self, shape: tuple[int, ...]) -> int:
@@ -130,9 +146,6 @@ class HunyuanVideo15Adapter:
 
     def encode(self, module: Any, embedding: torch.Tensor, options: dict[str, Any], ctx: Any
                ) -> dict[str, torch.Tensor]:
-        if self.super_resolution:
-            raise ValueError("HunyuanVideo 1.5's super-resolution model (hunyuanvideo1.5_1080p_sr_distilled) is not "
-                             "supported yet; its template stage is bypassed by default")
         device, dtype = ctx.device, ctx.dtype
         out: dict[str, torch.Tensor] = {"context": embedding.to(device, dtype)}
         mask = options.get("attention_mask")
@@ -144,7 +157,7 @@ class HunyuanVideo15Adapter:
         clip = options.get("clip_vision_output")
         if clip is not None:
             out["image"] = clip.last_hidden_state.to(device, dtype)
-        concat = self._concat(module, options, ctx)
+        concat = self._sr_concat(options, ctx) if self.super_resolution else self._concat(module, options, ctx)
         if concat is not None:
             out["concat"] = concat.to(device, dtype)
         return out
@@ -181,8 +194,44 @@ class HunyuanVideo15Adapter:
             mask = _to_batch(mask[:, :, :frames], batch)
         return torch.cat((image, mask), dim=1)
 
+    def _sr_concat(self, options: dict[str, Any], ctx: Any) -> torch.Tensor:
+        """ComfyUI's ``HunyuanVideo15_SR_Distilled.concat_cond`` (see the module docstring)."""
+        from ...image_utils import common_upscale
+
+        shape = ctx.latent_shape
+        batch, channels = int(shape[0]), int(shape[1])
+        image = options.get("concat_latent_image")
+        if image is None:
+            return torch.zeros(batch, 2 * channels + 2, *shape[2:])
+        image = _to_batch(common_upscale(image.float().cpu(), shape[-1], shape[-2], "bilinear", "center"), batch)
+        image = image.clone()
+        low = slice(channels + 1, 2 * channels + 1)
+        strength = float(options.get("noise_augmentation", 0.0))
+        if strength > 0:
+            generator = torch.Generator(device="cpu").manual_seed(int(ctx.seed or 0) - 10)
+            noise = torch.randn(image[:, low].shape, generator=generator, dtype=image.dtype)
+            image[:, low] = strength * noise + min(1.0 - strength, 0.75) * image[:, low]
+        else:
+            image[:, low] = 0.75 * image[:, low]
+        return image
+
+    @staticmethod
+    def next_sigma(transformer_options: dict[str, Any] | None) -> float | None:
+        """The σ after the current one in the sampled schedule (ComfyUI's MeanFlow ``timesteps_r``), or None
+        where the current σ is not one of the schedule's."""
+        if not transformer_options:
+            return None
+        sigmas, schedule = transformer_options.get("sigmas"), transformer_options.get("sample_sigmas")
+        if sigmas is None or schedule is None:
+            return None
+        schedule = schedule.float().cpu()
+        found = torch.where(torch.as_tensor(sigmas).flatten()[0].float().cpu() == schedule)[0]
+        if len(found) == 0 or int(found[0]) + 1 >= len(schedule):
+            return None
+        return float(schedule[int(found[0]) + 1])
+
     def apply(self, module: Any, x_in: torch.Tensor, timestep: torch.Tensor,
-              conds: dict[str, torch.Tensor]) -> torch.Tensor:
+              conds: dict[str, torch.Tensor], transformer_options: dict[str, Any] | None = None) -> torch.Tensor:
         frames, height, width = x_in.shape[-3:]
         config = module.config
         patch = (int(config.patch_size_t), int(config.patch_size), int(config.patch_size))
@@ -201,9 +250,14 @@ class HunyuanVideo15Adapter:
         image = conds.get("image")
         if image is None:
             image = x.new_zeros(batch, 0, int(config.image_embed_dim))
+        extra: dict[str, Any] = {}
+        if module.time_embed.timestep_embedder_r is not None:
+            following = self.next_sigma(transformer_options)
+            if following is not None:
+                extra["timestep_r"] = torch.full_like(timestep.float(), following * 1000.0)
         output: torch.Tensor = module(
             hidden_states=x, timestep=timestep.float(), encoder_hidden_states=context,
             encoder_attention_mask=context_mask, encoder_hidden_states_2=byt5.to(x.dtype),
             encoder_attention_mask_2=torch.ones(byt5.shape[:2], dtype=torch.bool, device=x.device),
-            image_embeds=image.to(x.dtype), return_dict=False)[0]
+            image_embeds=image.to(x.dtype), return_dict=False, **extra)[0]
         return output[:, :, :frames, :height, :width]

@@ -26,7 +26,8 @@ from .bfl import Table, Target
 
 # ComfyUI's supported_models.HunyuanVideo.process_unet_state_dict, in its order (substring replacements)
 _RULES: tuple[tuple[str, str], ...] = (
-    ("txt_in.t_embedder.mlp.0.", "txt_in.t_embedder.in_layer."), ("txt_in.t_embedder.mlp.2.", "txt_in.t_embedder.out_layer."),
+    ("txt_in.t_embedder.mlp.0.", "txt_in.t_embedder.in_layer."),
+    ("txt_in.t_embedder.mlp.2.", "txt_in.t_embedder.out_layer."),
     ("txt_in.c_embedder.linear_1.", "txt_in.c_embedder.in_layer."),
     ("txt_in.c_embedder.linear_2.", "txt_in.c_embedder.out_layer."),
     ("_mod.linear.", "_mod.lin."), ("_attn_qkv.", "_attn.qkv."),
@@ -63,10 +64,12 @@ def table(config: dict[str, Any]) -> Table:
         "img_in.proj": [Target("x_embedder.proj")], "txt_in.input_embedder": [Target("context_embedder.proj_in")],
         "cond_type_embedding": [Target("cond_type_embed")], "final_layer.linear": [Target("proj_out")],
         "final_layer.adaLN_modulation.1": [Target("norm_out.linear", swap=True)],
-        "byt5_in.layernorm": [Target("context_embedder_2.norm")], "byt5_in.fc1": [Target("context_embedder_2.linear_1")],
+        "byt5_in.layernorm": [Target("context_embedder_2.norm")],
+        "byt5_in.fc1": [Target("context_embedder_2.linear_1")],
         "byt5_in.fc2": [Target("context_embedder_2.linear_2")], "byt5_in.fc3": [Target("context_embedder_2.linear_3")],
         "vision_in.proj.0": [Target("image_embedder.norm_in")], "vision_in.proj.1": [Target("image_embedder.linear_1")],
-        "vision_in.proj.3": [Target("image_embedder.linear_2")], "vision_in.proj.4": [Target("image_embedder.norm_out")],
+        "vision_in.proj.3": [Target("image_embedder.linear_2")],
+        "vision_in.proj.4": [Target("image_embedder.norm_out")],
     }
     _embedder(out, "time_in", "time_embed.timestep_embedder")
     if config.get("use_meanflow"):
@@ -78,7 +81,8 @@ def table(config: dict[str, Any]) -> Table:
         out[src + "self_attn.qkv"] = [Target(dst + "attn.to_q", q), Target(dst + "attn.to_k", k),
                                       Target(dst + "attn.to_v", v)]
         for name, target in (("norm1", "norm1"), ("norm2", "norm2"), ("self_attn.proj", "attn.to_out.0"),
-                             ("mlp.0", "ff.net.0.proj"), ("mlp.2", "ff.net.2"), ("adaLN_modulation.1", "norm_out.linear")):
+                             ("mlp.0", "ff.net.0.proj"), ("mlp.2", "ff.net.2"),
+                             ("adaLN_modulation.1", "norm_out.linear")):
             out[src + name] = [Target(dst + target)]
     for i in range(int(config["num_layers"])):
         src, dst = f"double_blocks.{i}.", f"transformer_blocks.{i}."

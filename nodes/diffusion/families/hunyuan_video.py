@@ -7,8 +7,9 @@ The architecture is read from the tensors as ComfyUI's model_detection reads it:
 128-wide heads, patch sizes, input and output channels, depth, token-refiner depth, the Qwen2.5-VL text width,
 the ByT5 mapper's widths, SigLIP's image width (``vision_in``) and whether a MeanFlow ``time_r_in`` embedder is
 there (the distilled super-resolution model). The input channels beyond the noise follow ComfyUI's
-``HunyuanVideo15.concat_cond``: 32 image-latent channels and a mask (65 in all; the super-resolution model's 98
-take the low-resolution latent and its mask twice, :mod:`.hunyuan_adapter`).
+``HunyuanVideo15.concat_cond``: 32 image-latent channels and a mask (65 in all); the super-resolution model's 98
+take HunyuanVideo15SuperResolution's 66 (a start-image latent, a flag, the noised low-resolution latent, ones;
+:mod:`.hunyuan_adapter`).
 
 One family, ``hunyuan_video15``: 32 latent channels, 16× down, 4 frames a latent frame, scale 1.03682
 (ComfyUI's ``latent_formats.HunyuanVideo15``). Sampling as ComfyUI: discrete flow with shift 7 (2 for the
@@ -63,7 +64,8 @@ def read_config(index: TensorIndex, prefix: str) -> dict[str, Any]:
     fc1 = "double_blocks.0.img_mlp.0.weight"
     byt5 = shape("byt5_in.fc1.weight")
     return {
-        "in_channels": in_channels, "out_channels": shape("final_layer.linear.weight")[0] // (patch[0] * patch[1] * patch[2]),
+        "in_channels": in_channels,
+        "out_channels": shape("final_layer.linear.weight")[0] // (patch[0] * patch[1] * patch[2]),
         "num_attention_heads": width // HEAD_DIM, "attention_head_dim": HEAD_DIM,
         "num_layers": block_count(shapes, "double_blocks."),
         "num_refiner_layers": block_count(shapes, "txt_in.individual_token_refiner.blocks."),

@@ -81,7 +81,8 @@ class SkipLayerUncond:
     def __call__(self, args: Args) -> list[torch.Tensor]:
         from ..guidance import calc_cond_batch
 
-        x, model, conds, sigma, options = args["input"], args["model"], args["conds"], args["sigma"], args["model_options"]
+        x, model, conds = args["input"], args["model"], args["conds"]
+        sigma, options = args["sigma"], args["model_options"]
         cond, uncond = conds
         if self.sigma_end < float(sigma[0]) <= self.sigma_start and uncond is not None:
             cond_out, _ = calc_cond_batch(model, [cond, None], x, sigma, options)
