@@ -182,7 +182,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 def cmd_train_demo(args: argparse.Namespace) -> int:
     import torch
 
-    from ...nodes.demo.train import Settings, train
+    from ...nodes.demo.train import Settings, Start, train
     from ..core.paths import Folders
     from ..core.resources import shipped_models
 
@@ -193,6 +193,9 @@ def cmd_train_demo(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else shipped_models()
     if output is None:
         raise CliError("this installation ships no models folder: name one with --output")
+    init_from = Path(args.init_from) if args.init_from else None
+    if init_from is not None and (missing := Start.missing(init_from)):
+        raise CliError(f"--init-from {init_from}: no demo model there ({', '.join(map(str, missing))} not found)")
     train(Settings(work=work, output=output, minutes=args.minutes, device=args.device, seed=args.seed,
-                   bank_size=args.bank_size, report=lambda line: print(line, flush=True)))
+                   bank_size=args.bank_size, init_from=init_from, report=lambda line: print(line, flush=True)))
     return EXIT_OK

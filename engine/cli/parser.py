@@ -198,10 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps (default cpu)")
     train.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     train.add_argument("--seed", type=int, default=0, help="seed of the scenes and the initial weights")
-    train.add_argument("--bank-size", type=int, default=8000, help="scenes encoded for the diffusion stage")
+    train.add_argument("--bank-size", type=int, default=20000, help="scenes encoded for the diffusion stage")
     train.add_argument("--work", default=None, help="checkpoints, resumed from (default <base-dir>/user/train-demo)")
     train.add_argument("--output", default=None, help="models folder to write into (default: the one shipped "
                        "in the package)")
+    train.add_argument("--init-from", default=None, help="a models folder whose demo model to continue from (its "
+                       "VAE and upscaler are kept; the UNet and text encoder train on)")
     _add_base(train)
 
     nodes = sub.add_parser("nodes", help="list node types, or describe one")

@@ -46,7 +46,7 @@ TEXT_CONFIG: dict[str, Any] = {
 }
 SCHEDULER_CONFIG: dict[str, Any] = {
     "_class_name": "EulerDiscreteScheduler", "num_train_timesteps": 1000, "beta_start": 0.00085,
-    "beta_end": 0.012, "beta_schedule": "scaled_linear", "prediction_type": "epsilon",
+    "beta_end": 0.012, "beta_schedule": "scaled_linear", "prediction_type": "v_prediction",
 }
 UPSCALER_CONFIG: dict[str, Any] = {"num_in_ch": 3, "num_out_ch": 3, "num_feat": 24, "num_conv": 8, "upscale": 4,
                                    "act_type": "prelu"}
@@ -106,7 +106,7 @@ def write_checkpoint(path: Path, unet: Any, vae: Any, text_encoder: Any, used_to
                "text_encoder": text_encoder.config.to_dict(), "scheduler": SCHEDULER_CONFIG}
     metadata = {METADATA_KEY: json.dumps(configs, default=list), "modelspec.title": "Inkgraph demo",
                 "modelspec.description": description, "modelspec.license": "MIT",
-                "modelspec.predict_key": "epsilon"}
+                "modelspec.predict_key": "v"}
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(checkpoint_state(unet, vae, text_encoder, used_tokens), str(path), metadata=metadata)
 

@@ -1,5 +1,6 @@
 """Measured quality of the demo model: generate the fixed evaluation set through the ordinary graph and read
-background colour, shape colour and shape back with plain image statistics (:func:`scenes.read_image`).
+background colour, shape colour, shape, position and size back with plain image statistics
+(:func:`scenes.read_image`).
 
 ``python -m inkgraph.nodes.demo.evaluate [--grid docs/demo-grid.png]`` prints the table; the test suite asserts the
 targets on the same numbers.
@@ -16,7 +17,7 @@ from typing import Any
 from inkgraph.engine.core.settings import Settings
 
 from . import architecture as arch
-from .scenes import Reading, Scene, evaluation_set, prompt_for, read_image
+from .scenes import ASPECTS, Item, Reading, Scene, evaluation_set, matches, read_image
 
 DEFAULTS = {"steps": 14, "cfg": 5.0, "sampler_name": "dpmpp_2m", "scheduler": "karras"}
 
@@ -44,54 +45,80 @@ def workflow(prompt: str, seed: int, upscale: bool = True, negative: str = "", *
 
 @dataclass
 class Result:
-    scene: Scene
-    seed: int
+    item: Item
     reading: Reading
     image: Any  # PIL image
 
     @property
-    def matches(self) -> tuple[bool, bool, bool]:
-        return (self.reading.background == self.scene.background, self.reading.colour == self.scene.colour,
-                self.reading.shape == self.scene.shape)
+    def scene(self) -> Scene:
+        return self.item.scene
+
+    @property
+    def matches(self) -> dict[str, bool]:
+        return matches(self.item.scene, self.reading)
 
 
-def generate(runtime: Any, count: int = 36, upscale: bool = True, **sampling: Any) -> list[Result]:
+def generate(runtime: Any, count: int = 72, upscale: bool = True, **sampling: Any) -> list[Result]:
     from PIL import Image
 
     results = []
-    for scene, seed in evaluation_set(count):
-        result, outcome = runtime.run(workflow(prompt_for(scene), seed, upscale, **sampling))
+    for item in evaluation_set(count):
+        result, outcome = runtime.run(workflow(item.prompt, item.seed, upscale, **sampling))
         if not result.ok or outcome is None or outcome.status_str != "success":
             raise RuntimeError(f"the demo workflow failed: {result.error_body() if not result.ok else outcome}")
-        item = outcome.outputs["9"]["images"][0]
-        with Image.open(runtime.folders.resolve(item["type"], item["filename"], item["subfolder"])) as png:
+        output = outcome.outputs["9"]["images"][0]
+        with Image.open(runtime.folders.resolve(output["type"], output["filename"], output["subfolder"])) as png:
             image = png.convert("RGB")
-        results.append(Result(scene, seed, read_image(image), image))
+        results.append(Result(item, read_image(image), image))
     return results
 
 
 def scores(results: list[Result]) -> dict[str, float]:
-    n = len(results)
-    return {"background": sum(r.matches[0] for r in results) / n, "colour": sum(r.matches[1] for r in results) / n,
-            "shape": sum(r.matches[2] for r in results) / n}
+    """The share of images that honour each aspect of their prompt (background, colour, shape, position,
+    size)."""
+    return {aspect: sum(r.matches[aspect] for r in results) / len(results) for aspect in ASPECTS}
 
 
-def grid(results: list[Result], columns: int = 6, cell: int = 128) -> Any:
-    from PIL import Image
+def grid(results: list[Result], columns: int = 8, cell: int = 160) -> Any:
+    """A contact sheet: each image with its prompt under it (wrapped to the cell's width)."""
+    import textwrap
 
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=11)
+    lines, line_height = 3, 13
+    label = lines * line_height + 6
     rows = (len(results) + columns - 1) // columns
-    sheet = Image.new("RGB", (columns * cell, rows * cell), (255, 255, 255))
+    sheet = Image.new("RGB", (columns * cell, rows * (cell + label)), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
     for index, result in enumerate(results):
-        sheet.paste(result.image.resize((cell, cell), Image.Resampling.LANCZOS),
-                    ((index % columns) * cell, (index // columns) * cell))
+        x, y = (index % columns) * cell, (index // columns) * (cell + label)
+        sheet.paste(result.image.resize((cell - 4, cell - 4), Image.Resampling.LANCZOS), (x + 2, y + 2))
+        for number, text in enumerate(textwrap.wrap(result.item.prompt, 27)[:lines]):
+            draw.text((x + 3, y + cell + 1 + number * line_height), text, fill=(20, 20, 20), font=font)
     return sheet
+
+
+def report(results: list[Result]) -> str:
+    """One line per image (✓/✗ for background, colour, shape, position, size) and each figure."""
+    lines = []
+    for r in results:
+        mark = "".join("✓" if ok else "✗" for ok in r.matches.values())
+        got = r.reading
+        lines.append(f"{mark}  {r.item.prompt:72} → {got.background}, {got.colour}, {got.shape} "
+                     f"(fill {got.fill_ratio:.2f}), {got.position} ({got.centre[0]:.2f}, {got.centre[1]:.2f}), "
+                     f"{got.size} (side {got.side:.2f})")
+    n = len(results)
+    lines.append(" ".join(f"{aspect} {sum(r.matches[aspect] for r in results)}/{n} ({value:.0%})"
+                          for aspect, value in scores(results).items()))
+    return "\n".join(lines)
 
 
 def main() -> None:
     from inkgraph.engine.runtime import Runtime
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--count", type=int, default=36)
+    parser.add_argument("--count", type=int, default=72)
     parser.add_argument("--grid", type=Path, help="write a contact sheet of the generated images here")
     parser.add_argument("--no-upscale", action="store_true", help="measure the 128×128 VAE output instead")
     parser.add_argument("--models", type=Path, help="a models folder to evaluate instead of the shipped files "
@@ -113,11 +140,7 @@ def main() -> None:
                 shutil.copy(args.models / sub / name, Path(base) / "models" / sub / name)
         results = generate(Runtime.create(Settings(base_dir=base)), args.count, not args.no_upscale, steps=args.steps, cfg=args.cfg,
                            sampler_name=args.sampler, scheduler=args.scheduler)
-    for r in results:
-        mark = "".join("✓" if ok else "✗" for ok in r.matches)
-        print(f"{mark}  {prompt_for(r.scene):70} → {r.reading.background}, {r.reading.colour}, {r.reading.shape} "
-              f"(fill {r.reading.fill_ratio:.2f})")
-    print(" ".join(f"{name} {value:.0%}" for name, value in scores(results).items()))
+    print(report(results))
     if args.grid:
         grid(results).save(args.grid)
 
