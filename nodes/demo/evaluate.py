@@ -138,8 +138,8 @@ def main() -> None:
             for sub, name in (("checkpoints", arch.CHECKPOINT_NAME), ("upscale_models", arch.UPSCALER_NAME)):
                 (Path(base) / "models" / sub).mkdir(parents=True)
                 shutil.copy(args.models / sub / name, Path(base) / "models" / sub / name)
-        results = generate(Runtime.create(Settings(base_dir=base)), args.count, not args.no_upscale, steps=args.steps, cfg=args.cfg,
-                           sampler_name=args.sampler, scheduler=args.scheduler)
+        results = generate(Runtime.create(Settings(base_dir=base)), args.count, not args.no_upscale,
+                           steps=args.steps, cfg=args.cfg, sampler_name=args.sampler, scheduler=args.scheduler)
     print(report(results))
     if args.grid:
         grid(results).save(args.grid)

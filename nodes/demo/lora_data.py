@@ -78,8 +78,8 @@ def regular_scenes(count: int = 24, seed: int = 24) -> list[Scene]:
     from dataclasses import replace
 
     rng = random.Random(seed)
-    return [replace(random_scene(rng, PLAIN_BACKGROUNDS), shape=("circle", "square", "circle", "triangle")[i % 4], size="large")
-            for i in range(count)]
+    shapes = ("circle", "square", "circle", "triangle")
+    return [replace(random_scene(rng, PLAIN_BACKGROUNDS), shape=shapes[i % 4], size="large") for i in range(count)]
 
 
 def write(folder: Path, rings: int = 24, regular: int = 24, seed: int = 23) -> list[Path]:
@@ -87,7 +87,8 @@ def write(folder: Path, rings: int = 24, regular: int = 24, seed: int = 23) -> l
     ``shape_NN.*`` for the shapes the model already knows."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    pictures = [(f"{CONCEPT}_{i:02d}", scene, render_ring(scene)) for i, scene in enumerate(dataset_scenes(rings, seed))]
+    pictures = [(f"{CONCEPT}_{i:02d}", scene, render_ring(scene))
+                for i, scene in enumerate(dataset_scenes(rings, seed))]
     pictures += [(f"shape_{i:02d}", scene, render(scene)) for i, scene in enumerate(regular_scenes(regular, seed + 1))]
     for stem, scene, image in pictures:
         path = folder / f"{stem}.png"
