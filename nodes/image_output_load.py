@@ -10,9 +10,9 @@ import os
 from typing import Annotated
 
 from inkgraph.engine import Combo, Context, Image, Mask, node
-from inkgraph.engine.core.paths import Folders, PathEscapeError, file_sha256
+from inkgraph.engine.core.paths import Folders
 
-from .image_io import _input_path, _load_frames, is_image_name
+from .image_io import LoadImage, _input_path, _load_frames, is_image_name
 
 
 def list_output_images(folders: Folders) -> list[str]:
@@ -33,26 +33,12 @@ OUTPUT_LISTING = {"image_upload": True, "image_folder": "output", "remote": {
 @node(display_name="Load Image (from Outputs)", category="image", experimental=True, description=(
     "Load an image from the output folder. When the refresh button is clicked, the node will update the image "
     "list and automatically select the first image, allowing for easy iteration."))
-class LoadImageOutput:
-    """See the module docstring; the mask is 1 where the image is transparent, as LoadImage's."""
+class LoadImageOutput(LoadImage):
+    """See the module docstring: LoadImage's reading, fingerprint and validation over output/'s listing."""
 
     def execute(self, ctx: Context, image: Annotated[str, Combo(options=list_output_images, extra=OUTPUT_LISTING)]
                 ) -> tuple[Image, Mask]:
         return _load_frames(_input_path(ctx.folders, image))
-
-    @staticmethod
-    def fingerprint(image: str, folders: Folders) -> str:
-        """The file's sha256: a new image saved under the same name re-runs the node."""
-        return file_sha256(_input_path(folders, image))
-
-    @staticmethod
-    def validate(image: str, folders: Folders) -> bool | str:
-        """Any existing image named (usually ``name [output]``) is accepted: the list is the canvas's."""
-        try:
-            path = _input_path(folders, image)
-        except PathEscapeError:
-            return f"Invalid image file: {image}"
-        return True if path.is_file() else f"Invalid image file: {image}"
 
 
 NODES = [LoadImageOutput]

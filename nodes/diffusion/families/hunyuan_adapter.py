@@ -36,10 +36,9 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F  # noqa: N812
 
 from .base import LatentFormat
-from .wan_adapter import _to_batch, pad_to_patch
+from .wan_adapter import _to_batch, concat_mask, pad_to_patch
 
 
 class Transformer:
@@ -169,7 +168,7 @@ class HunyuanVideo15Adapter:
         extra = int(module.config.in_channels) - int(shape[1]) - 1
         if extra <= 0:
             return None
-        batch, frames, height, width = shape[0], shape[2], shape[-2], shape[-1]
+        batch, height, width = shape[0], shape[-2], shape[-1]
         image = options.get("concat_latent_image")
         if image is None:
             image = torch.zeros(batch, extra, *shape[2:])
@@ -179,20 +178,7 @@ class HunyuanVideo15Adapter:
             image = torch.cat([self.latent_format.process_in(image[:, i:i + step])
                                for i in range(0, image.shape[1], step)], dim=1)
             image = _to_batch(image, batch)
-        mask = options.get("concat_mask")
-        if mask is None:
-            mask = ctx.denoise_mask
-        if mask is None:
-            mask = torch.zeros(batch, 1, *shape[2:])
-        else:
-            mask = mask.float().cpu()
-            if mask.shape[1] != 1:
-                mask = mask.mean(dim=1, keepdim=True)
-            mask = common_upscale(1.0 - mask, width, height, "bilinear", "center")
-            if mask.shape[-3] < frames:
-                mask = F.pad(mask, (0, 0, 0, 0, 0, frames - mask.shape[-3]))
-            mask = _to_batch(mask[:, :, :frames], batch)
-        return torch.cat((image, mask), dim=1)
+        return torch.cat((image, concat_mask(options, ctx, 1)), dim=1)
 
     def _sr_concat(self, options: dict[str, Any], ctx: Any) -> torch.Tensor:
         """ComfyUI's ``HunyuanVideo15_SR_Distilled.concat_cond`` (see the module docstring)."""

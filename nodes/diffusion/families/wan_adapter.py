@@ -37,6 +37,30 @@ def pad_to_patch(x: torch.Tensor, patch: tuple[int, ...]) -> torch.Tensor:
     return F.pad(x, pad, mode="circular") if any(pad) else x
 
 
+
+def concat_mask(options: dict[str, Any], ctx: Any, channels: int) -> torch.Tensor:
+    """The mask channels a video model's concat input ends or starts with (ComfyUI's concat_mask, else the
+    sampler's noise mask), inverted — 1 where the frame is kept —, at the latent's size and frame count, as
+    ``channels`` channels (Wan's 4 per latent frame, HunyuanVideo's 1); zeros without a mask."""
+    from ...image_utils import common_upscale
+
+    shape = ctx.latent_shape
+    batch, frames, height, width = shape[0], shape[2], shape[-2], shape[-1]
+    mask = options.get("concat_mask")
+    if mask is None:
+        mask = ctx.denoise_mask
+    if mask is None:
+        return torch.zeros(batch, channels, *shape[2:])
+    mask = mask.float().cpu()
+    if mask.shape[1] != channels:
+        mask = mask.mean(dim=1, keepdim=True)
+    mask = common_upscale(1.0 - mask, width, height, "bilinear", "center")
+    if mask.shape[-3] < frames:
+        mask = F.pad(mask, (0, 0, 0, 0, 0, frames - mask.shape[-3]))
+    if mask.shape[1] == 1 and channels > 1:
+        mask = mask.repeat(1, channels, 1, 1, 1)
+    return _to_batch(mask[:, :, :frames], batch)
+
 def _to_batch(tensor: torch.Tensor, batch: int) -> torch.Tensor:
     if tensor.shape[0] == batch:
         return tensor
@@ -121,7 +145,7 @@ class WanAdapter:
         extra = int(module.config.in_channels) - int(shape[1])
         if extra <= 0:
             return None
-        batch, frames, height, width = shape[0], shape[2], shape[-2], shape[-1]
+        batch, height, width = shape[0], shape[-2], shape[-1]
         image = options.get("concat_latent_image")
         if image is None:
             image = torch.zeros(batch, extra, *shape[2:])
@@ -131,21 +155,7 @@ class WanAdapter:
         if extra != image.shape[1] + 4 and (not self.image_to_video or extra == image.shape[1]):
             return image
         image = image[:, :extra - 4]
-        mask = options.get("concat_mask")
-        if mask is None:
-            mask = ctx.denoise_mask
-        if mask is None:
-            mask = torch.zeros(batch, 4, *shape[2:])
-        else:
-            mask = mask.float().cpu()
-            if mask.shape[1] != 4:
-                mask = mask.mean(dim=1, keepdim=True)
-            mask = common_upscale(1.0 - mask, width, height, "bilinear", "center")
-            if mask.shape[-3] < frames:
-                mask = F.pad(mask, (0, 0, 0, 0, 0, frames - mask.shape[-3]))
-            if mask.shape[1] == 1:
-                mask = mask.repeat(1, 4, 1, 1, 1)
-            mask = _to_batch(mask[:, :, :frames], batch)
+        mask = concat_mask(options, ctx, 4)
         index = int(options.get("concat_mask_index", 0))
         if index:
             return torch.cat((image[:, :index], mask, image[:, index:]), dim=1)
