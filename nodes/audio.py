@@ -9,10 +9,10 @@ import random
 from typing import Annotated, Any
 
 from inkgraph.engine import Combo, Context, Hidden, NodeOutput, Socket, String, node
-from inkgraph.engine.core.paths import Folders, FolderType, PathEscapeError, file_sha256
+from inkgraph.engine.core.paths import Folders, FolderType, file_sha256
 
 from . import media_av
-from .media_io import input_path, list_input_media, output_files, tags
+from .media_io import input_path, list_input_media, output_files, tags, validate_input_file
 
 CATEGORY = "audio"
 AudioIn = Annotated[Any, Socket(type="AUDIO")]
@@ -49,11 +49,7 @@ class LoadAudio:
 
     @staticmethod
     def validate(audio: str, folders: Folders) -> bool | str:
-        try:
-            found = input_path(folders, audio).is_file()
-        except PathEscapeError:
-            found = False
-        return True if found else f"Invalid audio file: {audio}"
+        return validate_input_file(folders, audio, "audio")
 
 
 def save_audio(ctx: Context, audio: dict[str, Any], folder: FolderType, filename_prefix: str, format: str,

@@ -14,16 +14,16 @@ from inkgraph.engine import Combo, Context, Hidden, Image, Mask, NodeOutput, Soc
 from inkgraph.engine.core.paths import (
     BATCH_NUM,
     Folders,
-    PathEscapeError,
     file_sha256,
     filename_prefix_problem,
     highest_counter,
     next_counter,
     record_counter,
     save_target,
-    split_annotation,
 )
 from inkgraph.engine.core.safe_write import open_new
+
+from .media_io import input_path, validate_input_file
 
 _IMAGE_EXTENSIONS = {".webp"}  # mimetypes misses webp on some systems
 _listing_cache: dict[Path, tuple[float, list[str]]] = {}
@@ -49,9 +49,6 @@ def list_input_images(folders: Folders) -> list[str]:
     return names
 
 
-def _input_path(folders: Folders, image: str) -> Path:
-    name, folder = split_annotation(image, "input")
-    return folders.resolve(folder, name)
 
 
 def _load_frames(path: Path) -> tuple[Any, Any]:
@@ -101,21 +98,17 @@ class LoadImage:
 
     def execute(self, ctx: Context, image: Annotated[str, Combo(options=list_input_images, image_upload=True)]
                 ) -> tuple[Image, Mask]:
-        return _load_frames(_input_path(ctx.folders, image))
+        return _load_frames(input_path(ctx.folders, image))
 
     @staticmethod
     def fingerprint(image: str, folders: Folders) -> str:
         """The file's sha256: replacing the file under the same name re-runs the node."""
-        return file_sha256(_input_path(folders, image))
+        return file_sha256(input_path(folders, image))
 
     @staticmethod
     def validate(image: str, folders: Folders) -> bool | str:
         """Any existing image in input/ (or ``name [output]``) is accepted, not only listed ones."""
-        try:
-            path = _input_path(folders, image)
-        except PathEscapeError:
-            return f"Invalid image file: {image}"
-        return True if path.is_file() else f"Invalid image file: {image}"
+        return validate_input_file(folders, image, "image")
 
 
 def save_images(images: Any, folders: Folders, folder: str, filename_prefix: str, prompt: Any,

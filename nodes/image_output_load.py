@@ -12,7 +12,8 @@ from typing import Annotated
 from inkgraph.engine import Combo, Context, Image, Mask, node
 from inkgraph.engine.core.paths import Folders
 
-from .image_io import LoadImage, _input_path, _load_frames, is_image_name
+from .image_io import LoadImage, _load_frames, is_image_name
+from .media_io import input_path
 
 
 def list_output_images(folders: Folders) -> list[str]:
@@ -38,7 +39,7 @@ class LoadImageOutput(LoadImage):
 
     def execute(self, ctx: Context, image: Annotated[str, Combo(options=list_output_images, extra=OUTPUT_LISTING)]
                 ) -> tuple[Image, Mask]:
-        return _load_frames(_input_path(ctx.folders, image))
+        return _load_frames(input_path(ctx.folders, image))
 
 
 NODES = [LoadImageOutput]

@@ -10,22 +10,21 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Annotated, Any
 
 from inkgraph.engine import Combo, Context, Hidden, Latent, NodeOutput, Socket, String, node
 from inkgraph.engine.core.paths import (
     Folders,
-    PathEscapeError,
     file_sha256,
     filename_prefix_problem,
     highest_counter,
     next_counter,
     record_counter,
     save_target,
-    split_annotation,
 )
 from inkgraph.engine.core.safe_write import open_new
+
+from .media_io import input_path, validate_input_file
 
 SUFFIX = ".latent"
 LEGACY_SCALE = 1.0 / 0.18215  # files without the version marker hold latents scaled by SD1's factor
@@ -37,11 +36,6 @@ def list_latents(folders: Folders) -> list[str]:
         return sorted(e.name for e in os.scandir(folders.input) if e.is_file() and e.name.endswith(SUFFIX))
     except FileNotFoundError:
         return []
-
-
-def _latent_path(folders: Folders, latent: str) -> Path:
-    name, folder = split_annotation(latent, "input")
-    return folders.resolve(folder, name)
 
 
 def _check_prefix(filename_prefix: str) -> bool | str:
@@ -90,7 +84,7 @@ class LoadLatent:
         from safetensors import SafetensorError
         from safetensors.torch import load_file
 
-        path = _latent_path(ctx.folders, latent)
+        path = input_path(ctx.folders, latent)
         try:
             tensors = load_file(str(path), device="cpu")
         except (SafetensorError, OSError) as exc:
@@ -104,15 +98,11 @@ class LoadLatent:
     @staticmethod
     def fingerprint(latent: str, folders: Folders) -> str:
         """The file's sha256: a file replaced under the same name re-runs the node."""
-        return file_sha256(_latent_path(folders, latent))
+        return file_sha256(input_path(folders, latent))
 
     @staticmethod
     def validate(latent: str, folders: Folders) -> bool | str:
-        try:
-            path = _latent_path(folders, latent)
-        except PathEscapeError:
-            return f"Invalid latent file: {latent}"
-        return True if path.is_file() else f"Invalid latent file: {latent}"
+        return validate_input_file(folders, latent, "latent")
 
 
 NODES = [SaveLatent, LoadLatent]

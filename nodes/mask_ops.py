@@ -10,9 +10,10 @@ import random
 from typing import Annotated, Any, Literal
 
 from inkgraph.engine import Boolean, Combo, Context, Float, Hidden, Image, Int, Mask, NodeOutput, Output, node
-from inkgraph.engine.core.paths import Folders, PathEscapeError, file_sha256, split_annotation
+from inkgraph.engine.core.paths import Folders, file_sha256
 
 from . import MAX_RESOLUTION
+from .media_io import input_path, validate_input_file
 
 Coord = Annotated[int, Int(min=0, max=MAX_RESOLUTION, step=1)]
 Side = Annotated[int, Int(min=1, max=MAX_RESOLUTION, step=1)]
@@ -135,11 +136,6 @@ def _list_input_files(folders: Folders) -> list[str]:
         return []
 
 
-def _input_path(folders: Folders, image: str) -> Any:
-    name, folder = split_annotation(image, "input")
-    return folders.resolve(folder, name)
-
-
 @node(display_name="Load Image (as Mask)", category="mask")
 class LoadImageMask:
     """Loads one channel of an image in input/ as a mask; the alpha channel is inverted (1 = transparent),
@@ -153,7 +149,7 @@ class LoadImageMask:
         from PIL import Image as PILImage
         from PIL import ImageOps
 
-        with PILImage.open(_input_path(ctx.folders, image)) as source:
+        with PILImage.open(input_path(ctx.folders, image)) as source:
             frame = ImageOps.exif_transpose(source)
             if frame.getbands() != ("R", "G", "B", "A"):
                 if frame.mode == "I":
@@ -170,16 +166,12 @@ class LoadImageMask:
     @staticmethod
     def fingerprint(image: str, folders: Folders) -> str:
         """The file's sha256: a replaced file re-runs the node."""
-        return file_sha256(_input_path(folders, image))
+        return file_sha256(input_path(folders, image))
 
     @staticmethod
     def validate(image: str, folders: Folders) -> bool | str:
         """Any existing file in input/ (or ``name [output]``) is accepted, not only listed ones."""
-        try:
-            path = _input_path(folders, image)
-        except PathEscapeError:
-            return f"Invalid image file: {image}"
-        return True if path.is_file() else f"Invalid image file: {image}"
+        return validate_input_file(folders, image, "image")
 
 
 _TEMP_ALPHABET = "abcdefghijklmnopqrstuvwxyz"

@@ -10,7 +10,15 @@ from typing import Annotated, Any
 
 from inkgraph.engine import Socket
 from inkgraph.engine.core.media import MediaKind, kind_of_name
-from inkgraph.engine.core.paths import Folders, FolderType, next_counter, record_counter, save_target, split_annotation
+from inkgraph.engine.core.paths import (
+    Folders,
+    FolderType,
+    PathEscapeError,
+    next_counter,
+    record_counter,
+    save_target,
+    split_annotation,
+)
 
 # Socket aliases: a VIDEO is a video_types.VideoInput; an AUDIO is {"waveform": [B, C, T], "sample_rate": int}.
 Video = Annotated[Any, Socket(type="VIDEO")]
@@ -38,6 +46,16 @@ def input_path(folders: Folders, name: str) -> Path:
     """A combo value (``clip.mp4``, ``sub/clip.mp4``, ``clip.mp4 [output]``) → the file, inside its folder."""
     filename, folder = split_annotation(name, "input")
     return folders.resolve(folder, filename)
+
+
+def validate_input_file(folders: Folders, name: str, kind: str) -> bool | str:
+    """A loader's VALIDATE_INPUTS: any existing file named (not only the listed ones) is accepted; a missing
+    one, or a name that leaves its folder, gets ComfyUI's ``Invalid {kind} file: {name}``."""
+    try:
+        found = input_path(folders, name).is_file()
+    except PathEscapeError:
+        found = False
+    return True if found else f"Invalid {kind} file: {name}"
 
 
 def tags(prompt: Any, extra_pnginfo: Any) -> dict[str, Any] | None:

@@ -31,9 +31,9 @@ def hex_to_rgb(color: str) -> tuple[float, float, float]:
 
 
 def _drawing_path(folders: Folders, name: str) -> Any:
-    from .image_io import _input_path
+    from .media_io import input_path
 
-    return _input_path(folders, name)  # "name.png", "clipspace/painter-1.png [input]" …
+    return input_path(folders, name)  # "name.png", "clipspace/painter-1.png [input]" …
 
 
 def _fingerprint(mask: str, folders: Folders) -> str:

@@ -22,10 +22,10 @@ from inkgraph.engine import (
     String,
     node,
 )
-from inkgraph.engine.core.paths import Folders, PathEscapeError
+from inkgraph.engine.core.paths import Folders
 
 from . import media_av
-from .media_io import Video, input_path, list_input_media, output_files, tags
+from .media_io import Video, input_path, list_input_media, output_files, tags, validate_input_file
 from .video_types import VideoComponents, VideoFromComponents, VideoFromFile, VideoInput
 
 CATEGORY = "image/video"
@@ -55,11 +55,7 @@ class LoadVideo:
 
     @staticmethod
     def validate(file: str, folders: Folders) -> bool | str:
-        try:
-            found = input_path(folders, file).is_file()
-        except PathEscapeError:
-            found = False
-        return True if found else f"Invalid video file: {file}"
+        return validate_input_file(folders, file, "video")
 
 
 def preview_video(result: dict[str, str]) -> dict[str, list[Any]]:
