@@ -182,7 +182,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
 def cmd_train_demo(args: argparse.Namespace) -> int:
     import torch
 
-    from ...nodes.demo.train import Settings, Start, train
+    from ...nodes.demo.stages import Settings, Start
+    from ...nodes.demo.train import train
     from ..core.paths import Folders
     from ..core.resources import shipped_models
 

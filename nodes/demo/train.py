@@ -11,14 +11,16 @@ Data is drawn on the fly (:mod:`scenes`). The diffusion objective is Stable Diff
 on the scaled-linear 1,000-step schedule the samplers use (the checkpoint says so in its metadata, and
 CheckpointLoaderSimple samples it as v), with the x₀ error weighted by the SNR clamped to [1, 5]
 (:func:`loss_weight`), extra timesteps from the noisy end (:func:`sample_timesteps`), offset noise, 10%
-empty prompts for classifier-free guidance, and an EMA of the weights for the exported model.
+empty prompts for classifier-free guidance, an EMA of the weights for the exported model, and the position
+drill (:mod:`curriculum`): batches in which only the position changes first, then a quarter of every batch.
 
 Why v and not ε: the prompt's position decides where a shape goes only in the first sampling steps, from
 near-pure noise, where an ε-model's picture is its input minus 15× its output, so a tiny ε error is a large
 picture error; the ε-trained model ignored every position word (the first model, 13,000 steps: position
 11% on the evaluation set, chance; its x₀ guess at t = 999 the same for "top left" and "bottom right").
 A v-model predicts the picture itself there. Stable Diffusion 2's 768-v model was made the same way: an
-ε-model fine-tuned on the v objective.
+ε-model fine-tuned on the v objective. The v objective alone did not teach position either (4,711 steps:
+12%); the drill did (:mod:`curriculum` says why).
 """
 
 from __future__ import annotations
@@ -28,8 +30,6 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,190 +37,18 @@ import torch
 import torch.nn.functional as F
 
 from . import architecture as arch
+from . import curriculum
 from .scenes import Scene, prompt_for, random_scene, render
+from .stages import SHARES, Ema, Settings, Stage, Start, to_tensor
+from .train_vae import train_vae
 
 log = logging.getLogger(__name__)
-SAVE_EVERY_S = 120.0
-SHARES = {"vae": 0.15, "unet": 0.78, "upscaler": 0.07}  # of the total minutes; the bank takes what it takes
-
-
-@dataclass
-class Settings:
-    work: Path
-    output: Path
-    minutes: float = 85.0
-    device: str = "cpu"
-    seed: int = 0
-    bank_size: int = 20000
-    init_from: Path | None = None  # a models folder whose demo model the stages start from (see Start)
-    report: Callable[[str], None] = field(default=print)
-
-
-def to_tensor(images: list[Any]) -> torch.Tensor:
-    """PIL images → [N, 3, H, W] in −1…1."""
-    import numpy as np
-
-    array = np.stack([np.asarray(image, dtype=np.uint8) for image in images])
-    return torch.from_numpy(array).permute(0, 3, 1, 2).float() / 127.5 - 1.0
-
-
-class Stage:
-    """Time-boxed training with periodic, atomic checkpoints of everything needed to resume."""
-
-    def __init__(self, name: str, settings: Settings, budget_s: float) -> None:
-        self.name, self.settings, self.budget_s = name, settings, budget_s
-        self.path = settings.work / f"{name}.pt"
-        self.state: dict[str, Any] = torch.load(self.path, weights_only=False) if self.path.exists() else {}
-        self.step: int = self.state.get("step", 0)
-        self.elapsed: float = self.state.get("elapsed", 0.0)
-
-    def restore(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
-        """Continue from the saved checkpoint, if there is one."""
-        if self.state:
-            model.load_state_dict(self.state["model"])
-            optimizer.load_state_dict(self.state["optimizer"])
-
-    def run(self, train_step: Callable[[int], float], save: Callable[[], dict[str, Any]]) -> None:
-        last_save = last_report = time.monotonic()
-        started, elapsed_before = time.monotonic(), self.elapsed
-        losses: list[float] = []
-        while self.elapsed < self.budget_s:
-            losses.append(train_step(self.step))
-            self.step += 1
-            now = time.monotonic()
-            self.elapsed = elapsed_before + (now - started)
-            if now - last_report > 30 or self.elapsed >= self.budget_s:
-                self.settings.report(f"{self.name}: step {self.step}, loss {sum(losses) / len(losses):.4f}, "
-                                     f"{self.elapsed / 60:.1f}/{self.budget_s / 60:.1f} min")
-                losses, last_report = [], now
-            if now - last_save > SAVE_EVERY_S:
-                self.save(save())
-                last_save = now
-        self.save(save())
-
-    def save(self, payload: dict[str, Any]) -> None:
-        self.state = {**payload, "step": self.step, "elapsed": self.elapsed}
-        temporary = self.path.with_suffix(".tmp")
-        torch.save(self.state, temporary)
-        temporary.replace(self.path)  # a kill mid-write never leaves a broken checkpoint
-
-
-@dataclass
-class Start:
-    """Weights to start from instead of nothing: an earlier demo model (``--init-from MODELS``), read with the
-    ordinary checkpoint loader. Its VAE and upscaler count as trained (their stages are skipped, and the
-    latent bank keeps its latent scale, so the UNet sees the inputs it was trained on); the UNet and the text
-    encoder continue training under the current code: new prompt words, scenes and loss weighting, at a
-    fraction of a from-nothing run's time."""
-
-    unet: dict[str, torch.Tensor]
-    vae: dict[str, torch.Tensor]
-    text_encoder: dict[str, torch.Tensor]
-    upscaler: dict[str, torch.Tensor]
-    scaling_factor: float
-
-    @staticmethod
-    def files(models: Path) -> tuple[Path, Path]:
-        """The demo checkpoint and its upscaler in a models folder."""
-        return models / "checkpoints" / arch.CHECKPOINT_NAME, models / "upscale_models" / arch.UPSCALER_NAME
-
-    @classmethod
-    def missing(cls, models: Path) -> list[Path]:
-        return [path for path in cls.files(models) if not path.is_file()]
-
-    @classmethod
-    def read(cls, models: Path) -> Start:
-        import tempfile
-
-        from safetensors.torch import load_file
-
-        from inkgraph.nodes.diffusion.checkpoint import load_single_file
-
-        if missing := cls.missing(models):
-            raise FileNotFoundError(f"train-demo --init-from: {', '.join(map(str, missing))} not found")
-        checkpoint, upscaler = cls.files(models)
-        with tempfile.TemporaryDirectory() as cache:
-            parts = load_single_file(checkpoint, torch.float32, Path(cache))
-        return cls({k: v.detach().clone() for k, v in parts.unet.state_dict().items()},
-                   {k: v.detach().clone() for k, v in parts.vae.state_dict().items()},
-                   {k: v.detach().clone() for k, v in parts.text_encoders[0].state_dict().items()},
-                   {k: v.float() for k, v in load_file(str(upscaler)).items()},
-                   float(parts.vae.config.scaling_factor))
-
-
-class Ema:
-    """Exponential moving average of a model's weights (warm-up: 1 − 1/(step/10 + 1), capped at 0.999)."""
-
-    def __init__(self, model: torch.nn.Module, state: dict[str, torch.Tensor] | None = None) -> None:
-        self.shadow = {k: v.detach().clone() for k, v in (state or model.state_dict()).items()}
-
-    @torch.no_grad()
-    def update(self, model: torch.nn.Module, step: int) -> None:
-        decay = min(0.999, 1 - 1 / (step / 10 + 1))
-        for key, value in model.state_dict().items():
-            if value.dtype.is_floating_point:
-                self.shadow[key].mul_(decay).add_(value.detach(), alpha=1 - decay)
-            else:
-                self.shadow[key].copy_(value)
-
-
-# -- stage 1: the autoencoder ------------------------------------------------------------------------------
-
-def train_vae(settings: Settings, start: Start | None = None) -> Any:
-    stage = Stage("vae", settings, SHARES["vae"] * settings.minutes * 60)
-    vae = arch.build_vae().to(settings.device)
-    optimizer = torch.optim.AdamW(vae.parameters(), lr=1e-3, weight_decay=0.0)
-    if start is not None and not stage.state:
-        vae.load_state_dict(start.vae)
-        stage.save({"model": vae.state_dict(), "optimizer": optimizer.state_dict(), "done": True})
-    stage.restore(vae, optimizer)
-    if stage.state.get("done"):
-        return vae.eval().requires_grad_(False)
-
-    def step(index: int) -> float:
-        rng = random.Random(settings.seed * 1_000_003 + index)
-        # Small crops first (the VAE is local; 16× cheaper per sample than whole scenes), then larger ones so
-        # the mid-block attention learns whole-image statistics.
-        # Three crops in four are centred near the shape: a random crop mostly shows background, and a VAE
-        # trained on those reproduces backgrounds exactly and shape colours as browns and greys.
-        crop = 32 if stage.elapsed < 0.75 * stage.budget_s else 64
-        crops = []
-        for _ in range(8):
-            scene = random_scene(rng)
-            if rng.random() < 0.75:
-                left, top, right, bottom = scene.box(128)
-                cx = (left + right) / 2 + rng.uniform(-crop / 3, crop / 3)
-                cy = (top + bottom) / 2 + rng.uniform(-crop / 3, crop / 3)
-                x = int(min(max(0.0, cx - crop / 2), 128 - crop)) // 8 * 8
-                y = int(min(max(0.0, cy - crop / 2), 128 - crop)) // 8 * 8
-            else:
-                x, y = rng.randrange(0, 129 - crop, 8), rng.randrange(0, 129 - crop, 8)
-            crops.append(render(scene).crop((x, y, x + crop, y + crop)))
-        pixels = to_tensor(crops).to(settings.device)
-        posterior = vae.encode(pixels).latent_dist
-        reconstruction = vae.decode(posterior.mode()).sample
-        loss = F.l1_loss(reconstruction, pixels) + 0.5 * F.mse_loss(reconstruction, pixels) \
-            + 1e-6 * posterior.kl().mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    stage.run(step, lambda: {"model": vae.state_dict(), "optimizer": optimizer.state_dict()})
-    stage.save({**stage.state, "done": True})
-    return vae.eval().requires_grad_(False)
 
 
 # -- stage 2: the latent bank ---------------------------------------------------------------------------------
 
-def build_bank(settings: Settings, vae: Any) -> dict[str, Any]:
-    """Encoded scenes (the latent mode, as VAEEncode gives) and the scale that gives them unit spread."""
-    path = settings.work / "bank.pt"
-    if path.exists():
-        bank: dict[str, Any] = torch.load(path, weights_only=False)
-        return bank
-    rng = random.Random(settings.seed + 7)
-    scenes = [random_scene(rng) for _ in range(settings.bank_size)]
+def encode_scenes(settings: Settings, vae: Any, scenes: list[Scene], label: str) -> torch.Tensor:
+    """The latent mode (as VAEEncode gives) of each scene, in batches of 32."""
     latents = []
     started = time.monotonic()
     with torch.inference_mode():
@@ -228,12 +56,37 @@ def build_bank(settings: Settings, vae: Any) -> dict[str, Any]:
             pixels = to_tensor([render(scene) for scene in scenes[begin:begin + 32]]).to(settings.device)
             latents.append(vae.encode(pixels).latent_dist.mode().cpu())
             if begin % 1024 == 0:
-                settings.report(f"bank: {begin}/{len(scenes)} scenes encoded, {time.monotonic() - started:.0f} s")
-    stacked = torch.cat(latents)
+                settings.report(f"{label}: {begin}/{len(scenes)} scenes encoded, {time.monotonic() - started:.0f} s")
+    return torch.cat(latents)
+
+
+def build_bank(settings: Settings, vae: Any) -> dict[str, Any]:
+    """Encoded scenes and the scale that gives them unit spread."""
+    path = settings.work / "bank.pt"
+    if path.exists():
+        bank: dict[str, Any] = torch.load(path, weights_only=False)
+        return bank
+    rng = random.Random(settings.seed + 7)
+    scenes = [random_scene(rng) for _ in range(settings.bank_size)]
+    stacked = encode_scenes(settings, vae, scenes, "bank")
     bank = {"latents": stacked.half(), "scenes": scenes, "scaling_factor": float(1 / stacked.std())}
     torch.save(bank, path)
     settings.report(f"bank: {len(scenes)} scenes, latent std {float(stacked.std()):.3f}")
     return bank
+
+
+def build_drill(settings: Settings, vae: Any) -> dict[str, Any]:
+    """The position drill's scenes (:mod:`curriculum`), grouped by kind: up to 120 kinds, fewer for a small
+    bank (the tests' tiny runs), encoded once and kept in the work folder like the bank."""
+    path = settings.work / "drill.pt"
+    if path.exists():
+        drill: dict[str, Any] = torch.load(path, weights_only=False)
+        return drill
+    kinds = min(120, max(1, settings.bank_size // 160))
+    scenes = curriculum.drill_scenes(settings.seed + 11, kinds)
+    drill = {"latents": encode_scenes(settings, vae, scenes, "drill").half(), "scenes": scenes, "kinds": kinds}
+    torch.save(drill, path)
+    return drill
 
 
 # -- stage 3: the diffusion model and its text encoder --------------------------------------------------------
@@ -302,7 +155,8 @@ def sample_timesteps(batch: int, generator: torch.Generator, count: int = 1000) 
     return torch.where(torch.rand(batch, generator=generator) < HIGH_NOISE_SHARE, noisy, uniform)
 
 
-def train_unet(settings: Settings, bank: dict[str, Any], start: Start | None = None) -> tuple[Any, Any, set[int]]:
+def train_unet(settings: Settings, bank: dict[str, Any], drill: dict[str, Any],
+               start: Start | None = None) -> tuple[Any, Any, set[int]]:
     stage = Stage("unet", settings, SHARES["unet"] * settings.minutes * 60)
     unet, encoder = arch.build_unet().to(settings.device), arch.build_text_encoder().to(settings.device)
     parameters = list(unet.parameters()) + list(encoder.parameters())
@@ -325,11 +179,16 @@ def train_unet(settings: Settings, bank: dict[str, Any], start: Start | None = N
     def step(index: int) -> float:
         rng = random.Random(settings.seed * 1_000_003 + index)
         generator = torch.Generator().manual_seed(settings.seed * 1_000_003 + index)
-        picks = [rng.randrange(len(scenes)) for _ in range(batch)]
+        plan = curriculum.plan(index, batch, drill["kinds"])
+        picks = [rng.randrange(len(scenes)) for _ in range(batch - plan.samples)]
         texts = ["" if rng.random() < 0.1 else prompt_for(scenes[i], rng) for i in picks]
-        x0 = latents[picks].float().to(settings.device) * scale
+        drilled = [curriculum.pick(rng, drill["scenes"], plan) for _ in range(plan.samples)]
+        texts += [curriculum.prompt(drill["scenes"][i], rng, plan.solo) for i in drilled]
+        x0 = torch.cat([latents[picks], drill["latents"][drilled]]).float().to(settings.device) * scale
         ids = torch.tensor([prompts.ids(text) for text in texts], device=settings.device)
-        t = sample_timesteps(batch, generator, len(alphas)).to(settings.device)
+        t = torch.cat([sample_timesteps(len(picks), generator, len(alphas)),
+                       torch.randint(curriculum.DRILL_FROM, len(alphas), (plan.samples,), generator=generator)])
+        t = t.to(settings.device)
         noise = torch.randn(x0.shape, generator=generator)
         # Offset noise: a per-channel constant in the noise, so the model learns to set a region's mean
         # colour (plain noise leaves the mean of x_T nearly untouched, and backgrounds come out grey).
@@ -365,9 +224,8 @@ def train_upscaler(settings: Settings, vae: Any, bank: dict[str, Any], start: St
     """4× from what the VAE decodes (soft edges, small colour errors) to a clean 512×512 drawing."""
     stage = Stage("upscaler", settings, SHARES["upscaler"] * settings.minutes * 60)
     model = arch.build_upscaler().to(settings.device)
-    if start is not None:  # the same VAE as the upscaler was trained on: nothing to learn
+    if start is not None:  # continues from the earlier upscaler, on what the refined decoder draws
         model.load_state_dict(start.upscaler)
-        return model.eval()
     optimizer = torch.optim.AdamW(model.parameters(), lr=5e-4, weight_decay=0.0)
     stage.restore(model, optimizer)
     if stage.elapsed >= stage.budget_s:
@@ -411,7 +269,7 @@ def train(settings: Settings) -> tuple[Path, Path]:
     bank = build_bank(settings, vae)
     if start is not None:
         bank = {**bank, "scaling_factor": start.scaling_factor}
-    unet, encoder, used = train_unet(settings, bank, start)
+    unet, encoder, used = train_unet(settings, bank, build_drill(settings, vae), start)
     upscaler = train_upscaler(settings, vae, bank, start)
     vae.register_to_config(scaling_factor=bank["scaling_factor"])
     checkpoint = settings.output / "checkpoints" / arch.CHECKPOINT_NAME

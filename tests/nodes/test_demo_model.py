@@ -21,6 +21,7 @@ from inkgraph.nodes.demo.scenes import (
     ASPECTS,
     BACKGROUNDS,
     COLOURS,
+    PHRASES,
     POSITION_PHRASES,
     POSITIONS,
     SHAPES,
@@ -34,6 +35,7 @@ from inkgraph.nodes.demo.scenes import (
     random_scene,
     read_image,
     render,
+    visible,
 )
 
 # The targets on the evaluation set, 512×512 through the default graph.
@@ -108,23 +110,27 @@ def test_train_demo_writes_loadable_models_and_resumes(tmp_path: Path, capsys: p
     assert result.ok and outcome is not None and outcome.status_str == "success", (result.error_body(), outcome)
     assert outcome.outputs["9"]["images"]
 
-    # --init-from: a new run continues from those files; their VAE and upscaler are kept as they are.
+    # --init-from: a new run continues from those files. The VAE's encoder is kept bit for bit (the latents the
+    # UNet learnt stay the same), its decoder is refined, and the UNet and the upscaler train on.
     def again(init_from: Path, work: str) -> list[str]:
         return ["train-demo", "--minutes", "0.08", "--bank-size", "32", "--work", str(tmp_path / work),
                 "--output", str(tmp_path / "models2"), "--init-from", str(init_from), "--threads", "1",
                 "--base-dir", str(tmp_path / "base")]
 
     assert main(again(tmp_path / "models", "work2")) == 0
-    assert torch.load(tmp_path / "work2" / "vae.pt", weights_only=False)["step"] == 0
-    assert torch.load(tmp_path / "work2" / "unet.pt", weights_only=False)["step"] > 0
+    for stage in ("vae", "unet", "upscaler"):
+        assert torch.load(tmp_path / "work2" / f"{stage}.pt", weights_only=False)["step"] > 0, stage
     before = load_file(str(tmp_path / "models" / "checkpoints" / arch.CHECKPOINT_NAME))
     after = load_file(str(tmp_path / "models2" / "checkpoints" / arch.CHECKPOINT_NAME))
-    vae_keys = [key for key in before if key.startswith("first_stage_model.")]
-    assert vae_keys and all(torch.equal(before[key], after[key]) for key in vae_keys)
+    encoder = [key for key in before if key.startswith(("first_stage_model.encoder.", "first_stage_model.quant_conv."))]
+    decoder = [key for key in before if key.startswith("first_stage_model.decoder.")]
+    assert encoder and all(torch.equal(before[key], after[key]) for key in encoder)
+    assert any(not torch.equal(before[key], after[key]) for key in decoder)
     assert any(not torch.equal(before[key], after[key]) for key in before if key.startswith("model.diffusion_model."))
     upscalers = [load_file(str(tmp_path / folder / "upscale_models" / arch.UPSCALER_NAME))
                  for folder in ("models", "models2")]
-    assert all(torch.equal(upscalers[0][key], upscalers[1][key]) for key in upscalers[0])
+    assert upscalers[0].keys() == upscalers[1].keys()
+    assert any(not torch.equal(upscalers[0][key], upscalers[1][key]) for key in upscalers[0])
     assert main(again(tmp_path / "nothing", "work3")) == EXIT_INVALID
     assert "init-from" in capsys.readouterr().err
 
@@ -164,6 +170,43 @@ def test_training_timesteps_favour_the_noisy_end() -> None:
     assert torch.equal(t, again) and int(t.min()) == 0 and int(t.max()) == 999
     assert float((t >= 700).float().mean()) == pytest.approx(0.3 + 0.7 * 0.3, abs=0.01)
     assert float((t < 100).float().mean()) == pytest.approx(0.7 * 0.1, abs=0.01)
+
+
+def test_position_drill_starts_with_one_kind_then_widens_to_every_kind_and_stays_a_quarter() -> None:
+    from inkgraph.nodes.demo import curriculum
+
+    kinds = curriculum.kinds(11, 500)
+    assert kinds[0] == curriculum.FIRST_KIND and len(set(kinds)) == len(kinds)
+    assert all(visible(colour, background) for _, colour, background in kinds)
+    assert {shape for shape, _, _ in kinds} == set(SHAPES) and {b for _, _, b in kinds} == set(BACKGROUNDS)
+    assert curriculum.kinds(11, 40) == kinds[:40] and curriculum.kinds(12, 40)[1:] != kinds[1:40]
+
+    solo = curriculum.plan(0, 32, 120)
+    assert solo == curriculum.plan(curriculum.SOLO_STEPS - 1, 32, 120) == curriculum.Plan(32, 1, True)
+    growing = [curriculum.plan(curriculum.SOLO_STEPS + i, 32, 120) for i in range(curriculum.GROW_STEPS)]
+    assert all(p.samples == 32 and not p.solo for p in growing)
+    assert [p.kinds for p in growing] == sorted(p.kinds for p in growing) and growing[-1].kinds == 120
+    after = curriculum.plan(curriculum.SOLO_STEPS + curriculum.GROW_STEPS, 32, 120)
+    assert after == curriculum.Plan(8, 120, False)
+
+    scenes = curriculum.drill_scenes(11, 3)
+    size = curriculum.per_kind()
+    assert len(scenes) == 3 * size and size == len(POSITIONS) * len(SIZES) * curriculum.JITTERS
+    for kind, (shape, colour, background) in enumerate(curriculum.kinds(11, 3)):
+        group = scenes[kind * size:(kind + 1) * size]
+        assert {(s.shape, s.colour, s.background) for s in group} == {(shape, colour, background)}
+        assert {(s.position, s.size) for s in group} == {(p, z) for p in POSITIONS for z in SIZES}
+        # every drawing shows what its prompt says, jitter included
+        assert all(all(matches(s, read_image(render(s))).values()) for s in group)
+    rng = random.Random(0)
+    picked = [scenes[curriculum.pick(rng, scenes, solo)] for _ in range(200)]
+    assert {(s.shape, s.colour, s.background, s.size) for s in picked} == {(*curriculum.FIRST_KIND, "large")}
+    assert {s.position for s in picked} == set(POSITIONS)
+    assert curriculum.prompt(picked[0], rng, solo=True) == compose(picked[0], PHRASES[picked[0].position],
+                                                                    "on {a} {name} background")
+    for scene in scenes:  # every drill prompt names the scene's position, in one of its phrasings
+        text = curriculum.prompt(scene, rng, solo=False)
+        assert any(phrase in text for phrase in POSITION_PHRASES[scene.position]), text
 
 
 def test_shipped_checkpoint_is_sampled_as_v_prediction() -> None:
