@@ -17,9 +17,9 @@ from typing import Any
 from inkgraph.engine.core.settings import Settings
 
 from . import architecture as arch
-from .scenes import ASPECTS, Item, Reading, Scene, evaluation_set, matches, read_image
+from .scenes import ASPECTS, EVALUATION_SEED, Item, Reading, Scene, evaluation_set, matches, read_image
 
-DEFAULTS = {"steps": 14, "cfg": 5.0, "sampler_name": "dpmpp_2m", "scheduler": "karras"}
+DEFAULTS = {"steps": 14, "cfg": 1.5, "sampler_name": "dpmpp_2m_sde", "scheduler": "karras"}
 
 
 def workflow(prompt: str, seed: int, upscale: bool = True, negative: str = "", **sampling: Any) -> dict[str, Any]:
@@ -58,11 +58,12 @@ class Result:
         return matches(self.item.scene, self.reading)
 
 
-def generate(runtime: Any, count: int = 72, upscale: bool = True, **sampling: Any) -> list[Result]:
+def generate(runtime: Any, count: int = 72, upscale: bool = True, set_seed: int = EVALUATION_SEED,
+             **sampling: Any) -> list[Result]:
     from PIL import Image
 
     results = []
-    for item in evaluation_set(count):
+    for item in evaluation_set(count, set_seed):
         result, outcome = runtime.run(workflow(item.prompt, item.seed, upscale, **sampling))
         if not result.ok or outcome is None or outcome.status_str != "success":
             raise RuntimeError(f"the demo workflow failed: {result.error_body() if not result.ok else outcome}")
@@ -119,6 +120,8 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=72)
+    parser.add_argument("--set-seed", type=int, default=EVALUATION_SEED,
+                        help="seed of the evaluation set: another value gives held-out (prompt, seed) pairs")
     parser.add_argument("--grid", type=Path, help="write a contact sheet of the generated images here")
     parser.add_argument("--no-upscale", action="store_true", help="measure the 128×128 VAE output instead")
     parser.add_argument("--models", type=Path, help="a models folder to evaluate instead of the shipped files "
@@ -138,7 +141,7 @@ def main() -> None:
             for sub, name in (("checkpoints", arch.CHECKPOINT_NAME), ("upscale_models", arch.UPSCALER_NAME)):
                 (Path(base) / "models" / sub).mkdir(parents=True)
                 shutil.copy(args.models / sub / name, Path(base) / "models" / sub / name)
-        results = generate(Runtime.create(Settings(base_dir=base)), args.count, not args.no_upscale,
+        results = generate(Runtime.create(Settings(base_dir=base)), args.count, not args.no_upscale, args.set_seed,
                            steps=args.steps, cfg=args.cfg, sampler_name=args.sampler, scheduler=args.scheduler)
     print(report(results))
     if args.grid:

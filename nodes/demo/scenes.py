@@ -280,7 +280,10 @@ def matches(scene: Scene, reading: Reading) -> dict[str, bool]:
     return {aspect: getattr(reading, aspect) == getattr(scene, aspect) for aspect in ASPECTS}
 
 
-def evaluation_set(count: int = 72, seed: int = 2024) -> list[Item]:
+EVALUATION_SEED = 2024
+
+
+def evaluation_set(count: int = 72, seed: int = EVALUATION_SEED) -> list[Item]:
     """A fixed list of (scene, prompt, sampling seed). Every position appears count/9 times with both sizes
     and all three shapes; colours cycle; each background is the least used one the colour is visible on
     (so all thirteen appear); position phrases cycle through their variants, background phrases and word
