@@ -203,7 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--output", default=None, help="models folder to write into (default: the one shipped "
                        "in the package)")
     train.add_argument("--init-from", default=None, help="a models folder whose demo model to continue from (its "
-                       "VAE and upscaler are kept; the UNet and text encoder train on)")
+                       "VAE encoder is kept; its decoder is refined, and the UNet, text encoder and upscaler "
+                       "train on)")
     _add_base(train)
 
     nodes = sub.add_parser("nodes", help="list node types, or describe one")
