@@ -41,6 +41,7 @@ GROW_DOUBLING = 60
 DRILL_SHARE = 0.25  # of each batch after the growth phase
 DRILL_FROM = 700  # drill samples' timesteps: the noisy end, where position is decided
 JITTERS = 2  # drawn variants of each (kind, position, size)
+KINDS = 120  # kinds of scene in the drill (of about 300 visible combinations)
 
 
 def kinds(seed: int, count: int) -> list[tuple[str, str, str]]:

@@ -3,6 +3,7 @@ earlier model a run may start from, and the EMA of weights."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,11 @@ class Settings:
     bank_size: int = 20000
     init_from: Path | None = None  # a models folder whose demo model the stages start from (see Start)
     report: Callable[[str], None] = field(default=print)
+
+
+def to_a_tenth(fraction: float) -> float:
+    """A learning-rate factor falling from 1 to 0.1 along a half cosine as ``fraction`` goes from 0 to 1."""
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(max(fraction, 0.0), 1.0)))
 
 
 def to_tensor(images: list[Any]) -> torch.Tensor:

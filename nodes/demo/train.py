@@ -26,7 +26,6 @@ A v-model predicts the picture itself there. Stable Diffusion 2's 768-v model wa
 from __future__ import annotations
 
 import json
-import logging
 import math
 import random
 import time
@@ -39,11 +38,10 @@ import torch.nn.functional as F
 from . import architecture as arch
 from . import curriculum
 from .scenes import Scene, prompt_for, random_scene, render
-from .stages import SHARES, Ema, Settings, Stage, Start, to_tensor
+from .stages import SHARES, Ema, Settings, Stage, Start, to_a_tenth, to_tensor
 from .train_vae import train_vae
 
-log = logging.getLogger(__name__)
-
+# (stage 1, the autoencoder: :mod:`train_vae`)
 
 # -- stage 2: the latent bank ---------------------------------------------------------------------------------
 
@@ -76,13 +74,13 @@ def build_bank(settings: Settings, vae: Any) -> dict[str, Any]:
 
 
 def build_drill(settings: Settings, vae: Any) -> dict[str, Any]:
-    """The position drill's scenes (:mod:`curriculum`), grouped by kind: up to 120 kinds, fewer for a small
+    """The position drill's scenes (:mod:`curriculum`), grouped by kind: up to KINDS kinds, fewer for a small
     bank (the tests' tiny runs), encoded once and kept in the work folder like the bank."""
     path = settings.work / "drill.pt"
     if path.exists():
         drill: dict[str, Any] = torch.load(path, weights_only=False)
         return drill
-    kinds = min(120, max(1, settings.bank_size // 160))
+    kinds = min(curriculum.KINDS, max(1, settings.bank_size // 160))
     scenes = curriculum.drill_scenes(settings.seed + 11, kinds)
     drill = {"latents": encode_scenes(settings, vae, scenes, "drill").half(), "scenes": scenes, "kinds": kinds}
     torch.save(drill, path)
@@ -124,8 +122,7 @@ def unet_learning_rate(step: int, progress: float) -> float:
     the fraction of the time box, so a longer run (or a resumed one given more minutes) decays at its end.
     """
     warm = min(1.0, (step + 1) / 300)
-    tail = min(max((progress - 0.7) / 0.3, 0.0), 1.0)
-    return 5e-4 * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * tail)))
+    return 5e-4 * warm * to_a_tenth((progress - 0.7) / 0.3)
 
 
 def loss_weight(snr: torch.Tensor) -> torch.Tensor:

@@ -3,7 +3,6 @@ decoder refined."""
 
 from __future__ import annotations
 
-import math
 import random
 from typing import Any
 
@@ -12,7 +11,7 @@ import torch.nn.functional as F
 
 from . import architecture as arch
 from .scenes import random_scene, render
-from .stages import SHARES, Settings, Stage, Start, to_tensor
+from .stages import SHARES, Settings, Stage, Start, to_a_tenth, to_tensor
 
 
 def train_vae(settings: Settings, start: Start | None = None) -> Any:
@@ -85,7 +84,7 @@ def refine_decoder(settings: Settings, start: Start) -> Any:
         reconstruction = vae.decode(latents).sample
         loss = F.l1_loss(reconstruction, pixels) + 0.5 * F.mse_loss(reconstruction, pixels)
         for group in optimizer.param_groups:
-            group["lr"] = 3e-4 * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(stage.elapsed / stage.budget_s, 1))))
+            group["lr"] = 3e-4 * to_a_tenth(stage.elapsed / stage.budget_s)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
